@@ -1,0 +1,49 @@
+"""kubenet_lab: a simulated Kubernetes cluster to see how its networking works.
+
+>>> import kubenet_lab as kl
+>>> c = kl.Cluster(workers=2)
+>>> c.add_pod("default/a", node="node-1").ip
+'10.244.1.2'
+"""
+
+from kubenet_lab.exceptions import *  # noqa: F403
+from kubenet_lab.model import *  # noqa: F403
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CNI_PLUGINS",
+    "NODE_PORTS",
+    "SCTP",
+    "TCP",
+    "UDP",
+    "VXLAN",
+    "AddressExhaustedError",
+    "Change",
+    "Cluster",
+    "ConflictError",
+    "Container",
+    "ContainerPort",
+    "Deployment",
+    "Ethernet",
+    "Hop",
+    "IPv4",
+    "Interface",
+    "KubenetLabError",
+    "Location",
+    "ManifestError",
+    "Namespace",
+    "Node",
+    "NotFoundError",
+    "Packet",
+    "Pod",
+    "Route",
+    "Subnet",
+    "Taint",
+    "Toleration",
+    "Trace",
+    "UnschedulableError",
+    "UnsupportedKindError",
+    "Vpc",
+    "__version__",
+]

@@ -1,0 +1,1 @@
+"""The engines: modules that read the model and compute (addresses, routes, packets)."""

@@ -1,0 +1,559 @@
+"""The datapath: walk the first packet of a connection hop by hop.
+
+The walk uses the same pieces a Linux node does, in the same order:
+
+1. in the sender's network namespace, a route lookup picks the device and the next
+   hop, and ARP gives the next hop's MAC;
+2. a veth pair carries the frame from a pod's ``eth0`` to its host end on the node;
+3. the ``cni0`` bridge forwards by MAC (pod to pod on one node, no routing, TTL
+   unchanged), or, for a frame addressed to the bridge itself, hands the packet to
+   the node's IP stack;
+4. the node routes it (TTL - 1), runs the POSTROUTING nat rules (flannel's
+   masquerade), and sends it out of a device: ``cni0`` to a local pod, ``flannel.1``
+   to another node's pods (VXLAN: the frame is wrapped in UDP to port 8472 between
+   node IPs), or ``eth0`` to the VPC;
+5. at the receiver, a socket bound to the port takes the packet, or the kernel refuses
+   it (TCP RST, ICMP port unreachable for UDP, ABORT for SCTP).
+
+Each ``Hop`` records the headers as the packet leaves that hop (as it arrives, for the
+last one). Client source ports are derived from a hash of the connection, as Linux
+picks them from a hash (RFC 6056); VXLAN source ports likewise from the inner flow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from ipaddress import IPv4Address, ip_network
+from typing import TYPE_CHECKING
+
+from kubenet_lab.engines import cni
+from kubenet_lab.engines.ipam import bridge_ip
+from kubenet_lab.engines.routing import route_lookup
+from kubenet_lab.engines.validation import check_port, check_protocol
+from kubenet_lab.exceptions import ManifestError, NotFoundError
+from kubenet_lab.model.cluster import NODE_PORTS
+from kubenet_lab.model.packet import (
+    SCTP,
+    TCP,
+    UDP,
+    VXLAN,
+    Ethernet,
+    IPv4,
+    Layer,
+    Packet,
+    packet_changes,
+)
+from kubenet_lab.model.trace import Hop, Location, Trace
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.cluster import Cluster
+    from kubenet_lab.model.node import Node
+    from kubenet_lab.model.pod import Pod
+    from kubenet_lab.model.route import Route
+
+__all__ = ["Endpoint", "resolve_destination", "resolve_source", "trace"]
+
+EPHEMERAL_PORTS = (32768, 60999)  # net.ipv4.ip_local_port_range default
+MAX_HOPS = 64
+LOCALHOST = ("localhost", "127.0.0.1")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A resolved source or destination: a pod (optionally one container), a node, or
+    a bare address. ``ip`` is the address the packet carries (for a node source,
+    None means "let the route choose")."""
+
+    text: str
+    ip: str | None
+    pod: Pod | None = None
+    container: str | None = None
+    node: Node | None = None
+    loopback: bool = False
+
+
+def resolve_source(cluster: Cluster, src: str) -> Endpoint:
+    """``"ns/pod"``, ``"ns/pod/container"``, a node name, or the IP of a pod or node."""
+    if not isinstance(src, str) or not src:
+        raise ManifestError("trace", "src", src, "is not a pod, node or address",
+                            fix="use 'namespace/pod', 'namespace/pod/container' or a node name")
+    parts = src.split("/")
+    if len(parts) == 3:
+        pod = cluster.pod(f"{parts[0]}/{parts[1]}")
+        if parts[2] not in {c.name for c in pod.containers}:
+            raise NotFoundError(
+                f"Pod {pod.ref}", "spec.containers", parts[2], "is not a container of this pod",
+                fix="containers are: " + ", ".join(c.name for c in pod.containers),
+            )
+        return Endpoint(src, pod.ip, pod=pod, container=parts[2])
+    if len(parts) == 2:
+        pod = cluster.pod(src)
+        return Endpoint(src, pod.ip, pod=pod)
+    if _is_ip(src):
+        owner = cluster.owner_of(src)
+        if owner is None:
+            raise NotFoundError(
+                "trace", "src", src, "belongs to no pod or node of this cluster",
+                fix="trace from a pod, a node, or one of their addresses",
+            )
+        kind, name = owner.split(" ", 1)
+        if kind == "Pod":
+            pod = cluster.pod(name)
+            return Endpoint(src, pod.ip, pod=pod)
+        return Endpoint(src, src, node=cluster.node(name))
+    if src in {n.name for n in cluster.nodes}:
+        return Endpoint(src, None, node=cluster.node(src))
+    pod = cluster.pod(src)
+    return Endpoint(src, pod.ip, pod=pod)
+
+
+def resolve_destination(cluster: Cluster, dst: str, port: int) -> tuple[Endpoint, int]:
+    """``"ns/pod"``, a node name, an IP, ``"ip:port"`` or ``"localhost"``; returns the
+    endpoint and the port (``"ip:port"`` overrides ``port``)."""
+    if not isinstance(dst, str) or not dst:
+        raise ManifestError("trace", "dst", dst, "is not a destination",
+                            fix="use 'namespace/pod', a node name, an IP or 'ip:port'")
+    host = dst
+    if dst.count(":") == 1 and "/" not in dst:
+        host, _, port_text = dst.partition(":")
+        if not port_text.isdigit():
+            raise ManifestError("trace", "dst", dst, "has a port that is not a number",
+                                fix="write ip:port, e.g. 10.244.1.2:8080")
+        port = int(port_text)
+    if host in LOCALHOST:
+        return Endpoint(dst, "127.0.0.1", loopback=True), port
+    if _is_ip(host):
+        return Endpoint(dst, host), port
+    if "/" not in host and host in {n.name for n in cluster.nodes}:
+        node = cluster.node(host)
+        return Endpoint(dst, node.ip, node=node), port
+    pod = cluster.pod(host)
+    return Endpoint(dst, pod.ip, pod=pod), port
+
+
+def _is_ip(text: str) -> bool:
+    try:
+        IPv4Address(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _hash_port(*key: object) -> int:
+    low, high = EPHEMERAL_PORTS
+    digest = hashlib.sha256(repr(key).encode()).digest()
+    return low + int.from_bytes(digest[:4], "big") % (high - low + 1)
+
+
+def _l4(protocol: str, sport: int, dport: int) -> tuple[Layer, int]:
+    """The transport header of a connection's first packet and the IP total length."""
+    if protocol == "TCP":
+        return TCP(sport, dport, "S"), 60
+    if protocol == "UDP":
+        return UDP(sport, dport, 40), 60
+    return SCTP(sport, dport), 52
+
+
+def trace(cluster: Cluster, src: str, dst: str, *, port: int = 80, protocol: str = "TCP") -> Trace:
+    """Walk one packet; see ``Cluster.trace``."""
+    protocol = check_protocol("trace", "protocol", protocol)
+    source = resolve_source(cluster, src)
+    target, port = resolve_destination(cluster, dst, port)
+    check_port("trace", "port", port)
+    walk = _Walk(cluster, source, target, port, protocol)
+    return walk.run()
+
+
+class _Walk:
+    """One packet's walk; collects hops and the outcome."""
+
+    def __init__(self, cluster: Cluster, src: Endpoint, dst: Endpoint, port: int,
+                 protocol: str) -> None:
+        self.c = cluster
+        self.src, self.dst = src, dst
+        self.port, self.protocol = port, protocol
+        self.hops: list[Hop] = []
+        self.delivered = False
+        self.reason = ""
+        self.destination_pod: str | None = None
+        self.receiver: str | None = None
+        self.source_seen: str | None = None
+        self.nat_note = ""
+
+    # ------------------------------------------------------------------ bookkeeping
+    def hop(self, location: Location, node: str | None, action: str, detail: str,
+            packet: Packet) -> None:
+        prev = self.hops[-1].packet if self.hops else None
+        self.hops.append(Hop(len(self.hops) + 1, location, node, action, detail, packet,
+                             packet_changes(prev, packet)))
+
+    def drop(self, location: Location, node: str | None, detail: str, packet: Packet,
+             reason: str) -> None:
+        self.hop(location, node, "drop", detail, packet)
+        self.reason = reason
+
+    def run(self) -> Trace:
+        first_ip = self.src.ip
+        if self.src.pod is not None:
+            self.from_pod(self.src.pod)
+        else:
+            assert self.src.node is not None
+            first_ip = self.from_node(self.src.node)
+        pkt = self.hops[0].packet
+        return Trace(
+            src=self.src.text, dst=self.dst.text, port=self.port, protocol=self.protocol,
+            src_ip=first_ip or pkt.inner(IPv4).src, dst_ip=pkt.inner(IPv4).dst,
+            delivered=self.delivered, destination_pod=self.destination_pod,
+            source_ip_seen=self.source_seen, reason=self.reason, hops=tuple(self.hops),
+            receiver=self.receiver,
+        )
+
+    def first_packet(self, src_ip: str, dst_ip: str, eth: Ethernet | None) -> Packet:
+        sport = _hash_port(src_ip, dst_ip, self.port, self.protocol)
+        l4, length = _l4(self.protocol, sport, self.port)
+        ip = IPv4(src_ip, dst_ip, self.protocol, 64, length)
+        return Packet(((eth,) if eth else ()) + (ip, l4))
+
+    # ------------------------------------------------------------------ sources
+    def from_pod(self, pod: Pod) -> None:
+        dst_ip = self.dst.ip or ""
+        sender = f"container {self.src.container}" if self.src.container else "the pod"
+        if self.dst.loopback or dst_ip == pod.ip or dst_ip.startswith("127."):
+            src_ip = "127.0.0.1" if dst_ip.startswith("127.") else pod.ip
+            pkt = self.first_packet(src_ip, dst_ip, None)
+            where = Location("pod", pod.ref, "lo")
+            self.hop(where, pod.node, "send",
+                     f"{sender} sends to {dst_ip}: a local address, so the kernel routes it "
+                     f"over lo inside the pod's network namespace (local table: "
+                     f"{'127.0.0.0/8' if src_ip.startswith('127.') else pod.ip} dev lo); "
+                     "no veth, no bridge",
+                     pkt)
+            self.deliver_to_pod(pod, pkt, where, via_lo=True)
+            return
+        route = route_lookup(cni.pod_routes(self.c, pod), dst_ip)
+        eth_src = cni.mac_address(f"{pod.ref}/eth0")
+        node = self.c.node(pod.node)
+        gw = str(bridge_ip(ip_network(node.pod_cidr)))
+        where = Location("pod", pod.ref, "eth0")
+        assert route is not None  # pods always have a default route
+        neighbour = route.via or dst_ip
+        if neighbour == gw:
+            mac, what = cni.mac_address(f"{node.name}/{cni.BRIDGE}"), f"the gateway {gw} (cni0)"
+        else:
+            peer = self._pod_at(node.name, neighbour)
+            if peer is None:
+                pkt = self.first_packet(pod.ip, dst_ip, None)
+                self.drop(where, node.name,
+                          f"route: {route}; ARP for {neighbour} on eth0 gets no answer: no "
+                          f"pod on {node.name} has that address",
+                          pkt, f"Dropped: {dst_ip} is in {node.name}'s podCIDR but no pod has "
+                          "it (ARP got no answer: Destination Host Unreachable).")
+                return
+            mac, what = cni.mac_address(f"{peer.ref}/eth0"), f"pod {peer.ref}"
+        pkt = self.first_packet(pod.ip, dst_ip, Ethernet(eth_src, mac))
+        self.hop(where, node.name, "send",
+                 f"{sender} sends to {dst_ip}: route {route}; ARP: {neighbour} is {what} "
+                 f"at {mac}", pkt)
+        veth = cni.veth_name(pod)
+        self.hop(Location("node", node.name, veth), node.name, "veth",
+                 f"the veth pair carries the frame out of the pod's namespace to its host "
+                 f"end {veth}, a port of bridge cni0 on {node.name}", pkt)
+        self.bridge(node, pkt)
+
+    def from_node(self, node: Node) -> str:
+        dst_ip = self.dst.ip or ""
+        if self.dst.loopback or dst_ip in self._local_addresses(node):
+            src_ip = self.src.ip or ("127.0.0.1" if dst_ip.startswith("127.") else dst_ip)
+            pkt = self.first_packet(src_ip, dst_ip, None)
+            where = Location("node", node.name, "lo")
+            self.hop(where, node.name, "send",
+                     f"{node.name} sends to its own address {dst_ip}: over lo", pkt)
+            self.deliver_to_node(node, pkt, where)
+            return src_ip
+        route = route_lookup(self._node_routes(node), dst_ip)
+        if route is None:
+            pkt = self.first_packet(self.src.ip or node.ip, dst_ip, None)
+            self.drop(Location("node", node.name), node.name,
+                      f"no route to {dst_ip} in {node.name}'s routing table", pkt,
+                      f"Dropped: {node.name} has no route to {dst_ip} (Network is unreachable).")
+            return self.src.ip or node.ip
+        src_ip = self.src.ip or route.src or self._device_address(node, route.dev)
+        pkt = self.first_packet(src_ip, dst_ip, None)
+        self.hop(Location("node", node.name), node.name, "send",
+                 f"a process on {node.name} connects to {dst_ip}: route {route}; the kernel "
+                 f"picks source address {src_ip}", pkt)
+        self.output(node, pkt, route)
+        return src_ip
+
+    # ------------------------------------------------------------------ node internals
+    def _node_routes(self, node: Node) -> tuple[Route, ...]:
+        return self.c._memo(("routes", node.name), lambda: cni.node_routes(self.c, node))
+
+    def _local_addresses(self, node: Node) -> set[str]:
+        addrs = {node.ip, cni.vtep_ip(node)}
+        if self.c.pods_on(node.name):
+            addrs.add(str(bridge_ip(ip_network(node.pod_cidr))))
+        return addrs
+
+    def _device_address(self, node: Node, dev: str) -> str:
+        if dev == cni.VXLAN_DEVICE:
+            return cni.vtep_ip(node)
+        if dev == cni.BRIDGE:
+            return str(bridge_ip(ip_network(node.pod_cidr)))
+        return node.ip
+
+    def _pod_at(self, node: str, ip: str) -> Pod | None:
+        owner = self.c.owner_of(ip)
+        if owner and owner.startswith("Pod "):
+            pod = self.c.pod(owner[4:])
+            if pod.node == node:
+                return pod
+        return None
+
+    def bridge(self, node: Node, pkt: Packet) -> None:
+        """The frame enters bridge cni0."""
+        eth = pkt[Ethernet]
+        bridge_mac = cni.mac_address(f"{node.name}/{cni.BRIDGE}")
+        where = Location("node", node.name, cni.BRIDGE)
+        if eth.dst == bridge_mac:
+            self.hop(where, node.name, "bridge",
+                     f"the frame is addressed to the bridge itself, so cni0 passes the packet "
+                     f"up to {node.name}'s IP stack for routing", pkt)
+            self.ip_input(node, Packet(pkt.layers[1:]))
+            return
+        peer = next((p for p in self.c.pods_on(node.name)
+                     if cni.mac_address(f"{p.ref}/eth0") == eth.dst), None)
+        if peer is None:  # pragma: no cover - ARP above only resolves existing pods
+            self.drop(where, node.name, f"no port of cni0 has MAC {eth.dst}", pkt,
+                      "Dropped: unknown MAC on cni0.")
+            return
+        veth = cni.veth_name(peer)
+        self.hop(where, node.name, "bridge",
+                 f"cni0 switches the frame by MAC: its forwarding database (FDB) has "
+                 f"{eth.dst} on port {veth}; no routing, so the TTL is unchanged", pkt)
+        self.hop(Location("node", node.name, veth), node.name, "veth",
+                 f"out of port {veth}, through the veth pair into pod {peer.ref}", pkt)
+        self.deliver_to_pod(peer, pkt, Location("pod", peer.ref, "eth0"))
+
+    def ip_input(self, node: Node, pkt: Packet) -> None:
+        """A packet (no Ethernet header) reaches the node's IP stack from outside."""
+        ip = pkt[IPv4]
+        if ip.dst in self._local_addresses(node):
+            self.deliver_to_node(node, pkt, Location("node", node.name, "eth0"
+                                                     if ip.dst == node.ip else cni.BRIDGE))
+            return
+        route = route_lookup(self._node_routes(node), ip.dst)
+        if route is None:
+            self.drop(Location("node", node.name), node.name,
+                      f"no route to {ip.dst} in {node.name}'s routing table", pkt,
+                      f"Dropped: {node.name} has no route to {ip.dst}.")
+            return
+        if ip.ttl <= 1 or len(self.hops) >= MAX_HOPS:
+            self.drop(Location("node", node.name), node.name,
+                      "the TTL reaches 0: the kernel drops the packet and sends ICMP time "
+                      "exceeded (a routing loop?)", pkt,
+                      f"Dropped: TTL exceeded on {node.name}: the routes form a loop.")
+            return
+        forwarded = pkt.replace(ip, replace(ip, ttl=ip.ttl - 1))
+        self.output(node, forwarded, route, forwarded_ttl=ip.ttl)
+
+    def output(self, node: Node, pkt: Packet, route: Route, forwarded_ttl: int | None = None) -> None:
+        """Route decided: POSTROUTING, then out of ``route.dev``."""
+        ip = pkt[IPv4]
+        how = f"route {route}"
+        if forwarded_ttl is not None:
+            how += f" (forwarding: TTL {forwarded_ttl} -> {forwarded_ttl - 1})"
+        rule = cni.flannel_masquerade(self.c.cluster_cidr, node.pod_cidr, ip.src, ip.dst)
+        if rule is not None:
+            new_src = self._device_address(node, route.dev)
+            l4 = pkt.layers[-1]
+            new_l4 = replace(l4, sport=_hash_port("masq", new_src, ip.dst, self.port))
+            pkt = Packet(pkt.layers[:-2] + (replace(ip, src=new_src), new_l4))
+            how += (f"; POSTROUTING: flannel's rule `{rule}` masquerades the source to "
+                    f"{new_src} (the address of {route.dev})")
+            self.nat_note = f"masqueraded to {new_src} by {node.name} (flannel's FLANNEL-POSTRTG)"
+            ip = pkt[IPv4]
+        if route.dev == cni.BRIDGE:
+            peer = self._pod_at(node.name, ip.dst)
+            where = Location("node", node.name, cni.BRIDGE)
+            if peer is None:
+                self.drop(where, node.name,
+                          f"{how}; ARP for {ip.dst} on cni0 gets no answer", pkt,
+                          f"Dropped: no pod on {node.name} has {ip.dst} (ARP got no answer: "
+                          "Destination Host Unreachable).")
+                return
+            mac = cni.mac_address(f"{peer.ref}/eth0")
+            framed = Packet((Ethernet(cni.mac_address(f"{node.name}/{cni.BRIDGE}"), mac),)
+                            + _ip_part(pkt))
+            veth = cni.veth_name(peer)
+            self.hop(where, node.name, "route",
+                     f"{how}; ARP: {ip.dst} is at {mac}; the bridge's FDB sends it out of "
+                     f"port {veth}", framed)
+            self.hop(Location("node", node.name, veth), node.name, "veth",
+                     f"through the veth pair into pod {peer.ref}", framed)
+            self.deliver_to_pod(peer, framed, Location("pod", peer.ref, "eth0"))
+        elif route.dev == cni.VXLAN_DEVICE:
+            self.vxlan(node, pkt, route, how)
+        elif route.dev == "eth0":
+            self.eth0_out(node, pkt, route, how)
+        else:  # pragma: no cover - the CNI only makes these three devices
+            self.drop(Location("node", node.name, route.dev), node.name,
+                      f"{how}: unknown device", pkt, f"Dropped: no device {route.dev}.")
+
+    def vxlan(self, node: Node, pkt: Packet, route: Route, how: str) -> None:
+        ip = pkt[IPv4]
+        remote = next((n for n in self.c.nodes
+                       if n.name != node.name and cni.vtep_ip(n) == route.via), None)
+        where = Location("node", node.name, cni.VXLAN_DEVICE)
+        if remote is None:
+            self.drop(where, node.name,
+                      f"{how}; flannel.1 has no neighbour entry for {route.via}: no node "
+                      "owns that subnet", pkt,
+                      f"Dropped: no node has the podCIDR of {ip.dst} ({node.name} routes it to "
+                      f"{route.via} on flannel.1, which nobody answers).")
+            return
+        inner_eth = Ethernet(cni.mac_address(f"{node.name}/{cni.VXLAN_DEVICE}"),
+                             cni.mac_address(f"{remote.name}/{cni.VXLAN_DEVICE}"))
+        inner = (inner_eth,) + _ip_part(pkt)
+        udp_len = 8 + 8 + 14 + ip.length
+        sport = _hash_port("vxlan", ip.src, ip.dst, self.port)
+        outer = (IPv4(node.ip, remote.ip, "UDP", 64, 20 + udp_len),
+                 UDP(sport, cni.VXLAN_PORT, udp_len), VXLAN(cni.VXLAN_VNI))
+        encapsulated = Packet(outer + inner)
+        self.hop(where, node.name, "encapsulate",
+                 f"{how}; flannel.1 is a VXLAN device (VNI {cni.VXLAN_VNI}, MTU "
+                 f"{cni.VXLAN_MTU}): flanneld's permanent ARP entry gives {route.via} the MAC "
+                 f"{inner_eth.dst}, and its FDB entry maps that MAC to {remote.name} "
+                 f"({remote.ip}); the frame is wrapped in UDP to port {cni.VXLAN_PORT}, "
+                 f"{cni.VXLAN_OVERHEAD} bytes of overlay headers", encapsulated)
+        outer_route = route_lookup(self._node_routes(node), remote.ip)
+        assert outer_route is not None
+        self.wire(node, remote, encapsulated, outer_route,
+                  f"the outer packet to {remote.ip} takes route {outer_route}")
+        decapsulated = Packet(inner)
+        self.hop(Location("node", remote.name, cni.VXLAN_DEVICE), remote.name, "decapsulate",
+                 f"{remote.name}'s kernel hands UDP port {cni.VXLAN_PORT} to its VXLAN socket; "
+                 f"flannel.1 strips the outer headers (VNI {cni.VXLAN_VNI}) and the inner "
+                 f"frame, addressed to flannel.1's MAC, enters {remote.name}'s IP stack",
+                 decapsulated)
+        self.ip_input(remote, Packet(inner[1:]))
+
+    def eth0_out(self, node: Node, pkt: Packet, route: Route, how: str) -> None:
+        ip = pkt[IPv4]
+        subnet = self.c.subnet_of(node)
+        neighbour = route.via or ip.dst
+        if neighbour == subnet.router:
+            target = next((n for n in self.c.nodes if n.ip == ip.dst), None)
+            where = Location("node", node.name, "eth0")
+            if target is None:
+                framed = Packet((Ethernet(cni.mac_address(f"{node.name}/eth0"),
+                                          cni.mac_address(f"vpc-router/{subnet.name}")),)
+                                + _ip_part(pkt))
+                self.hop(where, node.name, "transmit",
+                         f"{how}; the next hop is the VPC router {subnet.router}", framed)
+                self.drop(Location("network", subnet.cidr), None,
+                          f"the VPC route table has no route to {ip.dst}: this cluster's VPC "
+                          "has no internet gateway", framed,
+                          f"Dropped: the VPC has no route to {ip.dst} (no internet gateway "
+                          "in this lab's VPC).")
+                return
+            self.wire(node, target, pkt, route, how)
+            self.ip_input(target, Packet(_unframed(pkt)))
+            return
+        target = next((n for n in self.c.nodes if n.ip == neighbour), None)
+        if target is None:
+            self.drop(Location("node", node.name, "eth0"), node.name,
+                      f"{how}; ARP for {neighbour} on eth0 gets no answer", pkt,
+                      f"Dropped: nothing in the VPC subnet answers for {neighbour}.")
+            return
+        self.wire(node, target, pkt, route, how)
+        self.ip_input(target, Packet(_unframed(pkt)))
+
+    def wire(self, node: Node, remote: Node, pkt: Packet, route: Route, how: str) -> None:
+        """Out of ``node``'s eth0, across the VPC subnet, into ``remote``'s eth0."""
+        framed = Packet((Ethernet(cni.mac_address(f"{node.name}/eth0"),
+                                  cni.mac_address(f"{remote.name}/eth0")),)
+                        + _unframed(pkt))
+        self.hop(Location("node", node.name, "eth0"), node.name, "transmit",
+                 f"{how}; ARP: {remote.ip} ({remote.name}) is at {framed[Ethernet].dst}",
+                 framed)
+        subnet = self.c.subnet_of(node)
+        self.hop(Location("network", subnet.cidr), None, "carry",
+                 f"the VPC subnet {subnet.cidr} carries the frame from {node.name} to "
+                 f"{remote.name}; it only ever sees node addresses", framed)
+        self.hop(Location("node", remote.name, "eth0"), remote.name, "receive",
+                 f"{remote.name}'s eth0 receives the frame", framed)
+
+    # ------------------------------------------------------------------ receivers
+    def deliver_to_pod(self, pod: Pod, pkt: Packet, where: Location, via_lo: bool = False) -> None:
+        ip = pkt[IPv4]
+        container = pod.listener(self.port, self.protocol)
+        self.destination_pod = pod.ref
+        if container is None:
+            self.refuse(where, pod.node, pkt, f"pod {pod.ref}", pod)
+            return
+        self.delivered = True
+        self.receiver = f"{pod.ref}/{container}"
+        self.source_seen = ip.src
+        shared = (" (containers of a pod share one network namespace, so they reach each "
+                  "other over localhost)" if via_lo and self.src.container
+                  and self.src.container != container else "")
+        self.hop(where, pod.node, "deliver",
+                 f"container {container} of pod {pod.ref} listens on {self.protocol} port "
+                 f"{self.port}; the socket accepts the packet{shared}", pkt)
+        nat = f"; the source was {self.nat_note}" if self.nat_note else (
+            f"; the source address {ip.src} arrived unchanged (no NAT)")
+        self.reason = (f"Delivered to container {container} of pod {pod.ref} on "
+                       f"{self.protocol} port {self.port}{nat}.")
+
+    def deliver_to_node(self, node: Node, pkt: Packet, where: Location) -> None:
+        ip = pkt[IPv4]
+        role = "control-plane" if node.control_plane else "worker"
+        process = NODE_PORTS[role].get(self.port) if self.protocol == "TCP" else None
+        if process is None and self.protocol == "UDP" and self.port == cni.VXLAN_PORT:
+            process = "the kernel's VXLAN socket"
+        if process is None:
+            self.refuse(where, node.name, pkt, f"node {node.name}", None)
+            return
+        self.delivered = True
+        self.receiver = f"{node.name}/{process}"
+        self.source_seen = ip.src
+        self.hop(where, node.name, "deliver",
+                 f"{process} on {node.name} listens on {self.protocol} port {self.port}", pkt)
+        nat = f"; the source was {self.nat_note}" if self.nat_note else (
+            f"; the source address {ip.src} arrived unchanged")
+        self.reason = f"Delivered to {process} on node {node.name}{nat}."
+
+    def refuse(self, where: Location, node: str, pkt: Packet, what: str, pod: Pod | None) -> None:
+        answer = {"TCP": "answers with a TCP RST", "UDP": "answers with ICMP port unreachable",
+                  "SCTP": "answers with an SCTP ABORT"}[self.protocol]
+        crashing = ""
+        if pod is not None:
+            for c in pod.containers:
+                if c.name in pod.crashing and any(
+                    p.container_port == self.port and p.protocol == self.protocol
+                    for p in c.ports
+                ):
+                    crashing = (f" (container {c.name} declares it but crash-loops: another "
+                                "container of the pod already holds that port)")
+        self.hop(where, node, "refuse",
+                 f"nothing in {what} listens on {self.protocol} port {self.port}{crashing}; the "
+                 f"kernel {answer}", pkt)
+        self.reason = (f"Connection refused: nothing in {what} listens on {self.protocol} port "
+                       f"{self.port}{crashing}.")
+
+
+def _ip_part(pkt: Packet) -> tuple[Layer, ...]:
+    """The layers from the innermost IPv4 header on (drops any Ethernet framing)."""
+    layers = pkt.layers
+    for i in range(len(layers) - 1, -1, -1):
+        if isinstance(layers[i], IPv4):
+            return layers[i:]
+    return layers
+
+
+def _unframed(pkt: Packet) -> tuple[Layer, ...]:
+    """The layers without the outermost Ethernet header, if there is one."""
+    layers = pkt.layers
+    return layers[1:] if layers and isinstance(layers[0], Ethernet) else layers

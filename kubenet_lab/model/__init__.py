@@ -1,0 +1,11 @@
+"""The model: plain records named as in Kubernetes, and the ``Cluster`` that holds them."""
+
+from kubenet_lab.model.cloud import *  # noqa: F403
+from kubenet_lab.model.cluster import *  # noqa: F403
+from kubenet_lab.model.deployment import *  # noqa: F403
+from kubenet_lab.model.namespace import *  # noqa: F403
+from kubenet_lab.model.node import *  # noqa: F403
+from kubenet_lab.model.packet import *  # noqa: F403
+from kubenet_lab.model.pod import *  # noqa: F403
+from kubenet_lab.model.route import *  # noqa: F403
+from kubenet_lab.model.trace import *  # noqa: F403

@@ -1,0 +1,726 @@
+"""The cluster: nodes, namespaces and pods, and the indexes that find them fast.
+
+``Cluster`` is the one mutable object of the lab. Every record it holds (``Node``,
+``Pod``, ...) is a frozen dataclass; edits go through the cluster's verbs, which
+validate first and then replace records and update the indexes.
+
+A new ``Cluster()`` looks like a fresh kubeadm cluster with flannel:
+
+- one node, ``control-plane``, tainted ``node-role.kubernetes.io/control-plane:NoSchedule``
+  so ordinary pods go to workers;
+- the namespaces kubeadm creates (``default``, ``kube-system``, ``kube-public``,
+  ``kube-node-lease``);
+- the CoreDNS Deployment in ``kube-system`` (two replicas, which tolerate the
+  control-plane taint and so land on the control-plane node);
+- cluster CIDR 10.244.0.0/16 (flannel's default ``Network``), a /24 podCIDR per node,
+  service CIDR 10.96.0.0/12 (kubeadm's ``serviceSubnet``), at most 110 pods per node
+  (kubelet's ``maxPods``);
+- nodes in the VPC subnet 10.0.1.0/24 (see ``kubenet_lab.model.cloud``).
+
+Pods that use the node's own network (``hostNetwork: true``: kube-proxy, flannel, the
+control-plane components) are not modelled as pods; the nodes' listening ports stand
+for them (``NODE_PORTS``).
+
+Names follow Kubernetes: pods are ``"namespace/name"``; listings use a natural sort, so
+``node-2`` comes before ``node-10``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import random
+import re
+from collections.abc import Iterable, Mapping
+from ipaddress import IPv4Address, ip_network
+from typing import TYPE_CHECKING, Any
+
+from kubenet_lab.exceptions import (
+    ConflictError,
+    ManifestError,
+    NotFoundError,
+    UnschedulableError,
+)
+from kubenet_lab.model.cloud import Subnet, Vpc
+from kubenet_lab.model.deployment import Deployment
+from kubenet_lab.model.namespace import Namespace
+from kubenet_lab.model.node import CONTROL_PLANE_TAINT, Node
+from kubenet_lab.model.pod import Container, ContainerPort, Pod, Toleration
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.trace import Trace
+
+__all__ = ["CNI_PLUGINS", "NODE_PORTS", "Cluster", "natural_key"]
+
+#: The CNI plugins the lab models.
+CNI_PLUGINS = ("flannel",)
+
+#: TCP ports that host-network processes listen on, on every node and on the
+#: control plane (kubelet 10250, kube-proxy health 10256, sshd 22; kube-apiserver 6443,
+#: etcd 2379-2380). Source: kubernetes.io/docs/reference/networking/ports-and-protocols/
+NODE_PORTS: dict[str, dict[int, str]] = {
+    "worker": {22: "sshd", 10250: "kubelet", 10256: "kube-proxy"},
+    "control-plane": {
+        22: "sshd", 2379: "etcd", 2380: "etcd", 6443: "kube-apiserver",
+        10250: "kubelet", 10256: "kube-proxy",
+    },
+}
+
+_SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/rand
+_KUBEADM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+
+
+def natural_key(text: str) -> tuple[Any, ...]:
+    """Sort key that orders embedded numbers by value: ``node-2`` before ``node-10``."""
+    return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
+
+
+def _safe_encode(text: str) -> str:
+    """apimachinery's ``rand.SafeEncodeString``: map each byte into a vowel-free alphabet."""
+    return "".join(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)] for b in text.encode())
+
+
+class Cluster:
+    """A simulated Kubernetes cluster with kubeadm and flannel defaults.
+
+    Parameters
+    ----------
+    workers : int
+        Worker nodes to add at once (``node-1``, ``node-2``, ...).
+    cni : str
+        The CNI plugin. Only ``"flannel"`` (VXLAN) for now.
+    seed : int
+        Seed of the cluster's random generator (used where a real cluster draws at
+        random, such as load balancing).
+    cluster_cidr : str
+        The pod network (kubeadm ``podSubnet``, flannel ``Network``).
+    node_cidr_mask : int
+        Prefix length of each node's podCIDR (``--node-cidr-mask-size-ipv4``).
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=2)
+    >>> c
+    <Cluster 3 nodes, 2 pods, cni=flannel>
+    >>> [(n.name, n.ip, n.pod_cidr) for n in c.nodes]  # doctest: +NORMALIZE_WHITESPACE
+    [('control-plane', '10.0.1.4', '10.244.0.0/24'),
+     ('node-1', '10.0.1.5', '10.244.1.0/24'),
+     ('node-2', '10.0.1.6', '10.244.2.0/24')]
+    >>> c.add_pod("default/web", node="node-1").ip
+    '10.244.1.2'
+    """
+
+    def __init__(
+        self,
+        *,
+        workers: int = 0,
+        cni: str = "flannel",
+        seed: int = 0,
+        cluster_cidr: str = "10.244.0.0/16",
+        node_cidr_mask: int = 24,
+    ) -> None:
+        from kubenet_lab.engines.validation import check_cidr
+
+        if cni not in CNI_PLUGINS:
+            raise ManifestError(
+                "Cluster", "cni", cni, "is not a CNI plugin the lab models",
+                fix=f"use one of {', '.join(CNI_PLUGINS)}",
+            )
+        net = check_cidr("Cluster", "cluster_cidr", cluster_cidr)
+        if not isinstance(node_cidr_mask, int) or not net.prefixlen <= node_cidr_mask <= 30:
+            raise ManifestError(
+                "Cluster", "node_cidr_mask", node_cidr_mask,
+                f"must be between the cluster CIDR's /{net.prefixlen} and /30",
+                fix="use 24, the kube-controller-manager default",
+            )
+        self.cni = cni
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.cluster_cidr = str(net)
+        self.node_cidr_mask = node_cidr_mask
+        self.service_cidr = "10.96.0.0/12"
+        self.cluster_domain = "cluster.local"
+        self.max_pods = 110
+        self.vpc = Vpc("10.0.0.0/16", (Subnet("private", "10.0.1.0/24", "10.0.1.1"),))
+        self._nodes: dict[str, Node] = {}
+        self._namespaces: dict[str, Namespace] = {}
+        self._pods: dict[str, Pod] = {}
+        self._deployments: dict[str, Deployment] = {}
+        self._pods_by_node: dict[str, dict[str, None]] = {}
+        self._ip_owner: dict[int, str] = {}
+        self._last_pod_ip: dict[str, int] = {}
+        self._replica_counter: dict[str, int] = {}
+        self._cache: dict[Any, Any] = {}
+        for name in _KUBEADM_NAMESPACES:
+            self.add_namespace(name)
+        self.add_node("control-plane", control_plane=True)
+        self._add_coredns()
+        for i in range(1, workers + 1):
+            self.add_node(f"node-{i}")
+
+    # ------------------------------------------------------------------ listing
+    def __repr__(self) -> str:
+        return f"<Cluster {len(self._nodes)} nodes, {len(self._pods)} pods, cni={self.cni}>"
+
+    @property
+    def nodes(self) -> list[Node]:
+        """All nodes, control plane first, then in natural name order."""
+        return self._memo(
+            "nodes",
+            lambda: sorted(
+                self._nodes.values(), key=lambda n: (not n.control_plane, natural_key(n.name))
+            ),
+        )
+
+    @property
+    def pods(self) -> list[Pod]:
+        """All pods, by namespace and natural name order."""
+        return self._memo(
+            "pods",
+            lambda: sorted(
+                self._pods.values(), key=lambda p: (p.namespace, natural_key(p.name))
+            ),
+        )
+
+    @property
+    def namespaces(self) -> list[Namespace]:
+        """All namespaces, by name."""
+        return sorted(self._namespaces.values(), key=lambda n: n.name)
+
+    @property
+    def deployments(self) -> list[Deployment]:
+        """All Deployments, by namespace and name."""
+        return sorted(self._deployments.values(), key=lambda d: (d.namespace, d.name))
+
+    def node(self, name: str) -> Node:
+        """The node called ``name``.
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such node; the message lists the nodes there are.
+        """
+        try:
+            return self._nodes[name]
+        except (KeyError, TypeError):
+            raise NotFoundError(
+                f"Node {name}", None, name, "does not exist",
+                fix=_suggest(str(name), [n.name for n in self.nodes], "nodes"),
+            ) from None
+
+    def pod(self, ref: str) -> Pod:
+        """The pod ``"namespace/name"`` (a bare ``"name"`` means namespace ``default``).
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such pod; the message suggests close names.
+        """
+        key = ref if "/" in str(ref) else f"default/{ref}"
+        try:
+            return self._pods[key]
+        except (KeyError, TypeError):
+            raise NotFoundError(
+                f"Pod {key}", None, ref, "does not exist",
+                fix=_suggest(key, list(self._pods), "pods"),
+            ) from None
+
+    def namespace(self, name: str) -> Namespace:
+        """The namespace called ``name``."""
+        try:
+            return self._namespaces[name]
+        except (KeyError, TypeError):
+            raise NotFoundError(
+                f"Namespace {name}", None, name, "does not exist",
+                fix=f"create it first with add_namespace({name!r}) or a Namespace manifest",
+            ) from None
+
+    def deployment(self, ref: str) -> Deployment:
+        """The Deployment ``"namespace/name"``."""
+        key = ref if "/" in ref else f"default/{ref}"
+        try:
+            return self._deployments[key]
+        except KeyError:
+            raise NotFoundError(
+                f"Deployment {key}", None, ref, "does not exist",
+                fix=_suggest(key, list(self._deployments), "deployments"),
+            ) from None
+
+    def pods_on(self, node: str) -> list[Pod]:
+        """The pods on a node, in the order they were created there."""
+        return [self._pods[k] for k in self._pods_by_node.get(node, {})]
+
+    def subnet_of(self, node: Node) -> Subnet:
+        """The VPC subnet a node is in."""
+        return self.vpc.subnet(node.subnet)
+
+    def owner_of(self, ip: str) -> str | None:
+        """Who holds an address: ``"Pod ns/name"``, ``"Node name"`` or None.
+
+        >>> c = kl.Cluster()
+        >>> c.owner_of("10.0.1.4"), c.owner_of("10.9.9.9")
+        ('Node control-plane', None)
+        """
+        try:
+            return self._ip_owner.get(int(IPv4Address(ip)))
+        except ValueError:
+            return None
+
+    # ------------------------------------------------------------------ verbs
+    def add_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> Namespace:
+        """Create a namespace, or update the labels of an existing one.
+
+        The label ``kubernetes.io/metadata.name`` is always set to the name.
+        """
+        from kubenet_lab.engines.validation import check_dns_label, check_labels
+
+        check_dns_label(f"Namespace {name}", "metadata.name", name)
+        labels = check_labels(f"Namespace {name}", "metadata.labels", dict(labels or {}))
+        labels["kubernetes.io/metadata.name"] = name
+        ns = Namespace(name, dict(sorted(labels.items())))
+        self._namespaces[name] = ns
+        return ns
+
+    def add_node(
+        self,
+        name: str,
+        *,
+        ip: str | None = None,
+        pod_cidr: str | None = None,
+        public_ip: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        control_plane: bool = False,
+    ) -> Node:
+        """Add a node: it gets the next free VPC address and the next free podCIDR.
+
+        Parameters
+        ----------
+        name : str
+        ip : str, optional
+            The node's InternalIP; by default the next free address of the subnet.
+        pod_cidr : str, optional
+            ``spec.podCIDR``; by default the next free block of the cluster CIDR.
+        public_ip : str, optional
+            An ExternalIP.
+        labels : dict, optional
+        control_plane : bool
+            Give the node kubeadm's control-plane label and taint.
+
+        Raises
+        ------
+        ConflictError
+            The name, the IP or the podCIDR is already taken.
+        AddressExhaustedError
+            The cluster CIDR has no free block (a /16 holds 256 /24s).
+        ManifestError
+            A malformed name, address or CIDR.
+        """
+        from kubenet_lab.engines.ipam import next_node_ip, next_pod_cidr
+        from kubenet_lab.engines.validation import check_cidr, check_dns_subdomain, check_ip, check_labels
+
+        obj = f"Node {name}"
+        check_dns_subdomain(obj, "metadata.name", name)
+        if name in self._nodes:
+            raise ConflictError(obj, "metadata.name", name, "already exists",
+                                fix="choose another name")
+        subnet = self.vpc.subnets[0]
+        subnet_net = ip_network(subnet.cidr)
+        if ip is None:
+            addr = next_node_ip(subnet_net, self._ip_owner)
+        else:
+            addr = check_ip(obj, "status.addresses[InternalIP]", ip)
+            first, last = int(subnet_net.network_address) + 4, int(subnet_net.broadcast_address) - 1
+            if not first <= int(addr) <= last:
+                raise ManifestError(
+                    obj, "status.addresses[InternalIP]", ip,
+                    f"is not a usable address of the VPC subnet {subnet.cidr}",
+                    fix=f"use an address from {IPv4Address(first)} to {IPv4Address(last)}",
+                )
+            self._check_ip_free(obj, "status.addresses[InternalIP]", addr)
+        cluster_net = ip_network(self.cluster_cidr)
+        used = [ip_network(n.pod_cidr) for n in self._nodes.values()]
+        if pod_cidr is None:
+            block = next_pod_cidr(cluster_net, self.node_cidr_mask, used)
+        else:
+            block = check_cidr(obj, "spec.podCIDR", pod_cidr)
+            if not block.subnet_of(cluster_net):
+                raise ManifestError(
+                    obj, "spec.podCIDR", pod_cidr,
+                    f"is not inside the cluster CIDR {self.cluster_cidr}",
+                    fix="choose a block of the cluster CIDR, or leave it out to get the next free one",
+                )
+            if block.prefixlen > 30:
+                raise ManifestError(obj, "spec.podCIDR", pod_cidr,
+                                    "is too small to allocate pod IPs from",
+                                    fix="use a /30 or larger block")
+            for other in self._nodes.values():
+                if ip_network(other.pod_cidr).overlaps(block):
+                    raise ConflictError(
+                        obj, "spec.podCIDR", pod_cidr,
+                        f"overlaps node {other.name}'s podCIDR {other.pod_cidr}",
+                        fix="give each node its own block; overlapping podCIDRs make two "
+                        "nodes claim the same pod IPs",
+                    )
+        if public_ip is not None:
+            pub = check_ip(obj, "status.addresses[ExternalIP]", public_ip)
+            self._check_ip_free(obj, "status.addresses[ExternalIP]", pub)
+        all_labels = {
+            "kubernetes.io/arch": "amd64",
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": "linux",
+            **check_labels(obj, "metadata.labels", dict(labels or {})),
+        }
+        taints: tuple = ()
+        if control_plane:
+            all_labels["node-role.kubernetes.io/control-plane"] = ""
+            taints = (CONTROL_PLANE_TAINT,)
+        node = Node(
+            name=name, ip=str(addr), pod_cidr=str(block), subnet=subnet.name,
+            public_ip=public_ip, labels=dict(sorted(all_labels.items())), taints=taints,
+        )
+        self._nodes[name] = node
+        self._pods_by_node[name] = {}
+        self._ip_owner[int(addr)] = f"Node {name}"
+        if public_ip is not None:
+            self._ip_owner[int(IPv4Address(public_ip))] = f"Node {name}"
+        self._changed()
+        return node
+
+    def add_pod(
+        self,
+        ref: str,
+        *,
+        node: str | None = None,
+        labels: Mapping[str, str] | None = None,
+        containers: Iterable[Container | Mapping[str, Any]] | None = None,
+        ip: str | None = None,
+        ready: bool = True,
+        tolerations: Iterable[Toleration] = (),
+    ) -> Pod:
+        """Create a pod and give it an IP from its node's podCIDR.
+
+        Parameters
+        ----------
+        ref : str
+            ``"namespace/name"`` (the namespace must exist) or ``"name"`` for ``default``.
+        node : str, optional
+            ``spec.nodeName``. By default the scheduler picks the schedulable node with
+            the fewest pods (a real scheduler scores more than that).
+        labels : dict, optional
+        containers : list of Container, optional
+            By default one container named after the pod, running ``nginx:1.27`` and
+            listening on TCP port 80.
+        ip : str, optional
+            ``status.podIP``; it must be a free pod address of the node's podCIDR.
+        ready : bool
+            The ``Ready`` condition.
+
+        Raises
+        ------
+        ManifestError, ConflictError, NotFoundError, AddressExhaustedError, UnschedulableError
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> pod = c.add_pod("default/two", containers=[kl.Container("web", ports=[80]),
+        ...                                            kl.Container("sidecar", ports=[9090])])
+        >>> pod.node, pod.ip, [ct.name for ct in pod.containers]
+        ('node-1', '10.244.1.2', ['web', 'sidecar'])
+        """
+        return self._create_pod(
+            ref, node=node, labels=labels, containers=containers, ip=ip, ready=ready,
+            tolerations=tuple(tolerations), owner=None,
+        )
+
+    def delete_pod(self, ref: str) -> Pod | None:
+        """Delete a pod. If a Deployment owns it, its ReplicaSet creates a replacement
+        at once, with a new name and (host-local does not reuse the freed address right
+        away) a new IP; that replacement is returned.
+
+        >>> c = kl.Cluster(workers=1)
+        >>> old = c.pod(c.pods[0].ref)          # a CoreDNS pod
+        >>> new = c.delete_pod(old.ref)
+        >>> new.name != old.name, new.ip != old.ip
+        (True, True)
+        """
+        pod = self.pod(ref)
+        self._remove_pod(pod)
+        self._changed()
+        if pod.owner and pod.owner.startswith("Deployment "):
+            dep = self._deployments[pod.owner.split(" ", 1)[1]]
+            return self._create_replica(dep)
+        return None
+
+    def apply(self, src: Any) -> list[Any]:
+        """Apply Kubernetes manifests, all or nothing.
+
+        ``src`` is YAML text, a path to a YAML file, a dict, or a list of those.
+        Multi-document YAML and ``kind: List`` (what ``kubectl get -o yaml`` prints)
+        both work. Supported kinds: Namespace, Node, Pod, Deployment.
+
+        Returns the objects applied, in order. If any document is invalid, nothing is
+        applied and the cluster is unchanged.
+
+        Raises
+        ------
+        ManifestError
+            Malformed YAML, a missing or invalid field (the message names it).
+        UnsupportedKindError
+            A kind the lab does not model; the message lists the supported ones.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> [pod] = c.apply('''
+        ... apiVersion: v1
+        ... kind: Pod
+        ... metadata: {name: web, labels: {app: web}}
+        ... spec:
+        ...   containers:
+        ...   - name: nginx
+        ...     image: nginx:1.27
+        ...     ports: [{containerPort: 80, name: http}]
+        ... ''')
+        >>> pod.ref, pod.ip
+        ('default/web', '10.244.1.2')
+        """
+        from kubenet_lab.engines.manifests import apply_manifests
+
+        snapshot = self._snapshot()
+        try:
+            return apply_manifests(self, src)
+        except BaseException:
+            self._restore(snapshot)
+            raise
+
+    def trace(self, src: str, dst: str, port: int = 80, protocol: str = "TCP") -> Trace:
+        """Walk one packet (the first packet of a connection) from ``src`` to ``dst``.
+
+        ``src``: ``"ns/pod"``, ``"ns/pod/container"``, a node name, or an IP of a pod or
+        node. ``dst``: ``"ns/pod"``, a node name, an IP, ``"ip:port"``, or ``"localhost"``
+        / ``"127.0.0.1"`` (inside the source pod).
+
+        Returns a ``Trace``; a dropped or refused packet is a result, not an error.
+
+        Raises
+        ------
+        NotFoundError
+            An unknown pod or node.
+        ManifestError
+            A port outside 1-65535, an unknown protocol, a malformed address.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=2)
+        >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
+        >>> t = c.trace("default/a", "default/b", port=80)
+        >>> t.delivered, t.destination_pod, t.source_ip_seen
+        (True, 'default/b', '10.244.1.2')
+        >>> t.nodes
+        ('node-1', 'node-2')
+        """
+        from kubenet_lab.engines.datapath import trace
+
+        return trace(self, src, dst, port=port, protocol=protocol)
+
+    # ------------------------------------------------------------------ internals
+    def _memo(self, key: Any, factory: Any) -> Any:
+        """Cache ``factory()`` until the cluster next changes (engines use this too)."""
+        try:
+            return self._cache[key]
+        except KeyError:
+            value = self._cache[key] = factory()
+            return value
+
+    def _changed(self) -> None:
+        self._cache.clear()
+
+    def _snapshot(self) -> dict[str, Any]:
+        state = {k: (v.copy() if isinstance(v, dict) else v) for k, v in vars(self).items()}
+        state["_pods_by_node"] = {k: v.copy() for k, v in self._pods_by_node.items()}
+        state["rng"] = self.rng.getstate()
+        return state
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        rng_state = state.pop("rng")
+        vars(self).update(state)
+        self.rng.setstate(rng_state)
+        self._changed()
+
+    def _check_ip_free(self, obj: str, field: str, addr: IPv4Address) -> None:
+        owner = self._ip_owner.get(int(addr))
+        if owner is not None:
+            raise ConflictError(obj, field, str(addr), f"is already used by {owner}",
+                                fix="leave the address out to get a free one")
+
+    def _schedule(self, obj: str, tolerations: tuple[Toleration, ...]) -> str:
+        reasons: dict[str, int] = {}
+        best: Node | None = None
+        for node in self.nodes:
+            untolerated = [t for t in node.taints
+                           if not any(tol.tolerates(t) for tol in tolerations)]
+            if untolerated:
+                taint = untolerated[0]
+                text = f"had untolerated taint {{{taint.key}: {taint.value}}}"
+                reasons[text] = reasons.get(text, 0) + 1
+                continue
+            if len(self._pods_by_node[node.name]) >= self.max_pods:
+                reasons["Too many pods"] = reasons.get("Too many pods", 0) + 1
+                continue
+            if best is None or len(self._pods_by_node[node.name]) < len(
+                self._pods_by_node[best.name]
+            ):
+                best = node
+        if best is None:
+            detail = ", ".join(f"{n} node(s) {r}" for r, n in sorted(reasons.items()))
+            raise UnschedulableError(
+                obj, "spec.nodeName", None,
+                f"cannot be scheduled: 0/{len(self._nodes)} nodes are available: {detail}",
+                fix="add a worker node with add_node(), or set the node explicitly",
+            )
+        return best.name
+
+    def _create_pod(
+        self,
+        ref: str,
+        *,
+        node: str | None,
+        labels: Mapping[str, str] | None,
+        containers: Iterable[Container | Mapping[str, Any]] | None,
+        ip: str | None,
+        ready: bool,
+        tolerations: tuple[Toleration, ...],
+        owner: str | None,
+    ) -> Pod:
+        from kubenet_lab.engines.ipam import next_pod_ip, pod_ip_range
+        from kubenet_lab.engines.validation import (
+            check_containers,
+            check_dns_subdomain,
+            check_ip,
+            check_labels,
+        )
+
+        namespace, _, name = ref.rpartition("/") if "/" in str(ref) else ("default", "", ref)
+        obj = f"Pod {namespace}/{name}"
+        check_dns_subdomain(obj, "metadata.name", name)
+        self.namespace(namespace)
+        key = f"{namespace}/{name}"
+        if key in self._pods:
+            raise ConflictError(obj, "metadata.name", name, "already exists",
+                                fix="choose another name, or delete_pod() the old one first")
+        labels = check_labels(obj, "metadata.labels", dict(labels or {}))
+        if containers is None:
+            containers = [Container(name, ports=(ContainerPort(80),))]
+        conts, crashing, warnings = check_containers(obj, list(containers))
+        if node is None:
+            node = self._schedule(obj, tolerations)
+        host = self._nodes.get(node)
+        if host is None:
+            raise NotFoundError(
+                obj, "spec.nodeName", node, "is not a node of this cluster",
+                fix=_suggest(str(node), [n.name for n in self.nodes], "nodes"),
+            )
+        if len(self._pods_by_node[node]) >= self.max_pods:
+            raise UnschedulableError(
+                obj, "spec.nodeName", node,
+                f"already runs {self.max_pods} pods (kubelet maxPods); the kubelet rejects "
+                "the pod with OutOfpods",
+                fix="put the pod on another node",
+            )
+        cidr = ip_network(host.pod_cidr)
+        if ip is None:
+            in_use = {int(IPv4Address(self._pods[k].ip)) for k in self._pods_by_node[node]}
+            addr = next_pod_ip(cidr, in_use, self._last_pod_ip.get(node))
+        else:
+            addr = check_ip(obj, "status.podIP", ip)
+            first, last = pod_ip_range(cidr)
+            if not first <= int(addr) <= last:
+                raise ManifestError(
+                    obj, "status.podIP", ip,
+                    f"is not a pod address of node {node}'s podCIDR {host.pod_cidr}",
+                    fix=f"use an address from {IPv4Address(first)} to {IPv4Address(last)} "
+                    "(the .1 belongs to the cni0 bridge), or leave it out",
+                )
+            self._check_ip_free(obj, "status.podIP", addr)
+        pod = Pod(
+            namespace=namespace, name=name, node=node, ip=str(addr),
+            labels=dict(sorted(labels.items())), containers=conts, owner=owner,
+            ready=ready and not crashing, crashing=crashing, warnings=warnings,
+            tolerations=tolerations,
+        )
+        self._pods[key] = pod
+        self._pods_by_node[node][key] = None
+        self._ip_owner[int(addr)] = f"Pod {key}"
+        self._last_pod_ip[node] = int(addr)
+        self._changed()
+        return pod
+
+    def _remove_pod(self, pod: Pod) -> None:
+        del self._pods[pod.ref]
+        del self._pods_by_node[pod.node][pod.ref]
+        del self._ip_owner[int(IPv4Address(pod.ip))]
+
+    def _create_replica(self, dep: Deployment) -> Pod:
+        """Create one more pod of a Deployment, named as its ReplicaSet would."""
+        count = self._replica_counter.get(dep.ref, 0)
+        self._replica_counter[dep.ref] = count + 1
+        rs = f"{dep.name}-{dep.template_hash}"
+        digest = hashlib.sha256(f"{dep.namespace}/{rs}#{count}".encode()).digest()
+        suffix = "".join(_SAFE_ALPHABET[b % len(_SAFE_ALPHABET)] for b in digest[:5])
+        labels = {**dep.template_labels, "pod-template-hash": dep.template_hash}
+        return self._create_pod(
+            f"{dep.namespace}/{rs}-{suffix}", node=None, labels=labels,
+            containers=dep.containers, ip=None, ready=True, tolerations=dep.tolerations,
+            owner=f"Deployment {dep.ref}",
+        )
+
+    def _set_deployment(self, dep: Deployment) -> list[Pod]:
+        """Create or update a Deployment and converge its pods to the desired state."""
+        template = repr((sorted(dep.template_labels.items()), dep.containers, dep.tolerations))
+        fnv = 0x811C9DC5
+        for byte in template.encode():  # FNV-32a, the hash ReplicaSets are named with
+            fnv = ((fnv ^ byte) * 0x01000193) & 0xFFFFFFFF
+        dep = _replace(dep, template_hash=_safe_encode(str(fnv))[:10])
+        self._deployments[dep.ref] = dep
+        owner = f"Deployment {dep.ref}"
+        current = [p for p in self._pods.values() if p.owner == owner]
+        for pod in current:
+            if pod.labels.get("pod-template-hash") != dep.template_hash:
+                self._remove_pod(pod)
+        current = [p for p in current if p.ref in self._pods]
+        while len(current) > dep.replicas:
+            self._remove_pod(current.pop())
+        while len(current) < dep.replicas:
+            current.append(self._create_replica(dep))
+        self._changed()
+        return current
+
+    def _add_coredns(self) -> None:
+        dns = Container(
+            "coredns", "registry.k8s.io/coredns/coredns:v1.11.3",
+            (ContainerPort(53, "dns", "UDP"), ContainerPort(53, "dns-tcp", "TCP"),
+             ContainerPort(9153, "metrics", "TCP")),
+        )
+        self._set_deployment(Deployment(
+            "kube-system", "coredns", 2, {"k8s-app": "kube-dns"}, {"k8s-app": "kube-dns"},
+            (dns,),
+            (Toleration("CriticalAddonsOnly", "Exists"),
+             Toleration("node-role.kubernetes.io/control-plane", effect="NoSchedule")),
+        ))
+
+
+def _replace(obj: Any, **changes: Any) -> Any:
+    from dataclasses import replace
+
+    return replace(obj, **changes)
+
+
+def _suggest(wanted: str, names: list[str], what: str) -> str:
+    close = difflib.get_close_matches(wanted, names, n=3, cutoff=0.5)
+    if close:
+        return "did you mean " + " or ".join(repr(n) for n in close) + "?"
+    if not names:
+        return f"there are no {what} yet"
+    shown = sorted(names, key=natural_key)
+    more = f", ... ({len(shown)} in all)" if len(shown) > 8 else ""
+    return f"{what} are: " + ", ".join(shown[:8]) + more

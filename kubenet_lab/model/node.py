@@ -1,0 +1,66 @@
+"""Nodes: the machines of the cluster."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["CONTROL_PLANE_TAINT", "Node", "Taint"]
+
+
+@dataclass(frozen=True, slots=True)
+class Taint:
+    """A node taint; pods without a matching toleration are not scheduled there."""
+
+    key: str
+    effect: str = "NoSchedule"
+    value: str = ""
+
+    def __str__(self) -> str:
+        value = f"={self.value}" if self.value else ""
+        return f"{self.key}{value}:{self.effect}"
+
+
+#: kubeadm taints its control-plane node so that ordinary pods go to workers.
+CONTROL_PLANE_TAINT = Taint("node-role.kubernetes.io/control-plane")
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """A node of the cluster.
+
+    Attributes
+    ----------
+    name : str
+    ip : str
+        The InternalIP, on the node's ``eth0`` in a VPC subnet.
+    pod_cidr : str
+        ``spec.podCIDR``: the block its pods' IPs come from (the node's ``cni0`` bridge
+        holds its .1).
+    subnet : str
+        The VPC subnet the node is in.
+    public_ip : str or None
+        The ExternalIP, when the node has one.
+    labels : dict
+    taints : tuple of Taint
+    """
+
+    name: str
+    ip: str
+    pod_cidr: str
+    subnet: str
+    public_ip: str | None = None
+    labels: dict[str, str] = field(default_factory=dict, hash=False, compare=True)
+    taints: tuple[Taint, ...] = ()
+
+    @property
+    def control_plane(self) -> bool:
+        """True for a node with kubeadm's control-plane role label."""
+        return "node-role.kubernetes.io/control-plane" in self.labels
+
+    @property
+    def roles(self) -> str:
+        """The ROLES column of ``kubectl get nodes``."""
+        roles = sorted(
+            k.split("/", 1)[1] for k in self.labels if k.startswith("node-role.kubernetes.io/")
+        )
+        return ",".join(roles) or "<none>"
