@@ -7,6 +7,7 @@
 """
 
 from kubenet_lab.exceptions import *  # noqa: F403
+from kubenet_lab.exercises import *  # noqa: F403
 from kubenet_lab.model import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -20,18 +21,22 @@ __all__ = [
     "VXLAN",
     "AddressExhaustedError",
     "Change",
+    "Check",
     "Cluster",
     "ConflictError",
     "Container",
     "ContainerPort",
     "Deployment",
     "Ethernet",
+    "Exercise",
+    "Feedback",
     "Hop",
     "IPv4",
     "Interface",
     "KubenetLabError",
     "Location",
     "ManifestError",
+    "NOT_ANSWERED",
     "Namespace",
     "Node",
     "NotFoundError",
@@ -46,4 +51,5 @@ __all__ = [
     "UnsupportedKindError",
     "Vpc",
     "__version__",
+    "exercise",
 ]

@@ -31,6 +31,7 @@ import difflib
 import hashlib
 import random
 import re
+from functools import lru_cache
 from collections.abc import Iterable, Mapping
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,7 @@ _SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"  # k8s.io/apimachinery/pkg/util/r
 _KUBEADM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 
 
+@lru_cache(maxsize=65536)
 def natural_key(text: str) -> tuple[Any, ...]:
     """Sort key that orders embedded numbers by value: ``node-2`` before ``node-10``."""
     return tuple(int(part) if part.isdigit() else part for part in re.split(r"(\d+)", text))
@@ -151,6 +153,7 @@ class Cluster:
         self._last_pod_ip: dict[str, int] = {}
         self._replica_counter: dict[str, int] = {}
         self._cache: dict[Any, Any] = {}
+        self._node_order: list[Node] | None = None
         for name in _KUBEADM_NAMESPACES:
             self.add_namespace(name)
         self.add_node("control-plane", control_plane=True)
@@ -165,12 +168,11 @@ class Cluster:
     @property
     def nodes(self) -> list[Node]:
         """All nodes, control plane first, then in natural name order."""
-        return self._memo(
-            "nodes",
-            lambda: sorted(
+        if self._node_order is None:
+            self._node_order = sorted(
                 self._nodes.values(), key=lambda n: (not n.control_plane, natural_key(n.name))
-            ),
-        )
+            )
+        return list(self._node_order)
 
     @property
     def pods(self) -> list[Pod]:
@@ -381,6 +383,7 @@ class Cluster:
         self._nodes[name] = node
         self._pods_by_node[name] = {}
         self._ip_owner[int(addr)] = f"Node {name}"
+        self._node_order = None
         if public_ip is not None:
             self._ip_owner[int(IPv4Address(public_ip))] = f"Node {name}"
         self._changed()
@@ -554,31 +557,34 @@ class Cluster:
                                 fix="leave the address out to get a free one")
 
     def _schedule(self, obj: str, tolerations: tuple[Toleration, ...]) -> str:
-        reasons: dict[str, int] = {}
-        best: Node | None = None
+        """The schedulable node with the fewest pods (natural name order breaks ties)."""
+        best, best_load = None, self.max_pods
         for node in self.nodes:
-            untolerated = [t for t in node.taints
-                           if not any(tol.tolerates(t) for tol in tolerations)]
-            if untolerated:
-                taint = untolerated[0]
+            if node.taints and not self._tolerated(node, tolerations):
+                continue
+            load = len(self._pods_by_node[node.name])
+            if load < best_load:
+                best, best_load = node.name, load
+        if best is not None:
+            return best
+        reasons: dict[str, int] = {}
+        for node in self.nodes:
+            if node.taints and not self._tolerated(node, tolerations):
+                taint = node.taints[0]
                 text = f"had untolerated taint {{{taint.key}: {taint.value}}}"
-                reasons[text] = reasons.get(text, 0) + 1
-                continue
-            if len(self._pods_by_node[node.name]) >= self.max_pods:
-                reasons["Too many pods"] = reasons.get("Too many pods", 0) + 1
-                continue
-            if best is None or len(self._pods_by_node[node.name]) < len(
-                self._pods_by_node[best.name]
-            ):
-                best = node
-        if best is None:
-            detail = ", ".join(f"{n} node(s) {r}" for r, n in sorted(reasons.items()))
-            raise UnschedulableError(
-                obj, "spec.nodeName", None,
-                f"cannot be scheduled: 0/{len(self._nodes)} nodes are available: {detail}",
-                fix="add a worker node with add_node(), or set the node explicitly",
-            )
-        return best.name
+            else:
+                text = "Too many pods"
+            reasons[text] = reasons.get(text, 0) + 1
+        detail = ", ".join(f"{n} node(s) {r}" for r, n in sorted(reasons.items()))
+        raise UnschedulableError(
+            obj, "spec.nodeName", None,
+            f"cannot be scheduled: 0/{len(self._nodes)} nodes are available: {detail}",
+            fix="add a worker node with add_node(), or set the node explicitly",
+        )
+
+    @staticmethod
+    def _tolerated(node: Node, tolerations: tuple[Toleration, ...]) -> bool:
+        return all(any(tol.tolerates(t) for tol in tolerations) for t in node.taints)
 
     def _create_pod(
         self,
@@ -629,8 +635,8 @@ class Cluster:
             )
         cidr = ip_network(host.pod_cidr)
         if ip is None:
-            in_use = {int(IPv4Address(self._pods[k].ip)) for k in self._pods_by_node[node]}
-            addr = next_pod_ip(cidr, in_use, self._last_pod_ip.get(node))
+            # _ip_owner holds every address in use; only this node's pods fall in its podCIDR
+            addr = next_pod_ip(cidr, self._ip_owner, self._last_pod_ip.get(node))
         else:
             addr = check_ip(obj, "status.podIP", ip)
             first, last = pod_ip_range(cidr)

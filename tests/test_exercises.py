@@ -1,0 +1,86 @@
+"""Exercises check the learner's result and hint at what is wrong."""
+
+import pytest
+
+import kubenet_lab as kl
+
+
+@pytest.fixture
+def c():
+    c = kl.Cluster(workers=2)
+    c.add_pod("default/a", node="node-1")
+    c.add_pod("default/b", node="node-2")
+    c.add_pod("default/c", node="node-2")
+    return c
+
+
+def test_unanswered_is_neither_right_nor_a_hint(c):
+    fb = kl.exercise("1.1").check(None, c)
+    assert not fb.passed and not fb.answered and "Replace None" in str(fb)
+
+
+def test_1_1_accepts_the_next_ip_and_explains(c):
+    fb = kl.exercise("1.1").check("10.244.2.4", c)
+    assert fb.passed and "host-local" in fb.message
+
+
+@pytest.mark.parametrize("answer, hint", [
+    ("10.244.1.4", "own podCIDR"),
+    ("10.244.2.1", "cni0 bridge"),
+    ("10.244.2.3", "already taken by pod default/c"),
+    ("10.244.2.9", "in order"),
+    ("ten", "as a string"),
+])
+def test_1_1_hints_fit_the_mistake(c, answer, hint):
+    fb = kl.exercise("1.1").check(answer, c)
+    assert not fb.passed and hint in fb.message
+
+
+def test_1_2_checks_the_resulting_cluster(c):
+    ex = kl.exercise("1.2")
+    assert "no pod default/pair" in ex.check("done", c).message
+    c.add_pod("default/pair", node="node-1", containers=[kl.Container("app", ports=[8081]),
+                                                          kl.Container("probe")])
+    assert "8080" in ex.check("done", c).message
+    c.delete_pod("default/pair")
+    c.add_pod("default/pair", node="node-1", containers=[kl.Container("app", ports=[8080]),
+                                                          kl.Container("probe")])
+    assert ex.check("done", c).passed
+
+
+def test_1_3_requires_the_clash_to_be_fixed(c):
+    ex = kl.exercise("1.3")
+    c.add_pod("default/clash", node="node-1", containers=[
+        kl.Container("web", ports=[80]), kl.Container("metrics", ports=[80])])
+    fb = ex.check("done", c)
+    assert not fb.passed and "duplicate port definition" in fb.message
+    c.delete_pod("default/clash")
+    c.add_pod("default/clash", node="node-1", containers=[
+        kl.Container("web", ports=[9090]), kl.Container("metrics", ports=[80])])
+    assert "web must be" in ex.check("done", c).message
+    c.delete_pod("default/clash")
+    c.add_pod("default/clash", node="node-1", containers=[
+        kl.Container("web", ports=[80]), kl.Container("metrics", ports=[9090])])
+    assert ex.check("done", c).passed
+
+
+def test_1_4_reads_the_trace():
+    c = kl.Cluster(workers=1)
+    c.add_pod("default/a", node="node-1")
+    c.add_pod("default/d", node="node-1")
+    t = c.trace("default/a", "default/d")
+    ex = kl.exercise("1.4")
+    assert ex.check((5, 64), t).passed
+    assert "rows" in ex.check((4, 64), t).message
+    assert "bridge" in ex.check((5, 63), t).message
+    assert "tuple" in ex.check(5, t).message
+
+
+def test_unknown_exercise():
+    with pytest.raises(kl.NotFoundError, match="exercises are: 1.1"):
+        kl.exercise("9.9")
+
+
+def test_feedback_html_is_escaped():
+    ex = kl.Exercise("0.1", "t", [kl.Check(lambda a, ctx: False, "<b>no</b>")])
+    assert "&lt;b&gt;" in ex.check(1)._repr_html_()
