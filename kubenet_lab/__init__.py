@@ -6,6 +6,7 @@
 '10.244.1.2'
 """
 
+from kubenet_lab.course import *  # noqa: F403
 from kubenet_lab.exceptions import *  # noqa: F403
 from kubenet_lab.exercises import *  # noqa: F403
 from kubenet_lab.model import *  # noqa: F403
@@ -13,13 +14,9 @@ from kubenet_lab.model import *  # noqa: F403
 __version__ = "0.1.0"
 
 __all__ = [
-    "CNI_PLUGINS",
-    "NODE_PORTS",
-    "SCTP",
-    "TCP",
-    "UDP",
-    "VXLAN",
     "AddressExhaustedError",
+    "CNI_PLUGINS",
+    "CONTROL_PLANE_TAINT",
     "Change",
     "Check",
     "Cluster",
@@ -27,6 +24,7 @@ __all__ = [
     "Container",
     "ContainerPort",
     "Deployment",
+    "EnvironmentReport",
     "Ethernet",
     "Exercise",
     "Feedback",
@@ -34,22 +32,30 @@ __all__ = [
     "IPv4",
     "Interface",
     "KubenetLabError",
+    "Layer",
     "Location",
     "ManifestError",
+    "NODE_PORTS",
     "NOT_ANSWERED",
     "Namespace",
     "Node",
     "NotFoundError",
     "Packet",
     "Pod",
+    "Requirement",
     "Route",
+    "SCTP",
     "Subnet",
+    "TCP",
     "Taint",
     "Toleration",
     "Trace",
+    "UDP",
     "UnschedulableError",
     "UnsupportedKindError",
+    "VXLAN",
     "Vpc",
     "__version__",
+    "environment_report",
     "exercise",
 ]
