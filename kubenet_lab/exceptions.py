@@ -24,8 +24,9 @@ Examples
 --------
 >>> err = kl.ManifestError("Pod x/a", "spec.containers[0].ports[0].containerPort",
 ...                        70000, "is not in 1-65535", fix="use a port from 1 to 65535")
->>> print(err)
-Pod x/a: spec.containers[0].ports[0].containerPort: 70000 is not in 1-65535 (use a port from 1 to 65535)
+>>> print(err)  # doctest: +NORMALIZE_WHITESPACE
+Pod x/a: spec.containers[0].ports[0].containerPort: 70000 is not in 1-65535
+(use a port from 1 to 65535)
 >>> isinstance(err, ValueError)
 True
 """

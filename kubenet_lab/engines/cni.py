@@ -184,13 +184,13 @@ def flannel_masquerade(
     is never masqueraded; pod traffic to anything outside the cluster network is.
 
     >>> flannel_masquerade("10.244.0.0/16", "10.244.1.0/24", "10.244.1.2", "10.244.2.3")
-    >>> flannel_masquerade("10.244.0.0/16", "10.244.1.0/24", "10.244.1.2", "10.0.1.6")
-    '-A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" -j MASQUERADE --random-fully'
+    >>> print(flannel_masquerade("10.244.0.0/16", "10.244.1.0/24", "10.244.1.2", "10.0.1.6"))
+    -A FLANNEL-POSTRTG -s 10.244.0.0/16 ! -d 224.0.0.0/4 -m comment --comment "flanneld masq" ...
     """
     cluster = ip_network(cluster_cidr)
     local = ip_network(pod_cidr)
     s, d = IPv4Address(src), IPv4Address(dst)
-    comment = '-m comment --comment "flanneld masq"'
+    tail = '-m comment --comment "flanneld masq" -j MASQUERADE --random-fully'
     if s in local and d in cluster:
         return None
     if s in cluster and d in local:
@@ -198,7 +198,7 @@ def flannel_masquerade(
     if s not in cluster and d in local:
         return None
     if s in cluster and d not in ip_network("224.0.0.0/4"):
-        return f"-A FLANNEL-POSTRTG -s {cluster_cidr} ! -d 224.0.0.0/4 {comment} -j MASQUERADE --random-fully"
+        return f"-A FLANNEL-POSTRTG -s {cluster_cidr} ! -d 224.0.0.0/4 {tail}"
     if s not in cluster and d in cluster:
-        return f"-A FLANNEL-POSTRTG ! -s {cluster_cidr} -d {cluster_cidr} {comment} -j MASQUERADE --random-fully"
+        return f"-A FLANNEL-POSTRTG ! -s {cluster_cidr} -d {cluster_cidr} {tail}"
     return None

@@ -358,7 +358,9 @@ class _Walk:
         forwarded = pkt.replace(ip, replace(ip, ttl=ip.ttl - 1))
         self.output(node, forwarded, route, forwarded_ttl=ip.ttl)
 
-    def output(self, node: Node, pkt: Packet, route: Route, forwarded_ttl: int | None = None) -> None:
+    def output(
+        self, node: Node, pkt: Packet, route: Route, forwarded_ttl: int | None = None
+    ) -> None:
         """Route decided: POSTROUTING, then out of ``route.dev``."""
         ip = pkt[IPv4]
         how = f"route {route}"

@@ -7,9 +7,8 @@ label keys and values, IANA service names) and pkg/apis/core/validation.
 from __future__ import annotations
 
 import re
-from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
-
 from collections.abc import Mapping
+from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 from typing import Any
 
 from kubenet_lab.exceptions import ManifestError

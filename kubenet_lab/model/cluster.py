@@ -31,8 +31,8 @@ import difflib
 import hashlib
 import random
 import re
-from functools import lru_cache
 from collections.abc import Iterable, Mapping
+from functools import lru_cache
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
@@ -318,7 +318,12 @@ class Cluster:
             A malformed name, address or CIDR.
         """
         from kubenet_lab.engines.ipam import next_node_ip, next_pod_cidr
-        from kubenet_lab.engines.validation import check_cidr, check_dns_subdomain, check_ip, check_labels
+        from kubenet_lab.engines.validation import (
+            check_cidr,
+            check_dns_subdomain,
+            check_ip,
+            check_labels,
+        )
 
         obj = f"Node {name}"
         check_dns_subdomain(obj, "metadata.name", name)
@@ -349,7 +354,8 @@ class Cluster:
                 raise ManifestError(
                     obj, "spec.podCIDR", pod_cidr,
                     f"is not inside the cluster CIDR {self.cluster_cidr}",
-                    fix="choose a block of the cluster CIDR, or leave it out to get the next free one",
+                    fix="choose a block of the cluster CIDR, or leave it out to get the next "
+                    "free one",
                 )
             if block.prefixlen > 30:
                 raise ManifestError(obj, "spec.podCIDR", pod_cidr,

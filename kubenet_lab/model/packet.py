@@ -20,7 +20,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import TypeVar, Union
+from typing import TypeVar
 
 __all__ = [
     "SCTP",
@@ -120,7 +120,7 @@ class VXLAN:
         return f"VXLAN vni={self.vni}"
 
 
-Layer = Union[Ethernet, IPv4, TCP, UDP, SCTP, VXLAN]
+Layer = Ethernet | IPv4 | TCP | UDP | SCTP | VXLAN
 L = TypeVar("L", Ethernet, IPv4, TCP, UDP, SCTP, VXLAN)
 
 

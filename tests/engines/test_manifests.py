@@ -116,7 +116,8 @@ def test_node_manifest_honours_pod_cidr_and_internal_ip(c):
 
 
 def test_ready_condition_false_is_kept(c):
-    [pod] = c.apply(POD.replace("  podIP: 10.244.2.9", "  conditions: [{type: Ready, status: 'False'}]")
+    not_ready = "  conditions: [{type: Ready, status: 'False'}]"
+    [pod] = c.apply(POD.replace("  podIP: 10.244.2.9", not_ready)
                     .replace("namespace: shop", "namespace: default"))
     assert pod.ready is False
 
