@@ -10,12 +10,30 @@ from kubenet_lab.course import *  # noqa: F403
 from kubenet_lab.exceptions import *  # noqa: F403
 from kubenet_lab.exercises import *  # noqa: F403
 from kubenet_lab.model import *  # noqa: F403
+from kubenet_lab.views.html import *  # noqa: F403
+from kubenet_lab.views.pictures import *  # noqa: F403
+from kubenet_lab.views.text import *  # noqa: F403
 
 __version__ = "0.1.0"
+
+# The widgets need ipywidgets (and IPython), which take most of a second to import;
+# they are loaded on first use so that ``import kubenet_lab`` stays fast.
+_LAZY = {"TraceExplorer": "kubenet_lab.views.widgets", "TraceStepper": "kubenet_lab.views.widgets"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'kubenet_lab' has no attribute {name!r}")
 
 __all__ = [
     "AddressExhaustedError",
     "CNI_PLUGINS",
+    "CONTAINER_RUNTIME",
     "CONTROL_PLANE_TAINT",
     "Change",
     "Check",
@@ -31,6 +49,8 @@ __all__ = [
     "Hop",
     "IPv4",
     "Interface",
+    "KERNEL_VERSION",
+    "KUBERNETES_VERSION",
     "KubenetLabError",
     "Layer",
     "Location",
@@ -40,6 +60,7 @@ __all__ = [
     "Namespace",
     "Node",
     "NotFoundError",
+    "OS_IMAGE",
     "Packet",
     "Pod",
     "Requirement",
@@ -50,12 +71,24 @@ __all__ = [
     "Taint",
     "Toleration",
     "Trace",
+    "TraceExplorer",
+    "TraceStepper",
     "UDP",
     "UnschedulableError",
     "UnsupportedKindError",
     "VXLAN",
     "Vpc",
     "__version__",
+    "cluster_layout",
+    "draw_cluster",
+    "draw_pod",
+    "draw_trace",
     "environment_report",
     "exercise",
+    "hop_html",
+    "hop_text",
+    "kubectl_get_nodes",
+    "kubectl_get_pods",
+    "trace_html",
+    "trace_text",
 ]

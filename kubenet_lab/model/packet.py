@@ -190,6 +190,11 @@ class Packet:
                 lines.append(f"  {f.name:<6} = {getattr(layer, f.name)}")
         return "\n".join(lines)
 
+    def labels(self) -> list[str]:
+        """Each layer's name as ``Change.layer`` gives it: ``"IP"`` for the innermost IP
+        header, ``"outer IP"`` for the one around it."""
+        return _labels(self.layers)
+
     def replace(self, old: Layer, new: Layer) -> Packet:
         """A copy with the layer ``old`` (by identity) replaced by ``new``."""
         return Packet(tuple(new if layer is old else layer for layer in self.layers))

@@ -127,13 +127,24 @@ class Trace:
         """True when any hop carried the packet inside an overlay (VXLAN)."""
         return any(h.packet.encapsulated for h in self.hops)
 
+    @property
+    def outcome(self) -> str:
+        """``"delivered"``, ``"refused"`` (a kernel answered: nothing listens there) or
+        ``"dropped"`` (the packet was lost on the way)."""
+        if self.delivered:
+            return "delivered"
+        if self.hops and self.hops[-1].action == "refuse":
+            return "refused"
+        return "dropped"
+
+    @property
+    def target(self) -> str:
+        """``dst:port/protocol``, without repeating a port already in ``dst``."""
+        port = "" if self.dst.endswith(f":{self.port}") else f":{self.port}"
+        return f"{self.dst}{port}/{self.protocol}"
+
     def __repr__(self) -> str:
-        state = "delivered" if self.delivered else (
-            "refused" if self.hops and self.hops[-1].action == "refuse" else "dropped")
-        return (
-            f"<Trace {self.src} -> {self.dst}:{self.port}/{self.protocol} {state}, "
-            f"{len(self.hops)} hops>"
-        )
+        return f"<Trace {self.src} -> {self.target} {self.outcome}, {len(self.hops)} hops>"
 
     def __str__(self) -> str:
         from kubenet_lab.views.text import trace_text

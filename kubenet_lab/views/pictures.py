@@ -1,0 +1,915 @@
+"""Pictures of the cluster, of a packet's path through it and of a pod's inside.
+
+All pictures are drawn with matplotlib's object API (``matplotlib.figure.Figure``, no
+pyplot state), take an optional ``ax`` and return the ``Figure`` they drew on. They are
+deterministic: every position comes from :func:`layout`, which depends only on the
+cluster.
+
+Public: :func:`draw_cluster`, :func:`draw_trace`, :func:`draw_pod` and :func:`layout`.
+
+Each node is a column, side by side in ``Cluster.nodes`` order (control plane first)::
+
+    +--------------------------------------+
+    | node-1                          (lo) |  header: name, IP and podCIDR
+    | IP 10.0.1.5 · podCIDR 10.244.1.0/24  |
+    |                  +---------------+   |
+    |                  | a             |   |  the pods, one under the other
+    |                  | 10.244.1.2    |   |
+    |                  +-----------o---+   |  o: the pod's eth0
+    |          +-------------------+       |  its veth runs under the pod, then down
+    |          |       veth9efb3611        |  a lane of its own; lanes nest, so no
+    |          |       +---------------+   |  wire crosses a wire or a pod
+    |          |       | b             |   |
+    |          |       | 10.244.1.3    |   |
+    |          |       +-----------o---+   |
+    |          |  +----------------+       |
+    |          |  |    veth3e412b5f        |
+    |   [======+==+===== cni0 10.244.1.1/24]  the bridge
+    |         [flannel.1 10.244.1.0/32 ]   |  VXLAN device, off the cni0-eth0 line
+    |   [eth0 10.0.1.5/24]                 |
+    +-----|--------------------------------+
+    ======+============ VPC subnet 10.0.1.0/24
+
+The picture grows downward with the pods (notebooks scroll) and sideways only with the
+nodes. Positions are in inches, x to the right and y upward from the top-left corner
+of the first node; a figure made here shows one inch per unit, so its 8-point text never
+collides with the boxes. On a smaller ``ax`` passed in, text and lines shrink with it.
+A packet's path follows the wires: down a pod's lane to the bridge, down the node's
+eth0 to the subnet, along the subnet to the other node.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from kubenet_lab.engines import cni
+from kubenet_lab.exceptions import ManifestError
+from kubenet_lab.model.packet import UDP
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from kubenet_lab.model.cluster import Cluster
+    from kubenet_lab.model.node import Node
+    from kubenet_lab.model.pod import Pod
+    from kubenet_lab.model.trace import Hop, Trace
+
+__all__ = ["cluster_layout", "draw_cluster", "draw_pod", "draw_trace"]
+
+Point = tuple[float, float]
+Key = tuple[str, str, str]
+
+# ---------------------------------------------------------------------------- style
+#: (face, edge) colours of each kind of thing.
+PALETTE = {
+    "node": ("#f5f7fa", "#5b6573"),
+    "pod": ("#e4f3e1", "#3b8b3b"),
+    "bridge": ("#fde2c6", "#cf6a14"),
+    "overlay": ("#e8e3f5", "#6a51a3"),
+    "network": ("#d9e8f6", "#2d6cae"),
+    "device": ("#ffffff", "#5b6573"),
+    "crash": ("#fde0dd", "#c62828"),
+    "pause": ("#eeeeee", "#8a8a8a"),
+}
+WIRE = "#4d4d4d"
+TEXT = "#1f1f1f"
+MUTED = "#6b6b6b"
+PATH = "#c2185b"
+HIGHLIGHT = "#ffb300"
+GOOD, BAD = "#2e7d32", "#d32f2f"
+SMALL, BODY, HEAD, TITLE = 8, 8.5, 9.5, 10
+
+# ---------------------------------------------------------------------------- geometry
+NODE_GAP = 0.28  # between node boxes
+PAD = 0.1  # inside a node box
+CORRIDOR = 0.14  # x of the header point: paths from the node's own stack run down here
+SPINE = 0.32  # x of cni0, eth0 (and the line to the VPC subnet)
+OVERLAY_X = 0.6  # x of flannel.1's point: off the spine, so cni0 -> eth0 is visibly direct
+FIRST_LANE = 0.42  # x of the outermost veth lane
+LANE = 0.11  # between veth lanes
+LANE_TO_POD = 0.13  # from the innermost lane to the pods
+MIN_NODE_W = 2.42
+POD_W, POD_H, POD_GAP = 1.2, 0.46, 0.34
+NAME_Y, INFO_Y, PODS_TOP = -0.2, -0.42, -0.64
+BAR_H, FLANNEL_H, ETH_H, NET_H = 0.22, 0.42, 0.26, 0.24
+HOP_R, STEP_R, FADED = 0.1, 0.14, 0.25  # hop circles' radii; alpha of hops after a step
+#: where a hop at the same place as an earlier one is drawn, from that place's role
+DUP_STEP = {"node-eth0": (0.0, 0.25), "cni0": (0.0, -0.25), "lo": (-0.25, 0.0)}
+DUP_DEFAULT = (0.25, 0.0)
+
+
+@dataclass(frozen=True)
+class _PodSlot:
+    pod: Pod
+    x: float  # box left
+    y: float  # box bottom
+    veth: str
+    eth0: Point
+    stub_y: float
+    lane_x: float
+
+
+@dataclass(frozen=True)
+class _NodeColumn:
+    node: Node
+    x: float
+    pods: tuple[_PodSlot, ...]
+    hidden: int
+    has_pods: bool  # the node runs pods (so its cni0 bridge exists)
+
+
+@dataclass(frozen=True)
+class _Geometry:
+    columns: tuple[_NodeColumn, ...]
+    points: dict[Key, Point]
+    node_w: float
+    width: float
+    rows: dict[str, float]
+    subnet: str
+
+
+def _rows(slots: int) -> dict[str, float]:
+    """The y of each horizontal band, the same in every node."""
+    r = {"pods_bottom": PODS_TOP - slots * (POD_H + POD_GAP)}
+    r["bar_top"] = r["pods_bottom"] - 0.02
+    r["bar_y"] = r["bar_top"] - BAR_H / 2
+    r["flannel_top"] = r["bar_top"] - BAR_H - 0.28
+    r["flannel_y"] = r["flannel_top"] - FLANNEL_H / 2
+    r["eth_top"] = r["flannel_top"] - FLANNEL_H - 0.26
+    r["eth_y"] = r["eth_top"] - ETH_H / 2
+    r["node_bottom"] = r["eth_top"] - ETH_H - 0.14
+    r["net_top"] = r["node_bottom"] - 0.4
+    r["net_y"] = r["net_top"] - NET_H / 2
+    r["net_bottom"] = r["net_top"] - NET_H
+    return r
+
+
+def _select(
+    cluster: Cluster,
+    *,
+    nodes: Iterable[str] | None = None,
+    namespaces: str | Iterable[str] | None = None,
+    max_pods: int = 8,
+    keep: Iterable[str] = (),
+) -> list[tuple[Node, list[Pod], int, bool]]:
+    """For each node to draw: its pods to draw, how many are left out, whether it has pods."""
+    if isinstance(namespaces, str):
+        namespaces = [namespaces]
+    wanted_ns = None if namespaces is None else set(namespaces)
+    wanted_nodes = None if nodes is None else set(nodes)
+    keep = set(keep)
+    by_node: dict[str, list[Pod]] = {}
+    for pod in cluster.pods:  # natural order, as the model gives it
+        by_node.setdefault(pod.node, []).append(pod)
+    selection = []
+    for node in cluster.nodes:
+        if wanted_nodes is not None and node.name not in wanted_nodes:
+            continue
+        pods = by_node.get(node.name, [])
+        wanted = [p for p in pods if wanted_ns is None or p.namespace in wanted_ns]
+        room = max(max_pods - sum(p.ref in keep for p in wanted), 0)
+        shown = []
+        for pod in wanted:  # the kept pods, and the first others while there is room
+            if pod.ref in keep or room > 0:
+                room -= pod.ref not in keep
+                shown.append(pod)
+        selection.append((node, shown, len(wanted) - len(shown), bool(pods)))
+    return selection
+
+
+def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool]]) -> _Geometry:
+    lanes = max((len(shown) for _, shown, _, _ in selection), default=0)
+    slots = max([1] + [len(shown) + (1 if hidden else 0) for _, shown, hidden, _ in selection])
+    pod_left = max(FIRST_LANE + max(lanes - 1, 0) * LANE + LANE_TO_POD, MIN_NODE_W - PAD - POD_W)
+    node_w = pod_left + POD_W + PAD
+    rows = _rows(slots)
+    points: dict[Key, Point] = {}
+    columns = []
+    for i, (node, shown, hidden, has_pods) in enumerate(selection):
+        x = i * (node_w + NODE_GAP)
+        slots_ = []
+        for r, pod in enumerate(shown):
+            top = PODS_TOP - r * (POD_H + POD_GAP)
+            left, bottom = x + pod_left, top - POD_H
+            lane_x = left - LANE_TO_POD - (len(shown) - 1 - r) * LANE
+            slot = _PodSlot(pod, left, bottom, cni.veth_name(pod),
+                            (left + POD_W - 0.22, bottom), bottom - 0.1, lane_x)
+            slots_.append(slot)
+            points[("pod", pod.ref, "")] = (left + POD_W / 2, bottom + POD_H / 2)
+            points[("pod", pod.ref, "eth0")] = slot.eth0
+            points[("pod", pod.ref, "lo")] = (left + POD_W - 0.4, bottom + POD_H / 2 + 0.01)
+            points[("node", node.name, slot.veth)] = (lane_x, slot.stub_y)
+        points[("node", node.name, "")] = (x + CORRIDOR, NAME_Y)
+        points[("node", node.name, "lo")] = (x + node_w - PAD - 0.36, NAME_Y)
+        points[("node", node.name, cni.BRIDGE)] = (x + SPINE, rows["bar_y"])
+        points[("node", node.name, cni.VXLAN_DEVICE)] = (x + OVERLAY_X, rows["flannel_y"])
+        points[("node", node.name, "eth0")] = (x + SPINE, rows["eth_y"])
+        columns.append(_NodeColumn(node, x, tuple(slots_), hidden, has_pods))
+    width = max(len(selection) * (node_w + NODE_GAP) - NODE_GAP, node_w)
+    subnet = cluster.vpc.subnets[0].cidr
+    points[("network", subnet, "")] = (width / 2, rows["net_y"])
+    return _Geometry(tuple(columns), points, node_w, width, rows, subnet)
+
+
+def cluster_layout(
+    cluster: Cluster, namespaces: str | Iterable[str] | None = None, max_pods: int = 8
+) -> dict[Key, Point]:
+    """Where each place of the cluster is drawn by :func:`draw_cluster` and :func:`draw_trace`.
+
+    Parameters
+    ----------
+    cluster : Cluster
+    namespaces : str or list of str, optional
+        Only pods of these namespaces are placed; None places all.
+    max_pods : int, optional
+        At most this many pods per node are placed (the picture notes the rest).
+
+    Returns
+    -------
+    dict
+        ``(kind, name, interface)``, as in a ``Location``, mapped to an ``(x, y)`` point in
+        inches (y grows upward, 0 at the top of the nodes): ``("pod", ref, "eth0")`` on the
+        bottom edge of the pod's box, ``("pod", ref, "lo")`` inside it, ``("pod", ref, "")``
+        its centre; ``("node", name, veth)`` on that veth's wire; ``("node", name, "cni0")``,
+        ``"flannel.1"``, ``"eth0"``, ``"lo"``, and ``""`` (the node's header);
+        ``("network", cidr, "")`` the middle of the VPC subnet bar.
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=1)
+    >>> a = c.add_pod("default/a", node="node-1")
+    >>> points = cluster_layout(c)
+    >>> ("node", "node-1", "cni0") in points, ("pod", "default/a", "eth0") in points
+    (True, True)
+    >>> x, y = points[("pod", "default/a", "eth0")]
+    >>> y > points[("node", "node-1", "cni0")][1] > points[("network", "10.0.1.0/24", "")][1]
+    True
+    """
+    return dict(_geometry(cluster, _select(cluster, namespaces=namespaces,
+                                           max_pods=max_pods)).points)
+
+
+# ---------------------------------------------------------------------------- helpers
+@lru_cache(maxsize=4096)
+def _text_width(text: str, size: float, bold: bool = False) -> float:
+    """Width of ``text`` in inches at ``size`` points (4% more than the outline measures:
+    hinting makes text drawn at 100 dpi a little wider)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextPath
+
+    prop = FontProperties(weight="bold" if bold else "normal")
+    return TextPath((0, 0), text, size=size, prop=prop).get_extents().width / 72 * 1.04
+
+
+def _fit(text: str, size: float, width: float, bold: bool = False) -> str:
+    """``text``, shortened in the middle with an ellipsis until it is at most ``width``."""
+    if _text_width(text, size, bold) <= width:
+        return text
+    parts = text.split("-")
+    if len(parts) >= 3:  # generated names: keep the owner and the unique suffix
+        short = f"{parts[0]}-…-{parts[-1]}"
+        if _text_width(short, size, bold) <= width:
+            return short
+    head, tail = (len(text) + 1) // 2, len(text) // 2
+    while head + tail > 2:
+        if head >= tail:
+            head -= 1
+        else:
+            tail -= 1
+        short = text[:head] + "…" + text[len(text) - tail:]
+        if _text_width(short, size, bold) <= width:
+            return short
+    return text[:1] + "…"
+
+
+def _wrap(text: str, size: float, width: float, max_lines: int) -> str:
+    """Word-wrap ``text`` to ``width`` inches, at most ``max_lines`` (the last one shortened)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and _text_width(f"{lines[-1]} {word}", size) <= width:
+            lines[-1] += f" {word}"
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = lines[:max_lines]
+        last = lines[-1]
+        while last and _text_width(last + " …", size) > width:
+            last = last.rsplit(" ", 1)[0] if " " in last else last[:-1]
+        lines[-1] = last + " …"
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Canvas:
+    """Where a picture is drawn: its figure and axes, and ``scale``, the size of one data
+    unit in inches (1 on a figure made here; less on a smaller axes passed in)."""
+
+    fig: Any
+    ax: Axes
+    scale: float
+    marks: tuple[int, int, int]
+
+    def finish(self) -> Figure:
+        """Shrink the text and line widths drawn since the start by ``scale`` (so that a
+        picture on a small axes keeps its proportions) and return the figure."""
+        from matplotlib.patches import FancyArrowPatch
+
+        s, ax = self.scale, self.ax
+        if s < 0.999:
+            for t in list(ax.texts)[self.marks[0]:]:
+                t.set_fontsize(t.get_fontsize() * s)
+            for line in list(ax.lines)[self.marks[1]:]:
+                line.set_linewidth(line.get_linewidth() * s)
+            for p in list(ax.patches)[self.marks[2]:]:
+                p.set_linewidth(p.get_linewidth() * s)
+                if isinstance(p, FancyArrowPatch):
+                    p.set_mutation_scale(p.get_mutation_scale() * s)
+        return self.fig
+
+
+def _canvas(ax: Axes | None, x0: float, x1: float, y0: float, y1: float,
+            top: float = 0.0) -> _Canvas:
+    """An axes showing ``[x0, x1] x [y0, y1]``: on a new figure at one inch per unit with
+    ``top`` inches above it for a title, or on ``ax``."""
+    w, h = x1 - x0, y1 - y0
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(w, h + top), dpi=100)
+        ax = fig.add_axes((0, 0, 1, h / (h + top)))
+    marks = (len(ax.texts), len(ax.lines), len(ax.patches))
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal")
+    ax.set_axis_off()
+    ax.apply_aspect()
+    dpi = ax.figure.dpi
+    scale = min(ax.bbox.width / dpi / w, ax.bbox.height / dpi / h)
+    return _Canvas(ax.figure, ax, 1.0 if scale > 0.999 else scale, marks)
+
+
+def _box(ax: Axes, x: float, y: float, w: float, h: float, kind: str, *,
+         rounding: float = 0.06, lw: float = 1.2, ls: str = "-", z: float = 2) -> None:
+    """A rounded box with its lower-left corner at ``(x, y)``, coloured as ``kind``."""
+    from matplotlib.patches import FancyBboxPatch
+
+    face, edge = PALETTE[kind]
+    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle=f"round,pad=0,rounding_size={rounding}",
+                                facecolor=face, edgecolor=edge, linewidth=lw, linestyle=ls,
+                                zorder=z))
+
+
+def _pill(ax: Axes, x: float, y: float, lines: list[str], kind: str, *,
+          h: float | None = None, bold_first: bool = True, pad: float = 0.28) -> float:
+    """A device: a rounded box whose left edge is at ``x`` and vertical centre at ``y``,
+    with ``lines`` of text left-aligned inside, ``pad`` from the edge (room for a hop's
+    number in front of them); returns its width."""
+    h = h or 0.1 + 0.17 * len(lines)
+    w = max(_text_width(t, SMALL, bold_first and i == 0) for i, t in enumerate(lines)) + pad + 0.1
+    _box(ax, x, y - h / 2, w, h, kind, rounding=min(h / 2, 0.1))
+    for i, line in enumerate(lines):
+        ty = y + (len(lines) - 1) * 0.085 - i * 0.17
+        ax.text(x + pad, ty, line, fontsize=SMALL, va="center", ha="left", color=TEXT,
+                fontweight="bold" if bold_first and i == 0 else "normal", zorder=4)
+    return w
+
+
+def _line(ax: Axes, pts: list[Point], *, color: str = WIRE, lw: float = 1.2, ls: str = "-",
+          alpha: float = 1.0, z: float = 1.5) -> None:
+    """A polyline through ``pts`` (a wire, or a leg of a packet's path)."""
+    from matplotlib.lines import Line2D
+
+    ax.add_line(Line2D([p[0] for p in pts], [p[1] for p in pts], color=color, linewidth=lw,
+                       linestyle=ls, alpha=alpha, zorder=z, solid_capstyle="round",
+                       solid_joinstyle="round"))
+
+
+# ---------------------------------------------------------------------------- the cluster
+def _draw_node(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn) -> None:
+    """One node: box, header, pods with their veths, then its devices."""
+    node, x, nw = col.node, col.x, geom.node_w
+    _box(ax, x, geom.rows["node_bottom"], nw, -geom.rows["node_bottom"], "node", rounding=0.1,
+         z=1)
+    ax.text(x + 0.28, NAME_Y, _fit(node.name, HEAD, nw - 0.88, True), fontsize=HEAD,
+            fontweight="bold", va="center", color=TEXT, zorder=4)
+    ax.text(x + 0.28, INFO_Y, _fit(f"IP {node.ip} · podCIDR {node.pod_cidr}", SMALL, nw - 0.34),
+            fontsize=SMALL, va="center", color=TEXT, zorder=4)
+    _pill(ax, x + nw - PAD - 0.46, NAME_Y, ["lo"], "device", h=0.2, bold_first=False)
+    for slot in col.pods:
+        _draw_pod_slot(ax, slot, geom.rows["bar_top"])
+    note = (f"+{col.hidden} more pods" if col.hidden else "" if col.pods
+            else "no pods shown" if col.has_pods else "no pods")
+    if note:
+        ax.text(x + nw - PAD - POD_W + 0.06, PODS_TOP - len(col.pods) * (POD_H + POD_GAP) - 0.12,
+                note, fontsize=SMALL, style="italic", va="center", color=MUTED, zorder=4)
+    _draw_devices(ax, cluster, geom, col)
+
+
+def _draw_devices(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn) -> None:
+    """The node's cni0 bridge (when it has pods), flannel.1, eth0 and its wire to the VPC."""
+    x, rows, nw = col.x, geom.rows, geom.node_w
+    ifaces = {i.name: i for i in cni.node_interfaces(cluster, col.node)}
+    if col.has_pods:
+        bar_x = x + SPINE - 0.1
+        _box(ax, bar_x, rows["bar_top"] - BAR_H, x + nw - PAD - bar_x, BAR_H, "bridge",
+             rounding=0.05)
+        ax.text(x + nw - PAD - 0.08, rows["bar_y"], f"cni0 {ifaces['cni0'].address}",
+                fontsize=SMALL, ha="right", va="center", color=TEXT, zorder=4)
+    vx = ifaces[cni.VXLAN_DEVICE]
+    _pill(ax, x + OVERLAY_X - 0.12, rows["flannel_y"],
+          [f"flannel.1 {vx.address}", f"(VXLAN, VNI {cni.VXLAN_VNI})"], "overlay", h=FLANNEL_H,
+          bold_first=False)
+    _pill(ax, x + SPINE - 0.12, rows["eth_y"], [f"eth0 {ifaces['eth0'].address}"], "network",
+          h=ETH_H)
+    _line(ax, [(x + SPINE, rows["eth_y"] - ETH_H / 2), (x + SPINE, rows["net_top"])], lw=1.6)
+
+
+def _draw_pod_slot(ax: Axes, slot: _PodSlot, bar_top: float) -> None:
+    kind = "crash" if slot.pod.crashing else "pod"
+    _box(ax, slot.x, slot.y, POD_W, POD_H, kind)
+    ax.text(slot.x + 0.045, slot.y + POD_H - 0.14, _fit(slot.pod.name, SMALL, POD_W - 0.06, True),
+            fontsize=SMALL, fontweight="bold", va="center", color=TEXT, zorder=4)
+    ax.text(slot.x + 0.045, slot.y + 0.14, slot.pod.ip, fontsize=SMALL, va="center", color=TEXT,
+            zorder=4)
+    ex, ey = slot.eth0
+    _line(ax, [(ex, ey), (ex, slot.stub_y), (slot.lane_x, slot.stub_y),
+               (slot.lane_x, bar_top)], z=1.5)
+    ax.text(slot.x + 0.06, slot.stub_y - 0.115, slot.veth, fontsize=SMALL, va="center",
+            color=MUTED, zorder=4)
+
+
+def _draw_base(ax: Axes, cluster: Cluster, geom: _Geometry) -> None:
+    rows = geom.rows
+    for col in geom.columns:
+        _draw_node(ax, cluster, geom, col)
+    _box(ax, -0.05, rows["net_bottom"], geom.width + 0.1, NET_H, "network", rounding=0.06)
+    ax.text(geom.width - 0.1, rows["net_y"], f"VPC subnet {geom.subnet}", fontsize=BODY,
+            ha="right", va="center", color=TEXT, zorder=4)
+
+
+def draw_cluster(
+    cluster: Cluster,
+    ax: Axes | None = None,
+    *,
+    namespaces: str | Iterable[str] | None = None,
+    max_pods: int = 8,
+) -> Figure:
+    """Draw the cluster as the network sees it: nodes, pods, veths, bridges, VXLAN, VPC.
+
+    Each node is a box (control plane first) with its name, IP and podCIDR; inside, its
+    pods (name and IP), each joined by a veth (labelled with the host end's name) to the
+    ``cni0`` bridge, then the ``flannel.1`` VXLAN device and ``eth0``, which connects to
+    the VPC subnet drawn under all nodes.
+
+    Parameters
+    ----------
+    cluster : Cluster
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of on a new figure (text and lines shrink with a small axes).
+    namespaces : str or list of str, optional
+        Draw only the pods of these namespaces; None draws all.
+    max_pods : int, optional
+        Draw at most this many pods per node and note how many more there are.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    See Also
+    --------
+    layout : where everything is placed.
+
+    Examples
+    --------
+    >>> fig = draw_cluster(kl.Cluster(workers=1))
+    >>> fig.axes[0].get_title()
+    'Cluster: 2 nodes, 2 pods, CNI flannel (VXLAN)'
+    >>> "podCIDR 10.244.1.0/24" in " ".join(t.get_text() for t in fig.axes[0].texts)
+    True
+    """
+    selection = _select(cluster, namespaces=namespaces, max_pods=max_pods)
+    geom = _geometry(cluster, selection)
+    canvas = _canvas(ax, -0.15, geom.width + 0.15, geom.rows["net_bottom"] - 0.12, 0.12,
+                     top=0.35)
+    ax = canvas.ax
+    _draw_base(ax, cluster, geom)
+    shown = sum(len(s) + h for _, s, h, _ in selection)
+    title = f"Cluster: {len(selection)} nodes, {shown} pods, CNI {cluster.cni} (VXLAN)"
+    if namespaces is not None:
+        names = [namespaces] if isinstance(namespaces, str) else sorted(namespaces)
+        title += f"; namespaces {', '.join(names)}"
+    ax.set_title(_wrap(title, TITLE, geom.width + 0.2, 2), fontsize=TITLE * canvas.scale,
+                 color=TEXT)
+    return canvas.finish()
+
+
+# ---------------------------------------------------------------------------- a trace
+def _key(hop: Hop) -> Key:
+    loc = hop.location
+    return (loc.kind, loc.name, loc.interface)
+
+
+def _role(key: Key) -> str:
+    """What a place is, for routing and offsets: ``pod-eth0``, ``veth``, ``cni0``, ..."""
+    kind, _, iface = key
+    if kind == "network":
+        return "network"
+    if kind == "pod":
+        return f"pod-{iface}"
+    if iface.startswith("veth"):
+        return "veth"
+    return {"": "header", "eth0": "node-eth0"}.get(iface, iface)
+
+
+_ELBOWS = ({"pod-eth0", "veth"}, {"veth", cni.BRIDGE}, {"node-eth0", "network"})
+
+
+def _hop_points(geom: _Geometry, trace: Trace) -> tuple[list[Point], list[Point]]:
+    """The base point of each hop and the point it is drawn at (a hop at the same place
+    as an earlier one is shifted aside, as ``DUP_STEP`` says)."""
+    keys = [_key(h) for h in trace.hops]
+    base = []
+    for hop, key in zip(trace.hops, keys, strict=True):
+        fallback = geom.points.get(("node", hop.node or "", ""),
+                                   geom.points[("network", geom.subnet, "")])
+        base.append(geom.points.get(key, fallback))
+    for i, key in enumerate(keys):  # on the subnet: between the two nodes it connects
+        if key[0] == "network":
+            xs = [base[j][0] for j in (i - 1, i + 1)
+                  if 0 <= j < len(keys) and keys[j][0] != "network"]
+            if xs:
+                base[i] = (sum(xs) / len(xs), base[i][1])
+    seen: dict[Point, int] = {}
+    drawn = []
+    for p, key in zip(base, keys, strict=True):
+        k = (round(p[0], 4), round(p[1], 4))
+        dx, dy = DUP_STEP.get(_role(key), DUP_DEFAULT)
+        drawn.append((p[0] + seen.get(k, 0) * dx, p[1] + seen.get(k, 0) * dy))
+        seen[k] = seen.get(k, 0) + 1
+    return base, drawn
+
+
+def _route(ka: Key, kb: Key, a: Point, b: Point, geom: _Geometry) -> list[Point]:
+    """The points a path segment passes through: along the wires where there are some."""
+    roles = {_role(ka), _role(kb)}
+    same_node = ka[0] == kb[0] == "node" and ka[1] == kb[1]
+    if not (roles in _ELBOWS or ("header" in roles and same_node)):
+        return [a, b]
+    if a[1] > b[1]:  # going down: vertical first
+        pts = [a, (a[0], b[1]), b]
+    else:
+        pts = [a, (b[0], a[1]), b]
+    if roles == {"veth", cni.BRIDGE}:  # to the bridge above its middle, away from it below
+        dy = 0.05 if _role(kb) == cni.BRIDGE else -0.05
+        pts = [(x, y + dy) if abs(y - geom.rows["bar_y"]) < 1e-9 else (x, y) for x, y in pts]
+    return pts
+
+
+def _shorten(pts: list[Point], start: float, end: float) -> list[Point]:
+    """Cut ``start`` off the beginning and ``end`` off the end of a polyline."""
+    import math
+
+    def cut(p: list[Point], d: float) -> list[Point]:
+        while len(p) > 1:
+            (x0, y0), (x1, y1) = p[0], p[1]
+            seg = math.hypot(x1 - x0, y1 - y0)
+            if seg > d:
+                f = d / seg
+                return [(x0 + (x1 - x0) * f, y0 + (y1 - y0) * f)] + p[1:]
+            d -= seg
+            p = p[1:]
+        return p + p
+
+    return cut(cut(pts, start)[::-1], end)[::-1]
+
+
+def _arrow(ax: Axes, pts: list[Point], *, color: str, dashed: bool, alpha: float) -> None:
+    """A polyline with an arrowhead at its end (drawn solid even when the line is dashed)."""
+    from matplotlib.patches import FancyArrowPatch
+
+    pts = [p for i, p in enumerate(pts) if i == 0 or p != pts[i - 1]]
+    if len(pts) < 2:
+        return
+    _line(ax, pts, color=color, lw=2.2, ls=(0, (4, 2.5)) if dashed else "-", alpha=alpha, z=6)
+    (x0, y0), (x1, y1) = pts[-2], pts[-1]
+    ax.add_patch(FancyArrowPatch((x1 - (x1 - x0) * 1e-3, y1 - (y1 - y0) * 1e-3), (x1, y1),
+                                 arrowstyle="-|>", mutation_scale=13, color=color,
+                                 alpha=alpha, linewidth=0, shrinkA=0, shrinkB=0, zorder=6))
+
+
+def _loop(ax: Axes, a: Point, b: Point, *, color: str, alpha: float, r_end: float) -> None:
+    """A bracket-shaped arrow between two hops drawn side by side (the same place):
+    over them when side by side, to their left when one is under the other."""
+    nx, ny = (0.0, 1.0) if abs(a[1] - b[1]) < 1e-9 else (-1.0, 0.0)
+    h = 0.09
+    pts = [(a[0] + nx * HOP_R, a[1] + ny * HOP_R),
+           (a[0] + nx * (HOP_R + h), a[1] + ny * (HOP_R + h)),
+           (b[0] + nx * (r_end + h), b[1] + ny * (r_end + h)),
+           (b[0] + nx * (r_end + 0.01), b[1] + ny * (r_end + 0.01))]
+    _arrow(ax, pts, color=color, dashed=False, alpha=alpha)
+
+
+def _mark(ax: Axes, center: Point, delivered: bool, alpha: float, away: Point) -> None:
+    """A green check (delivered) or a red X, as a badge on the last hop, on the side
+    ``away`` points to."""
+    from matplotlib.patches import Circle
+
+    x, y = center[0] + away[0], center[1] + away[1]
+    color = GOOD if delivered else BAD
+    ax.add_patch(Circle((x, y), 0.085, facecolor="white", edgecolor=color, linewidth=1.5,
+                        alpha=alpha, zorder=8))
+    s = 0.045
+    if delivered:
+        strokes = [[(x - s, y), (x - s * 0.2, y - s * 0.8), (x + s, y + s * 0.9)]]
+    else:
+        strokes = [[(x - s, y - s), (x + s, y + s)], [(x - s, y + s), (x + s, y - s)]]
+    for stroke in strokes:
+        _line(ax, stroke, color=color, lw=2.2, alpha=alpha, z=9)
+
+
+def _hop_badge(ax: Axes, p: Point, index: int, *, state: str, color: str) -> None:
+    """The numbered circle of a hop; ``state`` is ``normal``, ``current`` or ``later``."""
+    from matplotlib.patches import Circle
+
+    r = STEP_R if state == "current" else HOP_R
+    alpha = FADED if state == "later" else 1.0
+    face, edge, ink = ((HIGHLIGHT, "#222222", "#000000") if state == "current"
+                       else ("white", color, color))
+    ax.add_patch(Circle(p, r, facecolor=face, edgecolor=edge, alpha=alpha,
+                        linewidth=2 if state == "current" else 1.5, zorder=7))
+    ax.text(p[0], p[1], str(index), ha="center", va="center_baseline", alpha=alpha,
+            fontsize=BODY + 1 if state == "current" else SMALL, fontweight="bold", color=ink,
+            zorder=8)
+
+
+def _trace_selection(cluster: Cluster, trace: Trace, max_pods: int) -> list:
+    """The nodes the trace visits or ends on, with its own pods always among those drawn."""
+    keep = {h.location.name for h in trace.hops if h.location.kind == "pod"}
+    nodes = {h.node for h in trace.hops if h.node}
+    for ref in keep:
+        try:
+            nodes.add(cluster.pod(ref).node)
+        except LookupError:
+            pass
+    return _select(cluster, nodes=nodes, max_pods=max_pods, keep=keep)
+
+
+def _title(trace: Trace, width: float) -> str:
+    reason = textwrap.shorten(trace.reason, 200, placeholder=" …")
+    return f"{trace.src} -> {trace.target}\n" + _wrap(reason, TITLE, width, 3)
+
+
+def draw_trace(
+    cluster: Cluster,
+    trace: Trace,
+    ax: Axes | None = None,
+    *,
+    step: int | None = None,
+    max_pods: int = 8,
+) -> Figure:
+    """Draw a packet's path (a ``Trace``) on the picture of the nodes it crosses.
+
+    The nodes the trace visits (and those of its endpoints) are drawn as in
+    :func:`draw_cluster`; arrows follow the packet from hop to hop along the wires, each
+    hop numbered as in ``trace.hops``. The stretch inside a VXLAN tunnel is dashed, and
+    the last hop carries a green check (delivered) or a red X (dropped or refused).
+
+    Parameters
+    ----------
+    cluster : Cluster
+        The cluster the trace was made in.
+    trace : Trace
+        From ``Cluster.trace``.
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of on a new figure (text and lines shrink with a small axes).
+    step : int, optional
+        Highlight hop ``step`` (1-based) and fade the hops after it, to show the walk
+        one step at a time.
+    max_pods : int, optional
+        At most this many pods per node (the trace's own pods are always drawn).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    ManifestError
+        ``step`` is not the number of a hop of the trace.
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=2)
+    >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
+    >>> fig = draw_trace(c, c.trace("default/a", "default/b"))
+    >>> fig.axes[0].get_title().splitlines()[0]
+    'default/a -> default/b:80/TCP'
+    >>> sorted(int(t.get_text()) for t in fig.axes[0].texts if t.get_text().isdigit())
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
+    """
+    hops = trace.hops
+    if step is not None and (isinstance(step, bool) or not isinstance(step, int)
+                             or not 1 <= step <= len(hops)):
+        raise ManifestError("draw_trace", "step", step, "is not the number of a hop",
+                            fix=f"use 1 to {len(hops)}, or None for the whole trace")
+    geom = _geometry(cluster, _trace_selection(cluster, trace, max_pods))
+    rows = geom.rows
+    extra = 0.42 + (0.3 if step is not None else 0)
+    x0, x1 = -0.15, geom.width + 0.15
+    if x1 - x0 < 4.6:  # room for the title and the legend around a single node
+        x0, x1 = (geom.width - 4.6) / 2, (geom.width + 4.6) / 2
+    title = _title(trace, x1 - x0 - 0.1)
+    canvas = _canvas(ax, x0, x1, rows["net_bottom"] - 0.3 - extra, 0.12,
+                     top=0.2 + 0.18 * (title.count("\n") + 1))
+    ax = canvas.ax
+    _draw_base(ax, cluster, geom)
+    ax.set_title(title, fontsize=TITLE * canvas.scale, color=TEXT, linespacing=1.3)
+    base, pts = _hop_points(geom, trace)
+    _draw_path(ax, geom, trace, base, pts, step)
+    _draw_legend(ax, geom, trace, pts, step, x0, canvas.scale)
+    return canvas.finish()
+
+
+def _draw_path(ax: Axes, geom: _Geometry, trace: Trace, base: list[Point], pts: list[Point],
+               step: int | None) -> None:
+    hops = trace.hops
+    n = len(hops)
+    for i in range(n - 1):
+        later = step is not None and i + 2 > step
+        alpha = FADED if later else 1.0
+        dashed = hops[i].packet.encapsulated
+        color = PALETTE["overlay"][1] if dashed else PATH
+        r_end = STEP_R if step == i + 2 else HOP_R
+        r_start = STEP_R if step == i + 1 else HOP_R
+        if base[i] == base[i + 1]:
+            _loop(ax, pts[i], pts[i + 1], color=color, alpha=alpha, r_end=r_end)
+            continue
+        route = _route(_key(hops[i]), _key(hops[i + 1]), pts[i], pts[i + 1], geom)
+        _arrow(ax, _shorten(route, r_start, r_end + 0.01), color=color, dashed=dashed,
+               alpha=alpha)
+    for i, hop in enumerate(hops):
+        state = ("normal" if step is None or hop.index < step
+                 else "current" if hop.index == step else "later")
+        color = PALETTE["overlay"][1] if hop.packet.encapsulated else PATH
+        _hop_badge(ax, pts[i], hop.index, state=state, color=color)
+    away = (0.12, 0.12)
+    if n > 1 and base[-1] == base[-2]:  # beyond the repeat, away from the earlier hop
+        dx, dy = DUP_STEP.get(_role(_key(hops[-1])), DUP_DEFAULT)
+        away = (0.18 * (dx > 0) - 0.18 * (dx < 0), 0.18 * (dy > 0) - 0.18 * (dy < 0))
+    _mark(ax, pts[-1], trace.delivered, 1.0 if step in (None, n) else FADED, away)
+
+
+def _draw_legend(ax: Axes, geom: _Geometry, trace: Trace, pts: list[Point], step: int | None,
+                 x0: float, scale: float) -> None:
+    from matplotlib.lines import Line2D
+
+    rows, hops = geom.rows, trace.hops
+    overlay = PALETTE["overlay"][1]
+    tunnel = [i for i, h in enumerate(hops) if h.packet.encapsulated]
+    if tunnel:
+        on_net = [i for i in tunnel if hops[i].location.kind == "network"]
+        i = on_net[0] if on_net else tunnel[0]
+        x = pts[i][0] if on_net else pts[i][0] + 0.2
+        y = rows["net_bottom"] - 0.14 if on_net else pts[i][1] - 0.2
+        ax.text(x, y, f"VXLAN (UDP {hops[i].packet[UDP].dport})", fontsize=SMALL,
+                ha="center", va="center", color=overlay, fontweight="bold", zorder=9,
+                bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
+                      "alpha": 0.85})
+    y = rows["net_bottom"] - 0.36
+    if step is not None:
+        hop = hops[step - 1]
+        ax.text(x0 + 0.15, y, f"step {step} of {len(hops)}: {hop.action} at {hop.location}",
+                fontsize=BODY, fontweight="bold", va="center", color=TEXT, zorder=4)
+        y -= 0.3
+    lw = 2.2 * scale
+    handles = [Line2D([], [], color=PATH, lw=lw, label="packet path"),
+               Line2D([], [], ls="", marker="o", markersize=9 * scale, markerfacecolor="white",
+                      markeredgecolor=PATH, markeredgewidth=1.5 * scale, label="hop (number)")]
+    if tunnel:
+        handles.insert(1, Line2D([], [], color=overlay, lw=lw, ls=(0, (4, 2.5)),
+                                 label="inside the VXLAN tunnel"))
+    if step is not None:
+        handles.append(Line2D([], [], ls="", marker="o", markersize=11 * scale,
+                              markerfacecolor=HIGHLIGHT, markeredgecolor="#222222",
+                              markeredgewidth=1.5 * scale, label="this step"))
+    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(x0 + 0.15, y),
+              bbox_transform=ax.transData, ncol=len(handles), fontsize=SMALL * scale,
+              frameon=False,
+              handlelength=2.0, columnspacing=1.0, borderaxespad=0, borderpad=0)
+
+
+# ---------------------------------------------------------------------------- a pod
+def _container_lines(pod: Pod, container: Any) -> list[str]:
+    ports = ", ".join(f"{p.container_port}/{p.protocol}" for p in container.ports)
+    lines = [container.name, container.image, f"ports {ports}" if ports else "no ports"]
+    if container.name in pod.crashing:
+        lines.append("CrashLoopBackOff: port already in use")
+    return lines
+
+
+def draw_pod(cluster: Cluster, ref: str, ax: Axes | None = None) -> Figure:
+    """Draw one pod's network namespace: its containers, ``lo``, ``eth0`` and the veth.
+
+    Inside the pod: the ``pause`` container that holds the namespace, one box per
+    container (name, image, declared ports; a crash-looping one in red), the ``lo``
+    device all containers share, and ``eth0`` with the pod IP. Outside, in the node's root
+    namespace: the host end of the veth pair and the ``cni0`` bridge it is a port of.
+
+    Parameters
+    ----------
+    cluster : Cluster
+    ref : str
+        The pod, ``"namespace/name"``.
+    ax : matplotlib.axes.Axes, optional
+        Draw here instead of on a new figure (text and lines shrink with a small axes).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Raises
+    ------
+    NotFoundError
+        There is no such pod.
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=1)
+    >>> web = c.add_pod("default/web", node="node-1")
+    >>> fig = draw_pod(c, "default/web")
+    >>> texts = [t.get_text() for t in fig.axes[0].texts]
+    >>> "lo 127.0.0.1/8" in texts, "eth0 10.244.1.2/24" in texts, "ports 80/TCP" in texts
+    (True, True, True)
+    """
+    pod = cluster.pod(ref)
+    pod_if = {i.name: i for i in cni.pod_interfaces(cluster, pod)}
+    boxes = [["pause: holds the network namespace"]]
+    boxes += [_container_lines(pod, c) for c in pod.containers]
+    widths = [max(_text_width(t, SMALL, i == 0 or t.startswith("CrashLoop"))
+                  for i, t in enumerate(b)) + 0.24 for b in boxes]
+    title = f"network namespace of pod {pod.ref} (IP {pod.ip})"
+    row_w = sum(widths) + 0.2 * (len(boxes) - 1)
+    width = max(row_w, _text_width(title, HEAD, True) + 0.1, 3.6) + 0.4
+    dev_y = -0.5 - max(0.12 + 0.17 * len(b) for b in boxes) - 0.6
+    pod_bottom = dev_y - 0.55
+    canvas = _canvas(ax, -0.1, width + 0.1, pod_bottom - 1.8, 0.1)
+    ax = canvas.ax
+    _box(ax, 0, pod_bottom, width, -pod_bottom, "pod", rounding=0.12, z=1)
+    ax.text(0.2, -0.22, title, fontsize=HEAD, fontweight="bold", va="center", color=TEXT,
+            zorder=4)
+    eth0 = f"eth0 {pod_if['eth0'].address}"
+    eth_x = width - 0.2 - _text_width(eth0, SMALL, True) - 0.24
+    _draw_containers(ax, pod, boxes, widths, (width - row_w) / 2, (0.7, dev_y + 0.13))
+    _pill(ax, 0.2, dev_y, [f"lo {pod_if['lo'].address}"], "device", h=0.26, pad=0.12)
+    _pill(ax, eth_x, dev_y, [eth0], "network", h=0.26, pad=0.12)
+    ax.text(width / 2, dev_y - 0.32, "the containers share lo and eth0: one network namespace",
+            fontsize=SMALL, style="italic", ha="center", va="center", color=MUTED, zorder=4)
+    veth = pod_if["eth0"].peer.split(":", 1)[1] if pod_if["eth0"].peer else cni.veth_name(pod)
+    _draw_host_end(ax, cluster, cluster.node(pod.node), veth, eth_x, width,
+                   (dev_y - 0.13, pod_bottom))
+    return canvas.finish()
+
+
+def _draw_containers(ax: Axes, pod: Pod, boxes: list[list[str]], widths: list[float],
+                     x: float, lo: Point) -> None:
+    """The pause container, then one box per container, each joined to ``lo``."""
+    for i, (lines, w) in enumerate(zip(boxes, widths, strict=True)):
+        crashing = i > 0 and pod.containers[i - 1].name in pod.crashing
+        h = 0.12 + 0.17 * len(lines)
+        _box(ax, x, -0.5 - h, w, h, "pause" if i == 0 else "crash" if crashing else "device",
+             ls="--" if i == 0 else "-", z=2)
+        for j, line in enumerate(lines):
+            red = crashing and j == len(lines) - 1
+            ax.text(x + 0.12, -0.64 - 0.17 * j, line, fontsize=SMALL, va="center",
+                    color=PALETTE["crash"][1] if red else TEXT,
+                    fontweight="bold" if j == 0 or red else "normal", zorder=4)
+        if i > 0:
+            _line(ax, [(x + w / 2, -0.5 - h), lo], lw=1.0)
+        x += w + 0.2
+
+
+def _draw_host_end(ax: Axes, cluster: Cluster, node: Node, veth: str, x: float, width: float,
+                   top: tuple[float, float]) -> None:
+    """Below the pod (``top``: the bottom of its eth0 and of its box): the veth pair to
+    the host end, and the cni0 bridge, in the node's root namespace."""
+    eth0_bottom, pod_bottom = top
+    veth_y, bar_y, node_bottom = pod_bottom - 0.7, pod_bottom - 1.25, pod_bottom - 1.7
+    _box(ax, -0.02, node_bottom, width + 0.04, pod_bottom - 0.2 - node_bottom, "node", z=0.5)
+    ax.text(0.2, node_bottom + 0.16, f"node {node.name} (root network namespace)",
+            fontsize=BODY, fontweight="bold", va="center", color=TEXT, zorder=4)
+    port_x = x + 0.14
+    _line(ax, [(port_x, eth0_bottom), (port_x, veth_y)], lw=1.6)
+    ax.text(port_x + 0.1, (pod_bottom + veth_y) / 2 + 0.05, "veth pair", fontsize=SMALL,
+            style="italic", va="center", color=MUTED, zorder=4)
+    _pill(ax, x, veth_y, [veth], "device", h=0.26, pad=0.12)
+    _line(ax, [(port_x, veth_y - 0.13), (port_x, bar_y)], lw=1.2)
+    bridge = {i.name: i for i in cni.node_interfaces(cluster, node)}.get(cni.BRIDGE)
+    _box(ax, 0.2, bar_y - BAR_H / 2, width - 0.4, BAR_H, "bridge", rounding=0.05)
+    ax.text(0.32, bar_y, f"cni0 {bridge.address if bridge else ''}  (bridge on {node.name})",
+            fontsize=SMALL, va="center", color=TEXT, zorder=4)

@@ -1,0 +1,366 @@
+"""Plain-text views, in the style of the real tools.
+
+Every function returns a string (the library never prints); the same input gives the same
+text, byte for byte, so the output can be compared by doctests and by nbval.
+
+- ``trace_text`` and ``hop_text``: a packet's walk, as ``str(trace)`` shows it.
+- ``kubectl_get_pods`` and ``kubectl_get_nodes``: ``kubectl get pods`` / ``kubectl get
+  nodes`` in kubectl's own table format (``-A`` and ``-o wide`` included).
+
+kubectl prints its tables through Go's ``text/tabwriter`` with a minimum cell width of 6
+and a padding of 3 (``k8s.io/cli-runtime/pkg/printers/tabwriter.go``): every column but the
+last is as wide as its longest cell plus three spaces, cells are left-aligned and the last
+column is not padded. ``kubectl_get_pods`` and ``kubectl_get_nodes`` do the same.
+
+The lab keeps no clock, so the AGE column shows ``<unknown>``, which is what kubectl prints
+for an object without a ``creationTimestamp``. Nodes all run the same fixed image, described
+by the module constants ``KUBERNETES_VERSION``, ``OS_IMAGE``, ``KERNEL_VERSION`` and
+``CONTAINER_RUNTIME``.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.cluster import Cluster
+    from kubenet_lab.model.pod import Pod
+    from kubenet_lab.model.trace import Hop, Trace
+
+__all__ = [
+    "CONTAINER_RUNTIME",
+    "KERNEL_VERSION",
+    "KUBERNETES_VERSION",
+    "OS_IMAGE",
+    "hop_text",
+    "kubectl_get_nodes",
+    "kubectl_get_pods",
+    "trace_text",
+]
+
+#: The kubelet version of every node (the VERSION column of ``kubectl get nodes``).
+KUBERNETES_VERSION = "v1.31.4"
+#: The lab's fixed node image: ``status.nodeInfo.osImage`` of every node.
+OS_IMAGE = "Ubuntu 24.04.1 LTS"
+#: ``status.nodeInfo.kernelVersion`` of every node.
+KERNEL_VERSION = "6.8.0-51-generic"
+#: ``status.nodeInfo.containerRuntimeVersion`` of every node.
+CONTAINER_RUNTIME = "containerd://1.7.24"
+
+#: What kubectl prints in the AGE column for an object without a creationTimestamp.
+UNKNOWN_AGE = "<unknown>"
+#: Width that ``trace_text`` wraps its lines to by default (a 100-column terminal, and a
+#: doctest line of this width still fits the project's 100-character source lines).
+TEXT_WIDTH = 96
+#: Width that ``hop_text`` wraps a hop's ``detail`` sentence to by default.
+DETAIL_WIDTH = 88
+
+# k8s.io/cli-runtime/pkg/printers/tabwriter.go
+_TABWRITER_MIN_WIDTH = 6
+_TABWRITER_PADDING = 3
+
+
+# --------------------------------------------------------------------------- traces
+def _pack(items: Sequence[str], sep: str, width: int, first: str, rest: str,
+          *, lead: str = "", trail: str = "") -> list[str]:
+    """Pack ``items`` greedily into lines no wider than ``width`` (when they fit).
+
+    ``first`` / ``rest`` prefix the first / following lines. Items are joined by ``sep``
+    within a line; a line that continues is ended by ``trail`` and the next one starts
+    with ``lead`` (so ``" / "`` can become ``"/ "`` at the start of a continuation line).
+    An item never breaks, so a single long item may overflow.
+    """
+    lines: list[str] = []
+    current = ""
+    for item in items:
+        prefix = first if not lines else rest
+        if not current:
+            current = (lead if lines else "") + item
+            continue
+        candidate = current + sep + item
+        if len(prefix) + len(candidate) + len(trail) <= width:
+            current = candidate
+        else:
+            lines.append(prefix + current + trail)
+            current = lead + item
+    if current or not lines:
+        lines.append((first if not lines else rest) + current)
+    return lines
+
+
+def _change_list(hop: Hop) -> list[str]:
+    return [str(change) for change in hop.changes]
+
+
+def trace_text(trace: Trace, *, width: int = TEXT_WIDTH) -> str:
+    """A packet's walk as plain text: what ``str(trace)`` shows.
+
+    The first line is ``repr(trace)``. Then one row per hop: its number, where it is
+    (``str(hop.location)``), the action and the headers (``hop.packet.summary()``), in
+    aligned columns. Headers that do not fit in ``width`` continue on the next line at a
+    layer boundary (``/ ...``). Below a hop that changed headers, an indented
+    ``changed: ...`` line lists the changes. The last line is ``=> `` and the reason.
+
+    Parameters
+    ----------
+    trace : Trace
+        The result of ``Cluster.trace``.
+    width : int, optional
+        The width to wrap lines to (a single header layer or change is never broken).
+
+    Returns
+    -------
+    str
+        The text, without a trailing newline.
+
+    See Also
+    --------
+    hop_text : every header field of one hop.
+    kubenet_lab.views.html.trace_html : the same walk as an HTML table.
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=2)
+    >>> pod = c.add_pod("default/a", node="node-1")
+    >>> print(trace_text(c.trace("default/a", "localhost", port=80)))
+    <Trace default/a -> localhost:80/TCP delivered, 2 hops>
+     1  pod default/a lo  send     IP 127.0.0.1 > 127.0.0.1 ttl=64 / TCP 43313 > 80 [S]
+     2  pod default/a lo  deliver  IP 127.0.0.1 > 127.0.0.1 ttl=64 / TCP 43313 > 80 [S]
+    => Delivered to container a of pod default/a on TCP port 80; the source address 127.0.0.1
+       arrived unchanged (no NAT).
+    """
+    hops = trace.hops
+    index_w = max([2] + [len(str(h.index)) for h in hops])
+    where_w = max((len(str(h.location)) for h in hops), default=0)
+    action_w = max((len(h.action) for h in hops), default=0)
+    lines = [repr(trace)]
+    header_col = " " * (index_w + 2 + where_w + 2 + action_w + 2)
+    change_col = " " * (index_w + 2)
+    for hop in hops:
+        row = (f"{hop.index:>{index_w}}  {str(hop.location):<{where_w}}  "
+               f"{hop.action:<{action_w}}  ")
+        layers = [layer.summary() for layer in hop.packet.layers] or [""]
+        lines.extend(_pack(layers, " / ", width, row, header_col, lead="/ "))
+        if hop.changes:
+            first = change_col + "changed: "
+            lines.extend(_pack(_change_list(hop), ", ", width, first,
+                               " " * len(first), trail=","))
+    reason = textwrap.wrap(trace.reason or "", width=max(width - 3, 20),
+                           break_long_words=False, break_on_hyphens=False) or [""]
+    lines.append("=> " + reason[0])
+    lines.extend("   " + line for line in reason[1:])
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _hop(trace: Trace, index: int) -> Hop:
+    """The hop numbered ``index`` (1-based), or NotFoundError."""
+    from kubenet_lab.exceptions import NotFoundError
+
+    n = len(trace.hops)
+    if isinstance(index, bool) or not isinstance(index, int) or not 1 <= index <= n:
+        raise NotFoundError(
+            f"Trace {trace.src} -> {trace.dst}", "hops", index, "is not a hop of this trace",
+            fix=f"hops are numbered 1 to {n}",
+        )
+    return trace.hops[index - 1]
+
+
+def hop_text(trace: Trace, index: int, *, width: int = DETAIL_WIDTH) -> str:
+    """One hop in detail: where, what happened, every header field, and what changed.
+
+    Parameters
+    ----------
+    trace : Trace
+        The result of ``Cluster.trace``.
+    index : int
+        The hop's number, from 1 (``hop.index``).
+    width : int, optional
+        The width to wrap the detail sentence to.
+
+    Returns
+    -------
+    str
+        A title line (hop number, location, action), the ``detail`` sentence, the headers
+        as ``hop.packet.show()`` prints them, and the changes since the previous hop
+        (``nothing`` when the hop left the headers alone).
+
+    Raises
+    ------
+    NotFoundError
+        If the trace has no hop with that number.
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=2)
+    >>> pod = c.add_pod("default/a", node="node-1")
+    >>> t = c.trace("default/a", "localhost", port=80)
+    >>> print(hop_text(t, 2))  # doctest: +ELLIPSIS
+    hop 2 of 2: pod default/a lo [deliver]
+      container a of pod default/a listens on TCP port 80; the socket accepts the packet
+    headers:
+    ###[ IP ]###
+      src    = 127.0.0.1
+    ...
+    ###[ TCP ]###
+      sport  = 43313
+      dport  = 80
+      flags  = S
+    changed since hop 1: nothing
+    """
+    hop = _hop(trace, index)
+    lines = [f"hop {hop.index} of {len(trace.hops)}: {hop.location} [{hop.action}]"]
+    lines.extend(textwrap.wrap(hop.detail, width=width, initial_indent="  ",
+                               subsequent_indent="  ", break_long_words=False,
+                               break_on_hyphens=False))
+    lines.append("headers:")
+    lines.append(hop.packet.show())
+    if index == 1:
+        lines.append("changed: nothing (the first hop: the packet as it is sent)")
+    elif not hop.changes:
+        lines.append(f"changed since hop {index - 1}: nothing")
+    else:
+        lines.append(f"changed since hop {index - 1}:")
+        lines.extend(f"  {change}" for change in _change_list(hop))
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- kubectl
+def _kubectl_table(rows: Sequence[Sequence[str]]) -> str:
+    """Cells aligned as kubectl's tabwriter does (min width 6, padding 3, last unpadded)."""
+    ncols = len(rows[0])
+    widths = [
+        max(_TABWRITER_MIN_WIDTH, max(len(row[j]) for row in rows) + _TABWRITER_PADDING)
+        for j in range(ncols - 1)
+    ]
+    lines = []
+    for row in rows:
+        cells = [cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True)]
+        lines.append("".join(cells) + row[-1])
+    return "\n".join(lines)
+
+
+def _pod_status(pod: Pod) -> tuple[str, str, str]:
+    """READY, STATUS and RESTARTS of a pod."""
+    total = len(pod.containers)
+    running = total - len(pod.crashing)
+    # The Ready condition is True only when every container is ready; a pod marked not
+    # ready without a crashing container (a failing readiness probe) has none ready.
+    ready = running if (pod.ready or pod.crashing) else 0
+    if pod.crashing:
+        return f"{ready}/{total}", "CrashLoopBackOff", "1"
+    return f"{ready}/{total}", "Running", "0"
+
+
+def kubectl_get_pods(
+    cluster: Cluster,
+    namespace: str = "default",
+    *,
+    all_namespaces: bool = False,
+    wide: bool = False,
+) -> str:
+    """``kubectl get pods`` as kubectl prints it.
+
+    Parameters
+    ----------
+    cluster : Cluster
+    namespace : str, optional
+        The namespace to list (``-n``); ignored with ``all_namespaces``.
+    all_namespaces : bool, optional
+        ``-A``: list every namespace's pods, with a NAMESPACE column first.
+    wide : bool, optional
+        ``-o wide``: add the IP, NODE, NOMINATED NODE and READINESS GATES columns (the
+        lab has neither nominated nodes nor readiness gates: both are ``<none>``).
+
+    Returns
+    -------
+    str
+        The table without a trailing newline, pods in ``cluster.pods`` order (namespace,
+        then natural name order), or kubectl's message when there are none: ``No
+        resources found in <namespace> namespace.`` (``No resources found`` with ``-A``).
+        Real kubectl writes that message to stderr; here it is the return value.
+
+    Notes
+    -----
+    READY counts the containers that run and are ready; a container that crash-loops
+    (``pod.crashing``) is not ready, and the pod's STATUS is then ``CrashLoopBackOff``.
+    The lab does not model time: a crash-looping pod always shows 1 restart (kubectl
+    would add how long ago, ``1 (5s ago)``), other pods 0, and AGE is ``<unknown>``,
+    what kubectl prints for an object without a ``creationTimestamp``.
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=2)
+    >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
+    >>> print(kubectl_get_pods(c, wide=True))
+    NAME   READY   STATUS    RESTARTS   AGE         IP           NODE     NOMINATED NODE   READINESS GATES
+    a      1/1     Running   0          <unknown>   10.244.1.2   node-1   <none>           <none>
+    b      1/1     Running   0          <unknown>   10.244.2.2   node-2   <none>           <none>
+    >>> print(kubectl_get_pods(c, "kube-public"))
+    No resources found in kube-public namespace.
+    """  # noqa: E501 - kubectl -o wide tables are wider than a source line
+    pods = [p for p in cluster.pods if all_namespaces or p.namespace == namespace]
+    if not pods:
+        if all_namespaces:
+            return "No resources found"
+        return f"No resources found in {namespace} namespace."
+    header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    if all_namespaces:
+        header.insert(0, "NAMESPACE")
+    if wide:
+        header += ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
+    rows = [header]
+    for pod in pods:
+        ready, status, restarts = _pod_status(pod)
+        row = [pod.name, ready, status, restarts, UNKNOWN_AGE]
+        if all_namespaces:
+            row.insert(0, pod.namespace)
+        if wide:
+            row += [pod.ip, pod.node, "<none>", "<none>"]
+        rows.append(row)
+    return _kubectl_table(rows)
+
+
+def kubectl_get_nodes(cluster: Cluster, *, wide: bool = False) -> str:
+    """``kubectl get nodes`` as kubectl prints it.
+
+    Parameters
+    ----------
+    cluster : Cluster
+    wide : bool, optional
+        ``-o wide``: add INTERNAL-IP, EXTERNAL-IP (``<none>`` for a node without a public
+        address), OS-IMAGE, KERNEL-VERSION and CONTAINER-RUNTIME.
+
+    Returns
+    -------
+    str
+        The table without a trailing newline, nodes in ``cluster.nodes`` order (control
+        plane first). Every node is ``Ready``; ROLES is ``node.roles``; AGE is
+        ``<unknown>`` (the lab keeps no clock); VERSION, OS-IMAGE, KERNEL-VERSION and
+        CONTAINER-RUNTIME are the lab's fixed node image (``KUBERNETES_VERSION``,
+        ``OS_IMAGE``, ``KERNEL_VERSION``, ``CONTAINER_RUNTIME``).
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=2)
+    >>> print(kubectl_get_nodes(c))
+    NAME            STATUS   ROLES           AGE         VERSION
+    control-plane   Ready    control-plane   <unknown>   v1.31.4
+    node-1          Ready    <none>          <unknown>   v1.31.4
+    node-2          Ready    <none>          <unknown>   v1.31.4
+    """
+    if not cluster.nodes:  # pragma: no cover - a Cluster always has its control plane
+        return "No resources found"
+    header = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
+    if wide:
+        header += ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION",
+                   "CONTAINER-RUNTIME"]
+    rows = [header]
+    for node in cluster.nodes:
+        row = [node.name, "Ready", node.roles, UNKNOWN_AGE, KUBERNETES_VERSION]
+        if wide:
+            row += [node.ip, node.public_ip or "<none>", OS_IMAGE, KERNEL_VERSION,
+                    CONTAINER_RUNTIME]
+        rows.append(row)
+    return _kubectl_table(rows)

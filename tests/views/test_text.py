@@ -1,0 +1,246 @@
+"""Tests of kubenet_lab.views.text: traces as text, and kubectl's tables."""
+
+from __future__ import annotations
+
+import pytest
+
+import kubenet_lab as kl
+from kubenet_lab.views.text import (
+    CONTAINER_RUNTIME,
+    KERNEL_VERSION,
+    KUBERNETES_VERSION,
+    OS_IMAGE,
+    TEXT_WIDTH,
+    hop_text,
+    kubectl_get_nodes,
+    kubectl_get_pods,
+    trace_text,
+)
+
+
+def _flat(text: str) -> str:
+    """The text with every run of whitespace (line breaks included) made one space."""
+    return " ".join(text.split())
+
+
+@pytest.fixture
+def cluster() -> kl.Cluster:
+    c = kl.Cluster(workers=2)
+    c.add_pod("default/a", node="node-1")
+    c.add_pod("default/b", node="node-2")
+    return c
+
+
+@pytest.fixture
+def cross(cluster: kl.Cluster) -> kl.Trace:
+    """default/a (node-1) -> default/b (node-2): through flannel's VXLAN overlay."""
+    return cluster.trace("default/a", "default/b", port=80)
+
+
+# --------------------------------------------------------------------------- trace_text
+def test_trace_text_first_line_is_the_repr(cross: kl.Trace) -> None:
+    assert trace_text(cross).splitlines()[0] == repr(cross)
+
+
+def test_trace_text_contains_every_hops_headers(cross: kl.Trace) -> None:
+    flat = _flat(trace_text(cross))
+    for hop in cross.hops:
+        assert _flat(hop.packet.summary()) in flat, hop.index
+
+
+def test_trace_text_has_a_row_per_hop_with_location_and_action(cross: kl.Trace) -> None:
+    rows = [line.split() for line in trace_text(cross).splitlines()[1:]
+            if line[:2].strip().isdigit()]
+    assert [int(r[0]) for r in rows] == [h.index for h in cross.hops]
+    for row, hop in zip(rows, cross.hops, strict=True):
+        n = len(str(hop.location).split())
+        assert " ".join(row[1:1 + n]) == str(hop.location)
+        assert row[1 + n] == hop.action
+
+
+def test_trace_text_ends_with_the_reason(cross: kl.Trace) -> None:
+    text = trace_text(cross)
+    last = text[text.rindex("\n=> ") + 1:]
+    assert _flat(last) == "=> " + cross.reason
+
+
+def test_trace_text_lists_changes_below_the_hop_that_made_them(cross: kl.Trace) -> None:
+    changed = [line.strip() for line in trace_text(cross).splitlines()
+               if line.strip().startswith("changed: ")]
+    hops_with_changes = [h for h in cross.hops if h.changes]
+    assert len(changed) == len(hops_with_changes)
+    assert changed[0].startswith("changed: IP.ttl: 64 -> 63,")
+    assert "added VXLAN vni=1" in _flat(trace_text(cross))
+
+
+def test_trace_text_is_identical_on_two_calls_and_is_str_of_the_trace(
+    cluster: kl.Cluster, cross: kl.Trace
+) -> None:
+    again = cluster.trace("default/a", "default/b", port=80)
+    assert trace_text(cross) == trace_text(cross) == trace_text(again) == str(cross)
+
+
+def test_trace_text_lines_fit_the_width_and_have_no_trailing_spaces(cross: kl.Trace) -> None:
+    for line in trace_text(cross).splitlines():
+        assert len(line) <= TEXT_WIDTH
+        assert line == line.rstrip()
+
+
+def test_trace_text_of_a_refused_connection(cluster: kl.Cluster) -> None:
+    text = trace_text(cluster.trace("default/a", "default/b", port=81))
+    assert "refused" in text.splitlines()[0]
+    assert _flat(text).endswith(
+        "=> Connection refused: nothing in pod default/b listens on TCP port 81.")
+
+
+# --------------------------------------------------------------------------- hop_text
+def test_hop_text_shows_the_ttl_decrement_at_the_routing_hop(cross: kl.Trace) -> None:
+    route = next(h for h in cross.hops if h.action == "route")
+    text = hop_text(cross, route.index)
+    assert f"changed since hop {route.index - 1}:" in text
+    assert "  IP.ttl: 63 -> 62" in text.splitlines()
+
+
+def test_hop_text_shows_the_vxlan_layers_added_at_the_encapsulating_hop(
+    cross: kl.Trace,
+) -> None:
+    hop = next(h for h in cross.hops if h.action == "encapsulate")
+    lines = hop_text(cross, hop.index).splitlines()
+    assert lines[0] == f"hop {hop.index} of {len(cross.hops)}: {hop.location} [encapsulate]"
+    for expected in ("  IP.ttl: 64 -> 63", "  added VXLAN vni=1"):
+        assert expected in lines
+    assert any(line.startswith("  added UDP ") and line.endswith(" > 8472") for line in lines)
+
+
+def test_hop_text_contains_the_detail_and_every_header_field(cross: kl.Trace) -> None:
+    hop = cross.hops[3]
+    text = hop_text(cross, hop.index)
+    assert hop.packet.show() in text
+    assert _flat(hop.detail) in _flat(text)
+
+
+def test_hop_text_wraps_the_detail(cross: kl.Trace) -> None:
+    detail_lines = hop_text(cross, 4).split("headers:")[0].splitlines()[1:]
+    assert len(detail_lines) > 1
+    assert all(len(line) <= 88 for line in detail_lines)
+
+
+def test_hop_text_of_a_hop_without_changes_says_nothing_changed(cross: kl.Trace) -> None:
+    assert hop_text(cross, 2).splitlines()[-1] == "changed since hop 1: nothing"
+    assert hop_text(cross, 1).splitlines()[-1].startswith("changed: nothing")
+
+
+@pytest.mark.parametrize("index", [0, 12, -1])
+def test_hop_text_rejects_a_hop_number_outside_the_trace(cross: kl.Trace, index: int) -> None:
+    with pytest.raises(kl.NotFoundError, match="hops are numbered 1 to 11"):
+        hop_text(cross, index)
+
+
+# --------------------------------------------------------------------------- kubectl get pods
+# Expected tables are written by hand from kubectl's printer: Go's tabwriter with a minimum
+# cell width of 6 and a padding of 3, so each column is its longest cell plus 3 spaces, and
+# the last column is not padded.
+
+def test_kubectl_get_pods(cluster: kl.Cluster) -> None:
+    assert kubectl_get_pods(cluster) == (
+        "NAME   READY   STATUS    RESTARTS   AGE\n"
+        "a      1/1     Running   0          <unknown>\n"
+        "b      1/1     Running   0          <unknown>"
+    )
+
+
+def test_kubectl_get_pods_all_namespaces(cluster: kl.Cluster) -> None:
+    # CoreDNS pods are named by their ReplicaSet (Deployment name + pod-template-hash)
+    # plus five characters, as kube-controller-manager names them.
+    assert kubectl_get_pods(cluster, all_namespaces=True) == (
+        "NAMESPACE     NAME                      READY   STATUS    RESTARTS   AGE\n"
+        "default       a                         1/1     Running   0          <unknown>\n"
+        "default       b                         1/1     Running   0          <unknown>\n"
+        "kube-system   coredns-54b77986c-95hb8   1/1     Running   0          <unknown>\n"
+        "kube-system   coredns-54b77986c-zmlnw   1/1     Running   0          <unknown>"
+    )
+
+
+def test_kubectl_get_pods_wide(cluster: kl.Cluster) -> None:
+    assert kubectl_get_pods(cluster, wide=True) == (
+        "NAME   READY   STATUS    RESTARTS   AGE         IP           NODE     "
+        "NOMINATED NODE   READINESS GATES\n"
+        "a      1/1     Running   0          <unknown>   10.244.1.2   node-1   "
+        "<none>           <none>\n"
+        "b      1/1     Running   0          <unknown>   10.244.2.2   node-2   "
+        "<none>           <none>"
+    )
+
+
+def test_kubectl_get_pods_all_namespaces_wide(cluster: kl.Cluster) -> None:
+    lines = kubectl_get_pods(cluster, all_namespaces=True, wide=True).splitlines()
+    assert lines[0] == (
+        "NAMESPACE     NAME                      READY   STATUS    RESTARTS   AGE         "
+        "IP           NODE            NOMINATED NODE   READINESS GATES")
+    assert lines[1] == (
+        "default       a                         1/1     Running   0          <unknown>   "
+        "10.244.1.2   node-1          <none>           <none>")
+
+
+def test_kubectl_get_pods_shows_a_crash_looping_container(cluster: kl.Cluster) -> None:
+    # Two containers declaring the same port: the second cannot bind it and crash-loops.
+    cluster.add_pod("default/dup", node="node-1", containers=[
+        kl.Container("web", ports=[80]), kl.Container("copy", ports=[80])])
+    assert kubectl_get_pods(cluster) == (
+        "NAME   READY   STATUS             RESTARTS   AGE\n"
+        "a      1/1     Running            0          <unknown>\n"
+        "b      1/1     Running            0          <unknown>\n"
+        "dup    1/2     CrashLoopBackOff   1          <unknown>"
+    )
+
+
+def test_kubectl_get_pods_counts_no_ready_container_in_a_pod_that_is_not_ready(
+    cluster: kl.Cluster,
+) -> None:
+    cluster.add_pod("default/slow", node="node-1", ready=False)
+    assert kubectl_get_pods(cluster).splitlines()[-1] == (
+        "slow   0/1     Running   0          <unknown>")
+
+
+def test_kubectl_get_pods_in_a_namespace_without_pods(cluster: kl.Cluster) -> None:
+    assert kubectl_get_pods(cluster, "kube-public") == (
+        "No resources found in kube-public namespace.")
+
+
+def test_kubectl_get_pods_lists_pods_in_natural_name_order() -> None:
+    c = kl.Cluster(workers=1)
+    for name in ("web-10", "web-2", "web-1"):
+        c.add_pod(f"default/{name}")
+    names = [line.split()[0] for line in kubectl_get_pods(c).splitlines()[1:]]
+    assert names == ["web-1", "web-2", "web-10"]
+
+
+# --------------------------------------------------------------------------- kubectl get nodes
+def test_kubectl_get_nodes(cluster: kl.Cluster) -> None:
+    assert kubectl_get_nodes(cluster) == (
+        "NAME            STATUS   ROLES           AGE         VERSION\n"
+        "control-plane   Ready    control-plane   <unknown>   v1.31.4\n"
+        "node-1          Ready    <none>          <unknown>   v1.31.4\n"
+        "node-2          Ready    <none>          <unknown>   v1.31.4"
+    )
+
+
+def test_kubectl_get_nodes_wide(cluster: kl.Cluster) -> None:
+    cluster.add_node("edge", public_ip="203.0.113.10")
+    assert kubectl_get_nodes(cluster, wide=True) == (
+        "NAME            STATUS   ROLES           AGE         VERSION   INTERNAL-IP   "
+        "EXTERNAL-IP    OS-IMAGE             KERNEL-VERSION     CONTAINER-RUNTIME\n"
+        "control-plane   Ready    control-plane   <unknown>   v1.31.4   10.0.1.4      "
+        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
+        "edge            Ready    <none>          <unknown>   v1.31.4   10.0.1.7      "
+        "203.0.113.10   Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
+        "node-1          Ready    <none>          <unknown>   v1.31.4   10.0.1.5      "
+        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
+        "node-2          Ready    <none>          <unknown>   v1.31.4   10.0.1.6      "
+        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24"
+    )
+
+
+def test_the_node_image_constants() -> None:
+    assert (KUBERNETES_VERSION, OS_IMAGE, KERNEL_VERSION, CONTAINER_RUNTIME) == (
+        "v1.31.4", "Ubuntu 24.04.1 LTS", "6.8.0-51-generic", "containerd://1.7.24")
