@@ -58,7 +58,7 @@ class Requirement:
         return "ok"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class EnvironmentReport:
     """The result of ``environment_report()``: a requirement per row."""
 
@@ -75,6 +75,10 @@ class EnvironmentReport:
         w0 = max(len(r[0]) for r in rows) + 3
         w1 = max(len(r[1]) for r in rows) + 3
         return "\n".join(f"{a:<{w0}}{b:<{w1}}{c}".rstrip() for a, b, c in rows)
+
+    def __repr__(self) -> str:
+        # the text, not the dataclass fields: versions differ between machines
+        return str(self)
 
     def _repr_html_(self) -> str:
         cells = "".join(

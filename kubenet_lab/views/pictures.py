@@ -333,6 +333,27 @@ class _Canvas:
         return self.fig
 
 
+def _show_figures_in_notebooks() -> None:
+    """Let IPython display a ``Figure`` as PNG, once per session.
+
+    The pictures are made without pyplot (no global figure state, no double display), but
+    IPython's inline backend only registers its PNG formatter for figures once pyplot has
+    been imported; without it a notebook would show ``<Figure size ...>`` only.
+    """
+    import sys
+
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return
+    from matplotlib.figure import Figure
+
+    if Figure not in shell.display_formatter.formatters["image/png"].type_printers:
+        from IPython.core.pylabtools import select_figure_formats
+
+        select_figure_formats(shell, {"png"})
+
+
 def _canvas(ax: Axes | None, x0: float, x1: float, y0: float, y1: float,
             top: float = 0.0) -> _Canvas:
     """An axes showing ``[x0, x1] x [y0, y1]``: on a new figure at one inch per unit with
@@ -341,6 +362,7 @@ def _canvas(ax: Axes | None, x0: float, x1: float, y0: float, y1: float,
     if ax is None:
         from matplotlib.figure import Figure
 
+        _show_figures_in_notebooks()
         fig = Figure(figsize=(w, h + top), dpi=100)
         ax = fig.add_axes((0, 0, 1, h / (h + top)))
     marks = (len(ax.texts), len(ax.lines), len(ax.patches))

@@ -84,6 +84,13 @@ def _trace_png(cluster: Cluster, trace: Trace, step: int | None = None) -> bytes
     return figure_png(draw_trace(cluster, trace, step=step))
 
 
+def _show_png(image: widgets.Image, png: bytes) -> None:
+    """Show ``png`` at its own size (a stretched flex child would blow it up), never wider
+    than the notebook."""
+    image.value = png
+    image.width = str(int.from_bytes(png[16:20], "big"))  # IHDR width, pixels
+
+
 def _source_options(cluster: Cluster) -> list[str]:
     """Every pod (and each container of a multi-container pod), then every node."""
     options: list[str] = []
@@ -296,7 +303,7 @@ class TraceExplorer(widgets.VBox):
             self._html.value = _error_html(err)
             return
         self._trace = trace
-        self._image.value = _trace_png(self.cluster, trace)
+        _show_png(self._image, _trace_png(self.cluster, trace))
         self._html.value = trace_html(trace)
 
 
@@ -397,5 +404,5 @@ class TraceStepper(widgets.VBox):
         self._label.value = f"hop {i} of {n}"
         self._back.disabled = i <= 1
         self._next.disabled = i >= n
-        self._image.value = _trace_png(self.cluster, self.trace, step=i)
+        _show_png(self._image, _trace_png(self.cluster, self.trace, step=i))
         self._html.value = hop_html(self.trace, i)

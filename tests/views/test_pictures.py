@@ -10,7 +10,7 @@ from matplotlib.figure import Figure  # noqa: E402
 
 import kubenet_lab as kl  # noqa: E402
 from kubenet_lab.engines import cni  # noqa: E402
-from kubenet_lab.views.pictures import draw_cluster, draw_pod, draw_trace, cluster_layout  # noqa: E402
+from kubenet_lab.views.pictures import cluster_layout, draw_cluster, draw_pod, draw_trace  # noqa: E402
 
 
 @pytest.fixture
