@@ -322,18 +322,24 @@ class _Walk:
                      f"up to {node.name}'s IP stack for routing", pkt)
             self.ip_input(node, Packet(pkt.layers[1:]))
             return
-        peer = next((p for p in self.c.pods_on(node.name)
-                     if cni.mac_address(f"{p.ref}/eth0") == eth.dst), None)
+        fdb = self.c._memo(("fdb", node.name), lambda: {
+            cni.mac_address(f"{p.ref}/eth0"): p for p in self.c.pods_on(node.name)})
+        peer = fdb.get(eth.dst)
         if peer is None:  # pragma: no cover - ARP above only resolves existing pods
             self.drop(where, node.name, f"no port of cni0 has MAC {eth.dst}", pkt,
                       "Dropped: unknown MAC on cni0.")
             return
-        veth = cni.veth_name(peer)
         self.hop(where, node.name, "bridge",
                  f"cni0 switches the frame by MAC: its forwarding database (FDB) has "
-                 f"{eth.dst} on port {veth}; no routing, so the TTL is unchanged", pkt)
+                 f"{eth.dst} on port {cni.veth_name(peer)}; no routing, so the TTL is "
+                 "unchanged", pkt)
+        self.into_pod(node, peer, pkt)
+
+    def into_pod(self, node: Node, peer: Pod, pkt: Packet) -> None:
+        """Out of the bridge port, through the veth pair, to the pod's eth0."""
+        veth = cni.veth_name(peer)
         self.hop(Location("node", node.name, veth), node.name, "veth",
-                 f"out of port {veth}, through the veth pair into pod {peer.ref}", pkt)
+                 f"out of bridge port {veth}, through the veth pair into pod {peer.ref}", pkt)
         self.deliver_to_pod(peer, pkt, Location("pod", peer.ref, "eth0"))
 
     def ip_input(self, node: Node, pkt: Packet) -> None:
@@ -388,13 +394,10 @@ class _Walk:
             mac = cni.mac_address(f"{peer.ref}/eth0")
             framed = Packet((Ethernet(cni.mac_address(f"{node.name}/{cni.BRIDGE}"), mac),)
                             + _ip_part(pkt))
-            veth = cni.veth_name(peer)
             self.hop(where, node.name, "route",
                      f"{how}; ARP: {ip.dst} is at {mac}; the bridge's FDB sends it out of "
-                     f"port {veth}", framed)
-            self.hop(Location("node", node.name, veth), node.name, "veth",
-                     f"through the veth pair into pod {peer.ref}", framed)
-            self.deliver_to_pod(peer, framed, Location("pod", peer.ref, "eth0"))
+                     f"port {cni.veth_name(peer)}", framed)
+            self.into_pod(node, peer, framed)
         elif route.dev == cni.VXLAN_DEVICE:
             self.vxlan(node, pkt, route, how)
         elif route.dev == "eth0":

@@ -13,19 +13,6 @@ from kubenet_lab.views.html import MARK_COLOURS, change_kind, hop_html, trace_ht
 GREEN, RED = "#1a7f37", "#cf222e"
 
 
-@pytest.fixture
-def cluster() -> kl.Cluster:
-    c = kl.Cluster(workers=2)
-    c.add_pod("default/a", node="node-1")
-    c.add_pod("default/b", node="node-2")
-    return c
-
-
-@pytest.fixture
-def cross(cluster: kl.Cluster) -> kl.Trace:
-    return cluster.trace("default/a", "default/b", port=80)
-
-
 def _rows(page: str) -> list[str]:
     """The body rows of the hop table, in order."""
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]

@@ -23,20 +23,6 @@ def _flat(text: str) -> str:
     return " ".join(text.split())
 
 
-@pytest.fixture
-def cluster() -> kl.Cluster:
-    c = kl.Cluster(workers=2)
-    c.add_pod("default/a", node="node-1")
-    c.add_pod("default/b", node="node-2")
-    return c
-
-
-@pytest.fixture
-def cross(cluster: kl.Cluster) -> kl.Trace:
-    """default/a (node-1) -> default/b (node-2): through flannel's VXLAN overlay."""
-    return cluster.trace("default/a", "default/b", port=80)
-
-
 # --------------------------------------------------------------------------- trace_text
 def test_trace_text_first_line_is_the_repr(cross: kl.Trace) -> None:
     assert trace_text(cross).splitlines()[0] == repr(cross)

@@ -14,14 +14,6 @@ PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture
-def cluster() -> kl.Cluster:
-    c = kl.Cluster(workers=2)
-    c.add_pod("default/a", node="node-1")
-    c.add_pod("default/b", node="node-2")
-    return c
-
-
-@pytest.fixture
 def explorer(cluster: kl.Cluster) -> TraceExplorer:
     return TraceExplorer(cluster)
 
