@@ -663,6 +663,9 @@ class Explanation:
             else:
                 lines.append(f"  {label}: {'allow' if v.allowed else 'deny '} [{v.tier}] "
                              f"{v.reason}")
+        if self.allowed:
+            lines.append("  replies of this connection are allowed too: connection tracking "
+                         "marks them established, and they are not checked again.")
         if not self.enforced:
             lines.append("  note: this cluster's network plugin (flannel) does not enforce "
                          "NetworkPolicy: the API accepts policies, but they have no effect. "
@@ -852,7 +855,8 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
             return allow, deny, undecided
 
         for rep in reps:
-            allow, deny, rest = first_match("Admin", rep, full)
+            allow, deny, _ = first_match("Admin", rep, full)
+            rest = full & ~(allow | deny)  # undecided, or passed on to the next tier
             selecting = [rules for p, rules in np_rules if _selects(cluster, p, rep)]
             if selecting:
                 np_allow = 0
@@ -866,8 +870,8 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
                             np_allow |= r
                 allow |= rest & np_allow
             else:
-                b_allow, b_deny, b_rest = first_match("Baseline", rep, rest)
-                allow |= b_allow | b_rest
+                _, b_deny, _ = first_match("Baseline", rep, rest)
+                allow |= rest & ~b_deny  # accepted, passed or undecided: allowed
             result.append(allow)
         return result
 

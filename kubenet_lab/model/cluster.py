@@ -623,6 +623,8 @@ class Cluster:
           default/b on TCP/80: Kubernetes allows it by default.
           ingress: allow [default] No policy decides ingress to pod default/b from pod
           default/a on TCP/80: Kubernetes allows it by default.
+          replies of this connection are allowed too: connection tracking marks them
+          established, and they are not checked again.
         """
         from kubenet_lab.engines.policy import explain
 

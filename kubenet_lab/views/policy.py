@@ -113,7 +113,7 @@ def draw_reachability(r: Reachability, which: str = "combined", ax: Axes | None 
         _show_figures_in_notebooks()
         side = min(12.0, max(4.0, 1.2 + 0.32 * n))
         fig = Figure(figsize=(side, side), dpi=100)
-        ax = fig.add_axes((0.3, 0.05, 0.65, 0.65))
+        ax = fig.add_axes((0.3, 0.1, 0.62, 0.6))
     assert ax is not None
     data = [[1 if ok else 0 for ok in row] for row in rows] or [[1]]
     ax.imshow(data, cmap=ListedColormap(["#e5534b", "#57ab5a"]), vmin=0, vmax=1,
@@ -130,11 +130,15 @@ def draw_reachability(r: Reachability, which: str = "combined", ax: Axes | None 
         ax.set_xticks([])
         ax.set_yticks([])
     ax.set_xlabel("destination")
+    ax.xaxis.set_label_position("top")
     ax.set_ylabel("source")
     yes, no = r.count(which)
-    note = "" if r.enforced else " (NOT enforced by flannel)"
-    ax.set_title(f"{which}, {r.protocol}/{r.port}: {yes} allowed, {no} blocked{note}",
-                 fontsize=9, pad=8, loc="left", y=-0.12 if n <= 40 else 1.0)
+    note = "" if r.enforced else " (NOT enforced: flannel)"
+    title = f"{which}, {r.protocol}/{r.port}: {yes} allowed, {no} blocked{note}"
+    if own:
+        ax.figure.text(0.03, 0.03, title, fontsize=9)
+    else:
+        ax.set_title(title, fontsize=9, loc="left", y=-0.1)
     return ax.figure if own else ax
 
 
