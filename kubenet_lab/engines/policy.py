@@ -31,7 +31,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.engines.validation import PROTOCOLS, check_dns_subdomain, check_port
@@ -49,6 +48,7 @@ from kubenet_lab.model.networkpolicy import (
     NetworkPolicyRule,
     Reachability,
     Verdict,
+    cidr_contains,
 )
 
 if TYPE_CHECKING:
@@ -526,8 +526,7 @@ def _admin_port_matches(ports: tuple[AdminPort, ...], dst: Pod | None, port: int
 
 def _admin_peer_matches(cluster: Cluster, peer: AdminPeer, other: Connection) -> bool:
     if peer.kind == "networks":
-        addr = IPv4Address(other.ip)
-        return any(addr in ip_network(n) for n in peer.networks)
+        return any(cidr_contains(n, other.ip) for n in peer.networks)
     if peer.kind == "nodes":
         return other.node is not None and peer.node_selector is not None and (
             peer.node_selector.matches(cluster.node(other.node).labels))
@@ -741,8 +740,8 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
                       else p.namespace != "kube-system")]
     refs = tuple(p.ref for p in chosen)
     n = len(chosen)
-    everything = tuple(tuple(True for _ in range(n)) for _ in range(n))
     if not cluster.network_policy_enforced:
+        everything = ((True,) * n,) * n
         return Reachability(refs, port, protocol, everything, everything, False, None,
                             len(cluster.network_policies) + len(cluster._admin_policies))
 
@@ -763,7 +762,7 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
 
     def signature(pod: Pod) -> tuple[Any, ...]:
         member = tuple(b.contains(pod.ip) if isinstance(b, IPBlock)
-                       else IPv4Address(pod.ip) in ip_network(b) for b in blocks)
+                       else cidr_contains(b, pod.ip) for b in blocks)
         named = tuple(_named(pod, nm, protocol) == port for nm in names)
         return (pod.namespace, tuple(sorted(pod.labels.items())), member, named)
 
@@ -877,10 +876,23 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
 
     egress_sets = allowed_sets("egress")
     ingress_sets = allowed_sets("ingress")
-    # a pod's traffic to itself stays on lo inside the pod: no hook sees it
-    egress = tuple(tuple(i == j or bool(egress_sets[group_of[i]] >> group_of[j] & 1)
-                         for j in range(n)) for i in range(n))
-    ingress = tuple(tuple(i == j or bool(ingress_sets[group_of[j]] >> group_of[i] & 1)
-                          for j in range(n)) for i in range(n))
+    # rows depend only on the source's group; a pod's traffic to itself stays on lo
+    # inside the pod (no hook sees it), so the diagonal is allowed
+    egress_rows = [[bool(egress_sets[gs] >> group_of[j] & 1) for j in range(n)]
+                   for gs in range(g)]
+    ingress_rows = [[bool(ingress_sets[group_of[j]] >> gs & 1) for j in range(n)]
+                    for gs in range(g)]
+
+    def rows(per_group: list[list[bool]]) -> tuple[tuple[bool, ...], ...]:
+        out = []
+        for i in range(n):
+            row = per_group[group_of[i]]
+            if not row[i]:
+                row = row.copy()
+                row[i] = True
+            out.append(tuple(row))
+        return tuple(out)
+
+    egress, ingress = rows(egress_rows), rows(ingress_rows)
     return Reachability(refs, port, protocol, egress, ingress, True, cluster.network_policy,
                         len(cluster.network_policies) + len(cluster._admin_policies))

@@ -23,8 +23,10 @@ evaluation of tiers is in ``kubenet_lab.engines.policy``.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from ipaddress import IPv4Address, ip_network
 
 __all__ = [
@@ -40,6 +42,7 @@ __all__ = [
     "NetworkPolicyRule",
     "Reachability",
     "Verdict",
+    "cidr_contains",
 ]
 
 
@@ -98,6 +101,24 @@ class LabelSelector:
         return ",".join(parts) or "{}"
 
 
+@lru_cache(maxsize=4096)
+def _span(cidr: str) -> tuple[int, int]:
+    """First and last address of a CIDR, as integers."""
+    net = ip_network(cidr)
+    return int(net.network_address), int(net.broadcast_address)
+
+
+@lru_cache(maxsize=65536)
+def _addr(ip: str) -> int:
+    return int(IPv4Address(ip))
+
+
+def cidr_contains(cidr: str, ip: str) -> bool:
+    """Is ``ip`` in ``cidr``? (Cached parsing: policies test the same blocks often.)"""
+    lo, hi = _span(cidr)
+    return lo <= _addr(ip) <= hi
+
+
 @dataclass(frozen=True, slots=True)
 class IPBlock:
     """``ipBlock``: the addresses of ``cidr`` except those of each ``except_`` CIDR.
@@ -110,10 +131,11 @@ class IPBlock:
     except_: tuple[str, ...] = ()
 
     def contains(self, ip: str) -> bool:
-        addr = IPv4Address(ip)
-        if addr not in ip_network(self.cidr):
+        addr = _addr(ip)
+        lo, hi = _span(self.cidr)
+        if not lo <= addr <= hi:
             return False
-        return not any(addr in ip_network(e) for e in self.except_)
+        return not any(a <= addr <= b for a, b in map(_span, self.except_))
 
     def __str__(self) -> str:
         return self.cidr + (f" except {', '.join(self.except_)}" if self.except_ else "")
@@ -323,11 +345,13 @@ class Reachability:
     enforced: bool = True
     enforcer: str | None = None
     policies: int = 0
+    combined: tuple[tuple[bool, ...], ...] = field(default=(), repr=False)
 
-    @property
-    def combined(self) -> tuple[tuple[bool, ...], ...]:
-        return tuple(tuple(e and i for e, i in zip(er, ir, strict=True))
-                     for er, ir in zip(self.egress, self.ingress, strict=True))
+    def __post_init__(self) -> None:
+        if not self.combined and self.pods:
+            both = tuple(er if er == ir else tuple(map(operator.and_, er, ir))
+                         for er, ir in zip(self.egress, self.ingress, strict=True))
+            object.__setattr__(self, "combined", both)
 
     def _index(self, ref: str) -> int:
         key = ref if "/" in ref else f"default/{ref}"
