@@ -489,37 +489,21 @@ def _named(dst: Pod | None, name: str, protocol: str) -> int | None:
     return None
 
 
-def _np_port_matches(ports: tuple[NetworkPolicyPort, ...], dst: Pod | None, port: int,
-                     protocol: str) -> bool:
+def _port_matches(ports: tuple[NetworkPolicyPort, ...] | tuple[AdminPort, ...],
+                  dst: Pod | None, port: int, protocol: str) -> bool:
+    """Does one of ``ports`` match (empty: every port)? A name is looked up among the
+    destination pod's container ports (an AdminPort's name matches any protocol)."""
     if not ports:
         return True
     for p in ports:
-        if p.protocol != protocol:
-            continue
-        if p.port is None:
-            return True
-        if isinstance(p.port, str):
-            if _named(dst, p.port, protocol) == port:
+        name = p.port if isinstance(p.port, str) else getattr(p, "name", None)
+        if name is not None:
+            wanted = protocol if isinstance(p, AdminPort) else p.protocol
+            if wanted == protocol and _named(dst, name, protocol) == port:
                 return True
-        elif p.port <= port <= (p.end_port if p.end_port is not None else p.port):
-            return True
-    return False
-
-
-def _admin_port_matches(ports: tuple[AdminPort, ...], dst: Pod | None, port: int,
-                        protocol: str) -> bool:
-    if not ports:
-        return True
-    for p in ports:
-        if p.name is not None:
-            for c in dst.containers if dst is not None else ():
-                if any(cp.name == p.name and cp.container_port == port
-                       and cp.protocol == protocol for cp in c.ports):
-                    return True
-            continue
-        if p.protocol != protocol:
-            continue
-        if p.port is None or p.port <= port <= (p.end_port or p.port):
+        elif p.protocol == protocol and (
+            p.port is None or p.port <= port <= (p.end_port or p.port)
+        ):
             return True
     return False
 
@@ -556,7 +540,7 @@ def _admin_tier(cluster: Cluster, tier: str, direction: str, pod: Pod, other: Co
             continue
         for i, rule in enumerate(getattr(policy, direction)):
             if any(_admin_peer_matches(cluster, peer, other) for peer in rule.peers) and (
-                _admin_port_matches(rule.ports, dst, port, protocol)
+                _port_matches(rule.ports, dst, port, protocol)
             ):
                 return rule.effect, policy, rule, i
     return None
@@ -602,7 +586,7 @@ def evaluate(cluster: Cluster, direction: str, pod: Pod, other: Connection, port
             for i, rule in enumerate(getattr(p, key)):
                 peers_ok = not rule.peers or any(
                     _np_peer_matches(cluster, p.namespace, peer, other) for peer in rule.peers)
-                if peers_ok and _np_port_matches(rule.ports, dst, port, protocol):
+                if peers_ok and _port_matches(rule.ports, dst, port, protocol):
                     return Verdict(True, direction, "NetworkPolicy", names,
                                    f"{passed}NetworkPolicy {p.ref} {key}[{i}] allows {what} "
                                    f"on {where}.")
@@ -811,7 +795,7 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
                     peers = full
                 if direction == "egress":  # ports resolve against each destination group
                     ports = cached(("npports", rule.ports),
-                                   lambda e, r=rule: _np_port_matches(r.ports, e.pod, port,
+                                   lambda e, r=rule: _port_matches(r.ports, e.pod, port,
                                                                       protocol))
                     rules.append(peers & ports)
                 else:
@@ -827,7 +811,7 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
                                     lambda e, pe=peer: _admin_peer_matches(cluster, pe, e))
                 if direction == "egress":
                     ports = cached(("adports", rule.ports),
-                                   lambda e, r=rule: _admin_port_matches(r.ports, e.pod, port,
+                                   lambda e, r=rule: _port_matches(r.ports, e.pod, port,
                                                                          protocol))
                     out.append((rule.effect, peers & ports, None))
                 else:
@@ -842,7 +826,7 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
                 if not _selects(cluster, a, rep):
                     continue
                 for effect, m, ports in rules:
-                    if ports is not None and not _admin_port_matches(ports, rep, port,
+                    if ports is not None and not _port_matches(ports, rep, port,
                                                                      protocol):
                         continue
                     m &= undecided
@@ -863,7 +847,7 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
                     for r in rules:
                         if isinstance(r, tuple):
                             peers, ports = r
-                            if _np_port_matches(ports, rep, port, protocol):
+                            if _port_matches(ports, rep, port, protocol):
                                 np_allow |= peers
                         else:
                             np_allow |= r

@@ -105,6 +105,16 @@ def _ns(ref: str) -> str:
     return ref.split("/", 1)[0]
 
 
+def _apps(expected):
+    """``expected`` for pairs of the lesson's own pods; CoreDNS pairs are not judged."""
+    return lambda s, d: None if "kube-system" in (_ns(s), _ns(d)) else expected(s, d)
+
+
+def _from_ns(ns: str, expected):
+    """``expected`` for connections from namespace ``ns`` only."""
+    return lambda s, d: expected(s, d) if _ns(s) == ns else None
+
+
 def _kinds(answer: Any) -> set[str]:
     from kubenet_lab.engines.manifests import load_documents
 
@@ -120,10 +130,8 @@ EXERCISES = [
             Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or ""),
             Check(lambda a, c: _kinds(a) == {"NetworkPolicy"},
                   "Use kind: NetworkPolicy (apiVersion networking.k8s.io/v1)."),
-            _table_check(lambda s, d: None if _ns(d) == "kube-system" or _ns(s) == "kube-system"
-                         else _ns(d) != "payments", 5432),
-            _table_check(lambda s, d: None if "kube-system" in (_ns(s), _ns(d))
-                         else _ns(d) != "payments", 80),
+            _table_check(_apps(lambda s, d: _ns(d) != "payments"), 5432),
+            _table_check(_apps(lambda s, d: _ns(d) != "payments"), 80),
         ],
         explanation="podSelector: {} selects every pod of the namespace; policyTypes defaults "
         "to [Ingress], and with no ingress rules nothing is allowed in. Egress is untouched, "
@@ -138,10 +146,8 @@ EXERCISES = [
         "only. Everything else into db is blocked; other pods are not affected.",
         checks=[
             Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or ""),
-            _table_check(lambda s, d: None if "kube-system" in (_ns(s), _ns(d))
-                         else (d != "payments/db" or s == "shop/api"), 5432),
-            _table_check(lambda s, d: None if "kube-system" in (_ns(s), _ns(d))
-                         else d != "payments/db", 80),
+            _table_check(_apps(lambda s, d: d != "payments/db" or s == "shop/api"), 5432),
+            _table_check(_apps(lambda s, d: d != "payments/db"), 80),
         ],
         explanation="One peer with both namespaceSelector and podSelector means AND: pods "
         "with app=api in namespaces labelled team=shop. Two separate peers would mean OR "
@@ -159,11 +165,9 @@ EXERCISES = [
         "the CoreDNS pods (label k8s-app=kube-dns in kube-system).",
         checks=[
             Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or ""),
-            _table_check(lambda s, d: (None if _ns(s) != "dev"
-                                       else _ns(d) == "kube-system"), 53, "UDP"),
-            _table_check(lambda s, d: (None if _ns(s) != "dev"
-                                       else _ns(d) == "kube-system"), 53, "TCP"),
-            _table_check(lambda s, d: None if _ns(s) != "dev" else False, 80),
+            _table_check(_from_ns("dev", lambda s, d: _ns(d) == "kube-system"), 53, "UDP"),
+            _table_check(_from_ns("dev", lambda s, d: _ns(d) == "kube-system"), 53, "TCP"),
+            _table_check(_from_ns("dev", lambda s, d: False), 80),
         ],
         explanation="policyTypes: [Egress] isolates the pods' egress; the one rule allows "
         "port 53 (UDP and TCP) to the CoreDNS pods only. The namespaceSelector uses the "
@@ -185,8 +189,8 @@ EXERCISES = [
             Check(lambda a, c: bool(_kinds(a) & {"AdminNetworkPolicy", "ClusterNetworkPolicy"}),
                   "A NetworkPolicy cannot deny: use an AdminNetworkPolicy (v1alpha1) or a "
                   "ClusterNetworkPolicy with tier: Admin (v1alpha2)."),
-            _table_check(lambda s, d: None if "kube-system" in (_ns(s), _ns(d))
-                         else not (_ns(s) == "dev" and _ns(d) in ("shop", "payments")), 80,
+            _table_check(_apps(lambda s, d: not (_ns(s) == "dev"
+                                                 and _ns(d) in ("shop", "payments"))), 80,
                          extra=[{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
                                  "metadata": {"name": "allow-all", "namespace": ns},
                                  "spec": {"podSelector": {}, "ingress": [{}]}}

@@ -161,6 +161,14 @@ class NetworkPolicyPeer:
         return " AND ".join(parts)
 
 
+def _port_text(protocol: str, port: int | str | None, end_port: int | None) -> str:
+    if port is None:
+        return f"all {protocol} ports"
+    if end_port is not None:
+        return f"{protocol} {port}-{end_port}"
+    return f"{protocol} {port}"
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkPolicyPort:
     """``ports[]``: protocol (default TCP), a number or a container port name (or None:
@@ -171,11 +179,7 @@ class NetworkPolicyPort:
     end_port: int | None = None
 
     def __str__(self) -> str:
-        if self.port is None:
-            return f"all {self.protocol} ports"
-        if self.end_port is not None:
-            return f"{self.protocol} {self.port}-{self.end_port}"
-        return f"{self.protocol} {self.port}"
+        return _port_text(self.protocol, self.port, self.end_port)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,9 +253,7 @@ class AdminPort:
     def __str__(self) -> str:
         if self.name is not None:
             return f"named port {self.name}"
-        if self.end_port is not None:
-            return f"{self.protocol} {self.port}-{self.end_port}"
-        return f"{self.protocol} {self.port}"
+        return _port_text(self.protocol, self.port, self.end_port)
 
 
 @dataclass(frozen=True, slots=True)
