@@ -335,7 +335,8 @@ class Reachability:
     are sources, columns destinations, as in the upstream e2e tests' tables
     (test/e2e/network/netpol/truthtable.go) and Cyclonus: ``.`` allowed, ``X`` blocked.
     When the cluster does not enforce NetworkPolicy, every entry is allowed and
-    ``enforced`` is False. A pod must still listen on the port for a connection to
+    ``enforced`` is False. The diagonal is always allowed: a pod that connects to its own
+    IP stays on ``lo`` inside its network namespace, where no node hook sees the packet. A pod must still listen on the port for a connection to
     succeed; ``Cluster.trace`` shows that part.
     """
 

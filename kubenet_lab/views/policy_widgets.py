@@ -5,9 +5,10 @@ values of its child widgets (no ``Output``, no ``display()``), so nbval sees one
 whose ``text/plain`` is a short line. Lessons show a static fallback beside it
 (``Reachability`` text or ``draw_reachability``).
 
-The playground works on its own copy of the cluster: each edit applies the YAML to the
-copy, computes the table, and puts the copy back as it was, so the lesson's cluster never
-changes.
+The playground works on its own copy of the cluster: each edit applies the YAML on top of
+the policies the cluster already has, computes the table, and puts the copy back as it was,
+so the lesson's cluster never changes. Give it a cluster without policies to see one policy
+alone.
 """
 
 from __future__ import annotations
