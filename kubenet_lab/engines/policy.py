@@ -18,8 +18,9 @@ implements it (pkg/networkpolicy/controller.go, ``evaluatePacket``):
 
 A connection needs egress allowed at the source AND ingress allowed at the destination.
 Replies of an allowed connection are allowed (connection tracking: kube-network-policies
-accepts ``ct state established,related`` before it queues anything). Traffic to a pod
-from its own node is always allowed (API reference, ``NetworkPolicySpec.ingress``).
+accepts ``ct state established,related`` before it queues anything). Traffic to and from
+the pod's own node is always allowed, and a pod cannot block access to itself
+(kubernetes.io, concepts/services-networking/network-policies).
 Named ports resolve against the destination pod's container ports, for egress rules too.
 
 ``reachability`` groups pods that no policy can tell apart (same namespace, labels,
@@ -573,10 +574,12 @@ def evaluate(cluster: Cluster, direction: str, pod: Pod, other: Connection, port
             return Verdict(False, direction, "Admin", (policy.ref,),
                            f"Admin tier: {text} denies {what} on {where}.")
         passed = f"Admin tier: {text} passes it on. "
-    if direction == "ingress" and other.node is not None and other.node == pod.node:
+    if other.node is not None and other.node == pod.node:
+        # concepts/services-networking/network-policies: "traffic to and from the node
+        # where a Pod is running is always allowed, regardless of the IP address"
         return Verdict(True, direction, "default", (),
-                       f"{passed}Traffic from the pod's own node ({other.node}) is always "
-                       "allowed into the pod.")
+                       f"{passed}Traffic {'to' if direction == 'egress' else 'from'} the pod's "
+                       f"own node ({other.node}) is always allowed.")
     ptype = "Egress" if direction == "egress" else "Ingress"
     selecting = [p for p in cluster.network_policies
                  if ptype in p.policy_types and _selects(cluster, p, pod)]

@@ -336,8 +336,9 @@ class Reachability:
     (test/e2e/network/netpol/truthtable.go) and Cyclonus: ``.`` allowed, ``X`` blocked.
     When the cluster does not enforce NetworkPolicy, every entry is allowed and
     ``enforced`` is False. The diagonal is always allowed: a pod that connects to its own
-    IP stays on ``lo`` inside its network namespace, where no node hook sees the packet. A pod must still listen on the port for a connection to
-    succeed; ``Cluster.trace`` shows that part.
+    IP stays on ``lo`` inside its network namespace, where no node hook sees the packet
+    ("a pod cannot block access to itself", kubernetes.io network-policies). A pod must
+    still listen on the port for a connection to succeed; ``Cluster.trace`` shows that.
     """
 
     pods: tuple[str, ...]

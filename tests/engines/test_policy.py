@@ -229,7 +229,7 @@ def test_named_port_on_egress_uses_the_destination_pods_ports(c):
     c.apply(np("x", "eg", {"podSelector": {}, "policyTypes": ["Egress"],
                            "egress": [{"ports": [{"port": "serve-81-tcp"}]}]}))
     assert ok(c, "x/a", "y/a", 81) and not ok(c, "x/a", "y/a", 80)
-    assert not explain(c, "x/a", "node-1", 81).allowed  # a node has no named ports
+    assert not explain(c, "x/a", "node-2", 81).allowed  # a node has no named ports
 
 
 def test_end_port_range_is_inclusive(c):
@@ -289,6 +289,11 @@ def test_traffic_from_the_pods_own_node_is_always_allowed(c):
     assert c.trace(node, "x/a").delivered
     assert not c.trace(other, "x/a").delivered
     assert explain(c, node, "x/a").allowed and not explain(c, other, "x/a").allowed
+    c.apply(np("x", "no-egress", {"podSelector": {}, "policyTypes": ["Egress"]}))
+    assert explain(c, "x/a", node, 10250).allowed  # to its own node: always allowed
+    assert not explain(c, "x/a", other, 10250).allowed
+    assert c.trace("x/a", node, port=10250).delivered
+    assert not c.trace("x/a", other, port=10250).delivered
 
 
 # ---------------------------------------------------------------- the admin tier
