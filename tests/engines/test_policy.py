@@ -506,3 +506,41 @@ def test_grouped_table_equals_pair_by_pair_evaluation(seed):
     for src in r.pods:
         for dst in r.pods:
             assert r.allowed(src, dst) == explain(c, src, dst).effective, (src, dst)
+
+
+def test_admin_named_ports_and_nodes_peer(c):
+    c.apply([anp("named", 1, {"subject": {"namespaces": {"matchLabels": {"ns": "x"}}},
+                              "ingress": [{"action": "Deny", "from": [{"namespaces": {}}],
+                                           "ports": [{"namedPort": "serve-81-tcp"}]}]}),
+             cnp("no-nodes", "Admin", 2, {
+                 "subject": {"namespaces": {"matchLabels": {"ns": "y"}}},
+                 "egress": [{"action": "Deny", "to": [{"nodes": {"matchExpressions": [
+                     {"key": "node-role.kubernetes.io/control-plane",
+                      "operator": "DoesNotExist"}]}}]}]}),
+             cnp("named-v2", "Admin", 3, {
+                 "subject": {"namespaces": {"matchLabels": {"ns": "z"}}},
+                 "ingress": [{"action": "Deny", "from": [{"namespaces": {}}],
+                              "protocols": [{"destinationNamedPort": "serve-80-udp"}]}]})])
+    assert not ok(c, "y/a", "x/b", 81) and ok(c, "y/a", "x/b", 80)
+    assert ok(c, "x/b", "y/a", 81)
+    y_node = c.pod("y/b").node
+    other = "node-1" if y_node == "node-2" else "node-2"
+    assert not explain(c, "y/b", other, 10250).allowed  # a worker's IP, not its own
+    assert explain(c, "y/b", "control-plane", 6443).allowed
+    assert not ok(c, "x/a", "z/a", 80, "UDP") and ok(c, "x/a", "z/a", 80, "TCP")
+
+
+def test_cluster_network_policy_sctp_range_and_baseline_pass(c):
+    c.apply([cnp("sctp", "Admin", 1, {
+                 "subject": {"namespaces": {"matchLabels": {"ns": "x"}}},
+                 "ingress": [{"action": "Deny", "from": [{"namespaces": {}}],
+                              "protocols": [{"sctp": {"destinationPort": {
+                                  "range": {"start": 79, "end": 81}}}}]}]}),
+             cnp("base", "Baseline", 1, {
+                 "subject": {"namespaces": {}},
+                 "ingress": [{"action": "Pass", "from": [
+                     {"namespaces": {"matchLabels": {"ns": "z"}}}]},
+                     {"action": "Deny", "from": [{"namespaces": {}}]}]})])
+    assert not ok(c, "y/a", "x/a", 80, "SCTP") and not ok(c, "y/a", "x/a", 80)
+    assert ok(c, "z/a", "y/a")  # Pass in the baseline tier: nothing decides, allowed
+    assert not ok(c, "x/a", "y/a")
