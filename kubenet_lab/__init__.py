@@ -51,6 +51,7 @@ __all__ = [
     "EnvironmentReport",
     "Ethernet",
     "Exercise",
+    "Explanation",
     "Feedback",
     "Hop",
     "IPBlock",

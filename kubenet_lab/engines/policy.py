@@ -41,6 +41,7 @@ from kubenet_lab.model.networkpolicy import (
     AdminPolicy,
     AdminPort,
     AdminRule,
+    Explanation,
     IPBlock,
     LabelSelector,
     NetworkPolicy,
@@ -59,7 +60,6 @@ if TYPE_CHECKING:
 __all__ = [
     "ENFORCERS",
     "Connection",
-    "Explanation",
     "admin_policy_from_manifest",
     "evaluate",
     "explain",
@@ -610,57 +610,6 @@ def evaluate(cluster: Cluster, direction: str, pod: Pod, other: Connection, port
     return Verdict(True, direction, "default", (),
                    f"{passed}No policy decides {what} on {where}: Kubernetes allows it "
                    "by default.")
-
-
-@dataclass(frozen=True, slots=True)
-class Explanation:
-    """Why one connection is allowed or not: the egress and ingress verdicts.
-
-    ``egress`` is None when the source is not a pod, ``ingress`` None when the
-    destination is not a pod (no policy applies to that end). ``enforced`` says whether
-    the cluster's network plugin enforces policy at all.
-    """
-
-    src: str
-    dst: str
-    port: int
-    protocol: str
-    egress: Verdict | None
-    ingress: Verdict | None
-    enforced: bool
-    enforcer: str | None
-
-    @property
-    def allowed(self) -> bool:
-        """Would the connection be allowed (by the policies, if they were enforced)?"""
-        return all(v is None or v.allowed for v in (self.egress, self.ingress))
-
-    @property
-    def effective(self) -> bool:
-        """Is the connection allowed on this cluster (always True if not enforced)?"""
-        return self.allowed or not self.enforced
-
-    def __str__(self) -> str:
-        lines = [f"{self.src} -> {self.dst} {self.protocol}/{self.port}: "
-                 f"{'allowed' if self.effective else 'DENIED'}"]
-        for label, v in (("egress ", self.egress), ("ingress", self.ingress)):
-            if v is None:
-                lines.append(f"  {label}: not a pod, no policy applies")
-            else:
-                lines.append(f"  {label}: {'allow' if v.allowed else 'deny '} [{v.tier}] "
-                             f"{v.reason}")
-        if self.allowed:
-            lines.append("  replies of this connection are allowed too: connection tracking "
-                         "marks them established, and they are not checked again.")
-        if not self.enforced:
-            lines.append("  note: this cluster's network plugin (flannel) does not enforce "
-                         "NetworkPolicy: the API accepts policies, but they have no effect. "
-                         "Use Cluster(network_policy='kube-network-policies').")
-        return "\n".join(lines)
-
-    def __repr__(self) -> str:
-        return (f"<Explanation {self.src} -> {self.dst} {self.protocol}/{self.port} "
-                f"{'allowed' if self.effective else 'denied'}>")
 
 
 def connection_end(cluster: Cluster, ref: str) -> Connection:

@@ -45,12 +45,16 @@ from kubenet_lab.exceptions import (
 from kubenet_lab.model.cloud import Subnet, Vpc
 from kubenet_lab.model.deployment import Deployment
 from kubenet_lab.model.namespace import Namespace
-from kubenet_lab.model.networkpolicy import AdminPolicy, NetworkPolicy, Reachability
+from kubenet_lab.model.networkpolicy import (
+    AdminPolicy,
+    Explanation,
+    NetworkPolicy,
+    Reachability,
+)
 from kubenet_lab.model.node import CONTROL_PLANE_TAINT, Node
 from kubenet_lab.model.pod import Container, ContainerPort, Pod, Toleration
 
 if TYPE_CHECKING:
-    from kubenet_lab.engines.policy import Explanation
     from kubenet_lab.model.trace import Trace
 
 __all__ = ["CNI_PLUGINS", "NETWORK_POLICY_AGENTS", "NODE_PORTS", "Cluster", "natural_key"]
