@@ -121,13 +121,16 @@ def _kinds(answer: Any) -> set[str]:
     return {d.get("kind") for d in load_documents(answer)}
 
 
+#: First check of every exercise: the answer is a manifest the API server accepts.
+_VALID = Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or "")
+
 EXERCISES = [
     Exercise(
         "6.1",
         "Write a NetworkPolicy in namespace payments that denies all ingress to its pods "
         "and changes nothing else (the 'default deny ingress' recipe).",
         checks=[
-            Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or ""),
+            _VALID,
             Check(lambda a, c: _kinds(a) == {"NetworkPolicy"},
                   "Use kind: NetworkPolicy (apiVersion networking.k8s.io/v1)."),
             _table_check(_apps(lambda s, d: _ns(d) != "payments"), 5432),
@@ -145,7 +148,7 @@ EXERCISES = [
         "Let only pods labelled app=api in namespace shop reach payments/db, on TCP 5432 "
         "only. Everything else into db is blocked; other pods are not affected.",
         checks=[
-            Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or ""),
+            _VALID,
             _table_check(_apps(lambda s, d: d != "payments/db" or s == "shop/api"), 5432),
             _table_check(_apps(lambda s, d: d != "payments/db"), 80),
         ],
@@ -164,7 +167,7 @@ EXERCISES = [
         "Deny all egress from the pods of namespace dev, except DNS: UDP and TCP port 53 to "
         "the CoreDNS pods (label k8s-app=kube-dns in kube-system).",
         checks=[
-            Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or ""),
+            _VALID,
             _table_check(_from_ns("dev", lambda s, d: _ns(d) == "kube-system"), 53, "UDP"),
             _table_check(_from_ns("dev", lambda s, d: _ns(d) == "kube-system"), 53, "TCP"),
             _table_check(_from_ns("dev", lambda s, d: False), 80),
@@ -185,7 +188,7 @@ EXERCISES = [
         "labelled env=prod, in a way no NetworkPolicy can undo. The check also applies an "
         "'allow everything' NetworkPolicy in shop and payments.",
         checks=[
-            Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or ""),
+            _VALID,
             Check(lambda a, c: bool(_kinds(a) & {"AdminNetworkPolicy", "ClusterNetworkPolicy"}),
                   "A NetworkPolicy cannot deny: use an AdminNetworkPolicy (v1alpha1) or a "
                   "ClusterNetworkPolicy with tier: Admin (v1alpha2)."),
