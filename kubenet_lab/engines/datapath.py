@@ -359,7 +359,7 @@ class _Walk:
         """The policy agent's POSTROUTING verdict for one direction; False if dropped."""
         if not self.c.network_policy_enforced:
             return True
-        from kubenet_lab.engines.policy import Connection, connection_end, evaluate
+        from kubenet_lab.engines.policy import Connection, connection_end, enforcer, evaluate
 
         ip = pkt[IPv4]
         if direction == "egress":
@@ -376,16 +376,16 @@ class _Walk:
         if verdict.allowed and verdict.tier == "default":
             return True
         agent = self.c.network_policy or self.c.cni
-        hook = (f"POSTROUTING (nftables, filter priority -5, before SNAT): {agent} takes the "
-                f"connection's first packet (ct state new) from NFQUEUE and checks "
-                f"{direction} of pod {subject.ref}")
+        point = enforcer(self.c)
+        assert point is not None
+        hook = f"{point.hook} and checks {direction} of pod {subject.ref}"
         where = Location("node", node.name, dev)
         if verdict.allowed:
             self.hop(where, node.name, "policy", f"{hook}: accept. {verdict.reason}", pkt)
             return True
         self.drop(where, node.name, f"{hook}: drop. {verdict.reason}", pkt,
                   f"Dropped by network policy on {direction} at {node.name} ({agent}, "
-                  f"POSTROUTING hook, before {dev}): {verdict.reason}")
+                  f"{point.where}, before {dev}): {verdict.reason}")
         return False
 
     def into_pod(self, node: Node, peer: Pod, pkt: Packet) -> None:

@@ -60,22 +60,64 @@ if TYPE_CHECKING:
 __all__ = [
     "ENFORCERS",
     "Connection",
+    "Enforcer",
     "admin_policy_from_manifest",
+    "enforcer",
     "evaluate",
     "explain",
     "network_policy_from_manifest",
     "reachability",
 ]
 
-#: Policy agents the lab can run beside flannel, and what each enforces.
+@dataclass(frozen=True, slots=True)
+class Enforcer:
+    """Something that enforces policies: the kinds it enforces and where it hooks in.
+
+    ``hook`` is the sentence a trace shows at the hop where the verdict is made, ``where``
+the short name of that place for the trace's reason. A CNI
+    plugin that enforces policies itself (Calico, Cilium) adds its own entry to
+    ``ENFORCERS`` under its ``Cluster.cni`` name.
+    """
+
+    kinds: tuple[str, ...]
+    hook: str
+    where: str = "POSTROUTING hook"
+
+
+#: What each enforcer enforces, keyed by ``Cluster.network_policy`` (or ``Cluster.cni``).
 #: kube-network-policies (sigs.k8s.io/kube-network-policies; the agent kind's kindnet
 #: embeds) enforces NetworkPolicy and, with its admin flags, AdminNetworkPolicy and
 #: BaselineAdminNetworkPolicy (install-anp.yaml) and ClusterNetworkPolicy
 #: (pkg/networkpolicy/clusternetworkpolicy.go). It queues each connection's first packet
 #: from nftables' POSTROUTING hook (filter priority -5, before SNAT) to userspace
-#: (NFQUEUE) and accepts ``ct state established,related`` packets before that.
-ENFORCERS = {"kube-network-policies": ("NetworkPolicy", "AdminNetworkPolicy",
-                                       "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy")}
+#: (NFQUEUE) and accepts ``ct state established,related`` packets before that
+#: (pkg/networkpolicy/controller.go, syncNFTablesRules).
+ENFORCERS: dict[str, Enforcer] = {
+    "kube-network-policies": Enforcer(
+        ("NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+         "ClusterNetworkPolicy"),
+        "POSTROUTING (nftables, filter priority -5, before SNAT): kube-network-policies "
+        "takes the connection's first packet (ct state new) from NFQUEUE",
+    ),
+}
+
+
+def enforcer(cluster: Cluster) -> Enforcer | None:
+    """The cluster's enforcer, or None when nothing enforces policies."""
+    if not cluster.network_policy_enforced:
+        return None
+    name = cluster.network_policy or cluster.cni
+    return ENFORCERS.get(name, Enforcer(
+        ("NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+         "ClusterNetworkPolicy"), f"{name} checks the connection's first packet"))
+
+
+def _admin_kinds(cluster: Cluster) -> tuple[str, ...]:
+    """Admin-tier kinds that count: all when nothing enforces (to say what *would*
+    happen), else those the enforcer supports."""
+    found = enforcer(cluster)
+    return found.kinds if found is not None else tuple(k for _, k in _ADMIN_KINDS)
+
 
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
@@ -534,8 +576,9 @@ def _selects(cluster: Cluster, policy: NetworkPolicy | AdminPolicy, pod: Pod) ->
 def _admin_tier(cluster: Cluster, tier: str, direction: str, pod: Pod, other: Connection,
                 dst: Pod | None, port: int, protocol: str) -> tuple[str, AdminPolicy, AdminRule,
                                                                      int] | None:
-    policies = sorted((p for p in cluster._admin_policies.values() if p.tier == tier),
-                      key=lambda p: p.order)
+    kinds = _admin_kinds(cluster)
+    policies = sorted((p for p in cluster._admin_policies.values()
+                       if p.tier == tier and p.kind in kinds), key=lambda p: p.order)
     for policy in policies:
         if not _selects(cluster, policy, pod):
             continue
@@ -729,8 +772,10 @@ def reachability(cluster: Cluster, port: int = 80, protocol: str = "TCP",
         """For each subject group, the bit set of peer groups allowed in ``direction``."""
         key = direction
         ptype = "Egress" if direction == "egress" else "Ingress"
-        admin = {t: sorted((a for a in cluster._admin_policies.values() if a.tier == t),
-                           key=lambda a: a.order) for t in ("Admin", "Baseline")}
+        kinds = _admin_kinds(cluster)
+        admin = {t: sorted((a for a in cluster._admin_policies.values()
+                            if a.tier == t and a.kind in kinds), key=lambda a: a.order)
+                 for t in ("Admin", "Baseline")}
         np_rules = []
         for p in cluster.network_policies:
             if ptype not in p.policy_types:

@@ -544,3 +544,18 @@ def test_cluster_network_policy_sctp_range_and_baseline_pass(c):
     assert not ok(c, "y/a", "x/a", 80, "SCTP") and not ok(c, "y/a", "x/a", 80)
     assert ok(c, "z/a", "y/a")  # Pass in the baseline tier: nothing decides, allowed
     assert not ok(c, "x/a", "y/a")
+
+
+def test_an_enforcer_without_the_admin_tier_ignores_admin_policies(c, monkeypatch):
+    """What an enforcer supports decides: kube-router beside flannel (k3s) enforces
+    NetworkPolicy only; here kube-network-policies is narrowed down to that."""
+    from kubenet_lab.engines import policy
+
+    c.apply(anp("deny-y", 1, {"subject": {"namespaces": {"matchLabels": {"ns": "x"}}},
+                              "ingress": [{"action": "Deny", "from": [
+                                  {"namespaces": {"matchLabels": {"ns": "y"}}}]}]}))
+    assert not ok(c, "y/a", "x/a")
+    narrowed = policy.Enforcer(("NetworkPolicy",), "the agent checks the packet", "agent")
+    monkeypatch.setitem(policy.ENFORCERS, AGENT, narrowed)
+    c._changed()
+    assert ok(c, "y/a", "x/a") and c.trace("y/a", "x/a").delivered
