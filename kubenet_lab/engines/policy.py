@@ -197,9 +197,7 @@ def _np_port(obj: str, path: str, raw: Any) -> NetworkPolicyPort:
     p = _as_map(obj, path, raw)
     protocol = _protocol(obj, f"{path}.protocol", p.get("protocol"))
     port, end = p.get("port"), p.get("endPort")
-    if isinstance(port, str) and port.isdigit():
-        port = int(port)
-    if isinstance(port, str):
+    if isinstance(port, str):  # an IntOrString given as a string is a name, "80" too
         check_port_name(obj, f"{path}.port", port)
     elif port is not None:
         check_port(obj, f"{path}.port", port)

@@ -390,6 +390,10 @@ BAD = [
      "spec.egress[0].ports[0].endPort"),
     (np("x", "p", {"podSelector": {}, "ingress": [{"ports": [{"endPort": 90}]}]}),
      "spec.ingress[0].ports[0].port"),
+    (np("x", "p", {"podSelector": {}, "ingress": [{"ports": [{"port": "80"}]}]}),
+     "spec.ingress[0].ports[0].port"),  # a quoted number is a port name, and not a valid one
+    (np("x", "p", {"podSelector": {}, "ingress": [{"ports": [{"port": 0}]}]}),
+     "spec.ingress[0].ports[0].port"),
     (np("x", "p", {"podSelector": {}, "ingress": [{"from": [{"ipBlock": {
         "cidr": "10.0.0.0/16", "except": ["10.1.0.0/24"]}}]}]}),
      "spec.ingress[0].from[0].ipBlock.except[0]"),
