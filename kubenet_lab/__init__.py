@@ -12,13 +12,15 @@ from kubenet_lab.exercises import *  # noqa: F403
 from kubenet_lab.model import *  # noqa: F403
 from kubenet_lab.views.html import *  # noqa: F403
 from kubenet_lab.views.pictures import *  # noqa: F403
+from kubenet_lab.views.policy import *  # noqa: F403
 from kubenet_lab.views.text import *  # noqa: F403
 
 __version__ = "0.1.0"
 
 # The widgets need ipywidgets (and IPython), which take most of a second to import;
 # they are loaded on first use so that ``import kubenet_lab`` stays fast.
-_LAZY = {"TraceExplorer": "kubenet_lab.views.widgets", "TraceStepper": "kubenet_lab.views.widgets"}
+_LAZY = {"TraceExplorer": "kubenet_lab.views.widgets", "TraceStepper": "kubenet_lab.views.widgets",
+         "PolicyPlayground": "kubenet_lab.views.policy_widgets"}
 
 
 def __getattr__(name: str):
@@ -32,6 +34,10 @@ def __getattr__(name: str):
 
 __all__ = [
     "AddressExhaustedError",
+    "AdminPeer",
+    "AdminPolicy",
+    "AdminPort",
+    "AdminRule",
     "CNI_PLUGINS",
     "CONTAINER_RUNTIME",
     "CONTROL_PLANE_TAINT",
@@ -45,24 +51,34 @@ __all__ = [
     "EnvironmentReport",
     "Ethernet",
     "Exercise",
+    "Explanation",
     "Feedback",
     "Hop",
+    "IPBlock",
     "IPv4",
     "Interface",
     "KERNEL_VERSION",
     "KUBERNETES_VERSION",
     "KubenetLabError",
+    "LabelSelector",
     "Layer",
     "Location",
     "ManifestError",
+    "NETWORK_POLICY_AGENTS",
     "NODE_PORTS",
     "NOT_ANSWERED",
     "Namespace",
+    "NetworkPolicy",
+    "NetworkPolicyPeer",
+    "NetworkPolicyPort",
+    "NetworkPolicyRule",
     "Node",
     "NotFoundError",
     "OS_IMAGE",
     "Packet",
     "Pod",
+    "PolicyPlayground",
+    "Reachability",
     "Requirement",
     "Route",
     "SCTP",
@@ -77,18 +93,23 @@ __all__ = [
     "UnschedulableError",
     "UnsupportedKindError",
     "VXLAN",
+    "Verdict",
     "Vpc",
     "__version__",
     "cluster_layout",
     "draw_cluster",
     "draw_pod",
+    "draw_reachability",
     "draw_trace",
     "environment_report",
     "exercise",
     "hop_html",
     "hop_text",
+    "kubectl_get_networkpolicies",
     "kubectl_get_nodes",
     "kubectl_get_pods",
+    "reachability_html",
+    "reachability_text",
     "trace_html",
     "trace_text",
 ]

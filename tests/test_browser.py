@@ -479,3 +479,10 @@ def test_lesson01_widgets_render_in_browser(tmp_path: Path) -> None:
     check_lesson_widgets(
         "notebooks/01-pod-networking.ipynb", "browser-lesson01.png", tmp_path, ".widget-dropdown"
     )
+
+
+def test_lesson06_playground_renders_in_browser(tmp_path: Path) -> None:
+    check_lesson_widgets(
+        "notebooks/06-network-policies.ipynb", "browser-lesson06.png", tmp_path,
+        ".widget-textarea",
+    )

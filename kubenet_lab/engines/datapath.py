@@ -15,6 +15,21 @@ The walk uses the same pieces a Linux node does, in the same order:
 5. at the receiver, a socket bound to the port takes the packet, or the kernel refuses
    it (TCP RST, ICMP port unreachable for UDP, ABORT for SCTP).
 
+Network policy: flannel enforces none, so with flannel alone policies never drop a
+packet (the trace's reason says when one would have). With
+``Cluster(network_policy="kube-network-policies")`` the agent's nftables chain on the
+POSTROUTING hook (filter priority -5, so before flannel's masquerade) queues a
+connection's first packet to userspace (NFQUEUE) for a verdict
+(kube-network-policies pkg/networkpolicy/controller.go, ``syncNFTablesRules``). Bridged
+pod-to-pod frames pass that hook too (br_netfilter, which kubeadm requires). The lab
+checks the source pod's egress where the packet leaves the source node's stack and the
+destination pod's ingress where it leaves the destination node through cni0 towards the
+pod; without admin policies the agent queues exactly there (only packets from or to its
+node's pods that policies select). With admin policies it queues every packet on every
+node and decides egress and ingress at once; the verdict is the same, the lab still shows
+the ingress part on the destination node. Traffic a pod sends to itself stays on ``lo``
+inside the pod and never meets the hook.
+
 Each ``Hop`` records the headers as the packet leaves that hop (as it arrives, for the
 last one). Client source ports are derived from a hash of the connection, as Linux
 picks them from a hash (RFC 6056); VXLAN source ports likewise from the inner flow.
@@ -180,6 +195,7 @@ class _Walk:
         self.receiver: str | None = None
         self.source_seen: str | None = None
         self.nat_note = ""
+        self.egress_checked = False
 
     # ------------------------------------------------------------------ bookkeeping
     def hop(self, location: Location, node: str | None, action: str, detail: str,
@@ -201,6 +217,9 @@ class _Walk:
             assert self.src.node is not None
             first_ip = self.from_node(self.src.node)
         pkt = self.hops[0].packet
+        if self.delivered and not self.c.network_policy_enforced:
+            self.reason += _unenforced_note(self.c, self.src, self.destination_pod,
+                                            self.port, self.protocol)
         return Trace(
             src=self.src.text, dst=self.dst.text, port=self.port, protocol=self.protocol,
             src_ip=first_ip or pkt.inner(IPv4).src, dst_ip=pkt.inner(IPv4).dst,
@@ -335,8 +354,46 @@ class _Walk:
                  "unchanged", pkt)
         self.into_pod(node, peer, pkt)
 
+    def policy_allows(self, node: Node, direction: str, pkt: Packet, dev: str,
+                      peer: Pod | None = None) -> bool:
+        """The policy agent's POSTROUTING verdict for one direction; False if dropped."""
+        if not self.c.network_policy_enforced:
+            return True
+        from kubenet_lab.engines.policy import Connection, connection_end, enforcer, evaluate
+
+        ip = pkt[IPv4]
+        if direction == "egress":
+            if self.src.pod is None or self.egress_checked:
+                return True
+            self.egress_checked = True
+            subject, other = self.src.pod, connection_end(self.c, ip.dst)
+        else:
+            assert peer is not None
+            subject = peer
+            other = (Connection(ip.src, None, self.src.node.name) if self.src.node is not None
+                     else connection_end(self.c, ip.src))
+        verdict = evaluate(self.c, direction, subject, other, self.port, self.protocol)
+        if verdict.allowed and verdict.tier == "default":
+            return True
+        agent = self.c.network_policy or self.c.cni
+        point = enforcer(self.c)
+        assert point is not None
+        hook = f"{point.hook} and checks {direction} of pod {subject.ref}"
+        where = Location("node", node.name, dev)
+        if verdict.allowed:
+            self.hop(where, node.name, "policy", f"{hook}: accept. {verdict.reason}", pkt)
+            return True
+        self.drop(where, node.name, f"{hook}: drop. {verdict.reason}", pkt,
+                  f"Dropped by network policy on {direction} at {node.name} ({agent}, "
+                  f"{point.where}, before {dev}): {verdict.reason}")
+        return False
+
     def into_pod(self, node: Node, peer: Pod, pkt: Packet) -> None:
         """Out of the bridge port, through the veth pair, to the pod's eth0."""
+        if not self.policy_allows(node, "egress", pkt, cni.BRIDGE) or not self.policy_allows(
+            node, "ingress", pkt, cni.BRIDGE, peer
+        ):
+            return
         veth = cni.veth_name(peer)
         self.hop(Location("node", node.name, veth), node.name, "veth",
                  f"out of bridge port {veth}, through the veth pair into pod {peer.ref}", pkt)
@@ -368,6 +425,9 @@ class _Walk:
         self, node: Node, pkt: Packet, route: Route, forwarded_ttl: int | None = None
     ) -> None:
         """Route decided: POSTROUTING, then out of ``route.dev``."""
+        if (self.src.pod is not None and self.src.pod.node == node.name
+                and not self.policy_allows(node, "egress", pkt, route.dev)):
+            return
         ip = pkt[IPv4]
         how = f"route {route}"
         if forwarded_ttl is not None:
@@ -547,6 +607,25 @@ class _Walk:
                  f"kernel {answer}", pkt)
         self.reason = (f"Connection refused: nothing in {what} listens on {self.protocol} port "
                        f"{self.port}{crashing}.")
+
+
+def _unenforced_note(cluster: Cluster, src: Endpoint, dst_pod: str | None, port: int,
+                     protocol: str) -> str:
+    """For a delivered trace on a cluster that enforces no policy: say which policies
+    would have dropped it."""
+    if not (cluster.network_policies or cluster.admin_network_policies) or (
+        src.pod is None or dst_pod is None or src.pod.ref == dst_pod
+    ):
+        return ""
+    from kubenet_lab.engines.policy import explain
+
+    why = explain(cluster, src.pod.ref, dst_pod, port, protocol)
+    if why.allowed:
+        return ""
+    names = sorted({n for v in (why.egress, why.ingress) if v and not v.allowed
+                    for n in v.policies})
+    return (f" Policies would deny it ({', '.join(names)}), but {cluster.cni} does not "
+            "enforce network policies: the API accepted them and they have no effect.")
 
 
 def _ip_part(pkt: Packet) -> tuple[Layer, ...]:

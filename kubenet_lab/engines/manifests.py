@@ -30,8 +30,12 @@ SUPPORTED_KINDS = (
     ("v1", "Node"),
     ("v1", "Pod"),
     ("apps/v1", "Deployment"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"),
+    ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"),
+    ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"),
 )
-_LATER = {"Service", "EndpointSlice", "NetworkPolicy", "Ingress", "IngressClass", "ConfigMap"}
+_LATER = {"Service", "EndpointSlice", "Ingress", "IngressClass", "ConfigMap"}
 
 
 def load_documents(src: Any) -> list[dict[str, Any]]:
@@ -307,7 +311,25 @@ def _apply_deployment(cluster: Cluster, doc: Mapping[str, Any]) -> Deployment:
     return cluster.deployment(dep.ref)
 
 
+def _apply_network_policy(cluster: Cluster, doc: Mapping[str, Any]):
+    from kubenet_lab.engines.policy import network_policy_from_manifest
+
+    policy = network_policy_from_manifest(doc)
+    cluster.namespace(policy.namespace)
+    return cluster._set_policy(policy)
+
+
+def _apply_admin_policy(cluster: Cluster, doc: Mapping[str, Any]):
+    from kubenet_lab.engines.policy import admin_policy_from_manifest
+
+    return cluster._set_policy(admin_policy_from_manifest(doc))
+
+
 _HANDLERS = {
+    ("networking.k8s.io/v1", "NetworkPolicy"): _apply_network_policy,
+    ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"): _apply_admin_policy,
+    ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"): _apply_admin_policy,
+    ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"): _apply_admin_policy,
     ("v1", "Namespace"): _apply_namespace,
     ("v1", "Node"): _apply_node,
     ("v1", "Pod"): _apply_pod,

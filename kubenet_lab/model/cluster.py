@@ -45,16 +45,29 @@ from kubenet_lab.exceptions import (
 from kubenet_lab.model.cloud import Subnet, Vpc
 from kubenet_lab.model.deployment import Deployment
 from kubenet_lab.model.namespace import Namespace
+from kubenet_lab.model.networkpolicy import (
+    AdminPolicy,
+    Explanation,
+    NetworkPolicy,
+    Reachability,
+)
 from kubenet_lab.model.node import CONTROL_PLANE_TAINT, Node
 from kubenet_lab.model.pod import Container, ContainerPort, Pod, Toleration
 
 if TYPE_CHECKING:
     from kubenet_lab.model.trace import Trace
 
-__all__ = ["CNI_PLUGINS", "NODE_PORTS", "Cluster", "natural_key"]
+__all__ = ["CNI_PLUGINS", "NETWORK_POLICY_AGENTS", "NODE_PORTS", "Cluster", "natural_key"]
 
 #: The CNI plugins the lab models.
 CNI_PLUGINS = ("flannel",)
+
+#: CNI plugins that enforce NetworkPolicy themselves (flannel does not).
+_ENFORCING_CNIS: tuple[str, ...] = ()
+
+#: Policy agents that can run beside the CNI plugin and enforce policies
+#: (see ``kubenet_lab.engines.policy.ENFORCERS``).
+NETWORK_POLICY_AGENTS = ("kube-network-policies",)
 
 #: TCP ports that host-network processes listen on, on every node and on the
 #: control plane (kubelet 10250, kube-proxy health 10256, sshd 22; kube-apiserver 6443,
@@ -98,6 +111,14 @@ class Cluster:
         The pod network (kubeadm ``podSubnet``, flannel ``Network``).
     node_cidr_mask : int
         Prefix length of each node's podCIDR (``--node-cidr-mask-size-ipv4``).
+    network_policy : str, optional
+        A policy agent to run beside the CNI plugin. flannel does not implement
+        NetworkPolicy: "the API exists but it will have no effect" (kubernetes.io,
+        services-networking). ``"kube-network-policies"`` adds the SIG Network agent
+        (sigs.k8s.io/kube-network-policies, which kind's kindnet embeds): a DaemonSet that
+        keeps flannel's datapath and enforces NetworkPolicy, AdminNetworkPolicy,
+        BaselineAdminNetworkPolicy and ClusterNetworkPolicy from nftables' POSTROUTING
+        hook on each node.
 
     Examples
     --------
@@ -120,6 +141,7 @@ class Cluster:
         seed: int = 0,
         cluster_cidr: str = "10.244.0.0/16",
         node_cidr_mask: int = 24,
+        network_policy: str | None = None,
     ) -> None:
         from kubenet_lab.engines.validation import check_cidr
 
@@ -127,6 +149,12 @@ class Cluster:
             raise ManifestError(
                 "Cluster", "cni", cni, "is not a CNI plugin the lab models",
                 fix=f"use one of {', '.join(CNI_PLUGINS)}",
+            )
+        if network_policy is not None and network_policy not in NETWORK_POLICY_AGENTS:
+            raise ManifestError(
+                "Cluster", "network_policy", network_policy,
+                "is not a network policy agent the lab models",
+                fix=f"use None or one of {', '.join(NETWORK_POLICY_AGENTS)}",
             )
         net = check_cidr("Cluster", "cluster_cidr", cluster_cidr)
         if not isinstance(node_cidr_mask, int) or not net.prefixlen <= node_cidr_mask <= 30:
@@ -136,6 +164,7 @@ class Cluster:
                 fix="use 24, the kube-controller-manager default",
             )
         self.cni = cni
+        self.network_policy = network_policy
         self.seed = seed
         self.rng = random.Random(seed)
         self.cluster_cidr = str(net)
@@ -148,6 +177,8 @@ class Cluster:
         self._namespaces: dict[str, Namespace] = {}
         self._pods: dict[str, Pod] = {}
         self._deployments: dict[str, Deployment] = {}
+        self._network_policies: dict[str, NetworkPolicy] = {}
+        self._admin_policies: dict[str, AdminPolicy] = {}
         self._pods_by_node: dict[str, dict[str, None]] = {}
         self._ip_owner: dict[int, str] = {}
         self._last_pod_ip: dict[str, int] = {}
@@ -163,7 +194,38 @@ class Cluster:
 
     # ------------------------------------------------------------------ listing
     def __repr__(self) -> str:
-        return f"<Cluster {len(self._nodes)} nodes, {len(self._pods)} pods, cni={self.cni}>"
+        agent = f", network_policy={self.network_policy}" if self.network_policy else ""
+        return (f"<Cluster {len(self._nodes)} nodes, {len(self._pods)} pods, "
+                f"cni={self.cni}{agent}>")
+
+    @property
+    def network_policy_enforced(self) -> bool:
+        """Does anything on this cluster enforce network policies?
+
+        False with flannel alone: flannel does not implement NetworkPolicy, so the API
+        server accepts policies and they have no effect (facts sheet section 6 item 3).
+        True with ``network_policy="kube-network-policies"`` (or a CNI plugin that
+        enforces policies itself).
+
+        >>> kl.Cluster().network_policy_enforced
+        False
+        >>> kl.Cluster(network_policy="kube-network-policies").network_policy_enforced
+        True
+        """
+        return self.network_policy is not None or self.cni in _ENFORCING_CNIS
+
+    @property
+    def network_policies(self) -> list[NetworkPolicy]:
+        """The NetworkPolicies, by namespace and name."""
+        return self._memo("network_policies", lambda: [
+            self._network_policies[k] for k in sorted(self._network_policies)])
+
+    @property
+    def admin_network_policies(self) -> list[AdminPolicy]:
+        """The admin-tier policies (ClusterNetworkPolicy, AdminNetworkPolicy,
+        BaselineAdminNetworkPolicy): Admin tier first, then by priority and name."""
+        return sorted(self._admin_policies.values(),
+                      key=lambda p: (p.tier != "Admin", p.order, p.kind))
 
     @property
     def nodes(self) -> list[Node]:
@@ -465,7 +527,9 @@ class Cluster:
 
         ``src`` is YAML text, a path to a YAML file, a dict, or a list of those.
         Multi-document YAML and ``kind: List`` (what ``kubectl get -o yaml`` prints)
-        both work. Supported kinds: Namespace, Node, Pod, Deployment.
+        both work. Supported kinds: Namespace, Node, Pod, Deployment, NetworkPolicy,
+        ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy and
+        BaselineAdminNetworkPolicy (v1alpha1).
 
         Returns the objects applied, in order. If any document is invalid, nothing is
         applied and the cluster is unchanged.
@@ -501,6 +565,74 @@ class Cluster:
         except BaseException:
             self._restore(snapshot)
             raise
+
+    def delete_network_policy(self, ref: str) -> None:
+        """Delete a NetworkPolicy ``"namespace/name"`` or an admin policy ``"Kind/name"``
+        (e.g. ``"AdminNetworkPolicy/deny-db"``).
+
+        Raises
+        ------
+        NotFoundError
+            No such policy.
+        """
+        for store in (self._network_policies, self._admin_policies):
+            if ref in store:
+                del store[ref]
+                self._changed()
+                return
+        raise NotFoundError(f"NetworkPolicy {ref}", None, ref, "does not exist",
+                            fix=_suggest(ref, [*self._network_policies, *self._admin_policies],
+                                         "policies"))
+
+    def reachability(self, port: int = 80, protocol: str = "TCP", *,
+                     pods: Iterable[str] | None = None,
+                     namespaces: Iterable[str] | None = None) -> Reachability:
+        """The truth table of pod-to-pod connections on ``port``/``protocol``.
+
+        Rows are sources, columns destinations (``.`` allowed, ``X`` blocked), as the
+        upstream e2e tests and Cyclonus print them. By default the table covers every
+        pod outside ``kube-system``; pass ``pods`` or ``namespaces`` to choose.
+
+        With flannel alone nothing enforces policies, so every entry is allowed and the
+        table says so.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1, network_policy="kube-network-policies")
+        >>> for n in "ab":
+        ...     _ = c.add_pod(f"default/{n}", labels={"app": n})
+        >>> _ = c.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+        ...              "metadata": {"name": "deny-b"},
+        ...              "spec": {"podSelector": {"matchLabels": {"app": "b"}}}})
+        >>> r = c.reachability(port=80)
+        >>> r.allowed("default/a", "default/b"), r.allowed("default/b", "default/a")
+        (False, True)
+        """
+        from kubenet_lab.engines.policy import reachability
+
+        return reachability(self, port, protocol, pods=pods, namespaces=namespaces)
+
+    def explain(self, src: str, dst: str, port: int = 80, protocol: str = "TCP") -> Explanation:
+        """Which tier, policies and rules allow or deny one connection, in words.
+
+        ``src`` and ``dst`` are pods (``"ns/name"``), node names or IPs.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1, network_policy="kube-network-policies")
+        >>> _ = c.add_pod("default/a"); _ = c.add_pod("default/b")
+        >>> print(c.explain("default/a", "default/b"))  # doctest: +NORMALIZE_WHITESPACE
+        default/a -> default/b TCP/80: allowed
+          egress : allow [default] No policy decides egress from pod default/a to pod
+          default/b on TCP/80: Kubernetes allows it by default.
+          ingress: allow [default] No policy decides ingress to pod default/b from pod
+          default/a on TCP/80: Kubernetes allows it by default.
+          replies of this connection are allowed too: connection tracking marks them
+          established, and they are not checked again.
+        """
+        from kubenet_lab.engines.policy import explain
+
+        return explain(self, src, dst, port, protocol)
 
     def trace(self, src: str, dst: str, port: int = 80, protocol: str = "TCP") -> Trace:
         """Walk one packet (the first packet of a connection) from ``src`` to ``dst``.
@@ -671,6 +803,15 @@ class Cluster:
         del self._pods[pod.ref]
         del self._pods_by_node[pod.node][pod.ref]
         del self._ip_owner[int(IPv4Address(pod.ip))]
+
+    def _set_policy(self, policy: NetworkPolicy | AdminPolicy) -> NetworkPolicy | AdminPolicy:
+        """Create or replace a policy (the engines validated it)."""
+        if isinstance(policy, NetworkPolicy):
+            self._network_policies[policy.ref] = policy
+        else:
+            self._admin_policies[policy.ref] = policy
+        self._changed()
+        return policy
 
     def _create_replica(self, dep: Deployment) -> Pod:
         """Create one more pod of a Deployment, named as its ReplicaSet would."""
