@@ -471,7 +471,7 @@ class Cluster:
 
         ``src`` is YAML text, a path to a YAML file, a dict, or a list of those.
         Multi-document YAML and ``kind: List`` (what ``kubectl get -o yaml`` prints)
-        both work. Supported kinds: Namespace, Node, Pod, Deployment.
+        both work. Supported kinds: Namespace, Node, Pod, Deployment, Service.
 
         Returns the objects applied, in order. If any document is invalid, nothing is
         applied and the cluster is unchanged.

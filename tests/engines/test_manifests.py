@@ -168,9 +168,9 @@ def test_malformed_yaml_says_where():
 
 def test_unsupported_kind_lists_the_supported_ones(c):
     with pytest.raises(kl.UnsupportedKindError) as err:
-        c.apply("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n")
+        c.apply("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: web}\n")
     msg = str(err.value)
-    for kind in ("Namespace", "Node", "Pod", "Deployment"):
+    for kind in ("Namespace", "Node", "Pod", "Deployment", "Service"):
         assert kind in msg
 
 
