@@ -12,6 +12,7 @@ from kubenet_lab.exercises import *  # noqa: F403
 from kubenet_lab.model import *  # noqa: F403
 from kubenet_lab.views.html import *  # noqa: F403
 from kubenet_lab.views.pictures import *  # noqa: F403
+from kubenet_lab.views.services import *  # noqa: F403
 from kubenet_lab.views.text import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -42,6 +43,8 @@ __all__ = [
     "Container",
     "ContainerPort",
     "Deployment",
+    "Endpoint",
+    "EndpointSlice",
     "EnvironmentReport",
     "Ethernet",
     "Exercise",
@@ -66,6 +69,8 @@ __all__ = [
     "Requirement",
     "Route",
     "SCTP",
+    "Service",
+    "ServicePort",
     "Subnet",
     "TCP",
     "Taint",
@@ -80,7 +85,9 @@ __all__ = [
     "Vpc",
     "__version__",
     "cluster_layout",
+    "draw_chain_walk",
     "draw_cluster",
+    "draw_load_balancing",
     "draw_pod",
     "draw_trace",
     "environment_report",

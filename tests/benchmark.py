@@ -6,7 +6,10 @@ Prints:
 - the time of ``import kubenet_lab`` in a fresh interpreter (median of 5, minus the
   interpreter's own start-up);
 - the time to build a 100-node cluster with 3,000 pods;
-- the median time of one cross-node pod-to-pod trace in that cluster.
+- the median time of one cross-node pod-to-pod trace in that cluster;
+- building a cluster with 10,000 Services of 5 endpoints each (issue 4: the size where
+  iptables mode starts to hurt), rendering ``iptables_save`` for one node, rendering it
+  again for a second node, and the median time of one trace to a cluster IP there.
 """
 
 from __future__ import annotations
@@ -55,11 +58,57 @@ def trace_median(c, runs: int = 200) -> float:
     return statistics.median(times)
 
 
+def build_services(services: int = 10_000, endpoints: int = 5, groups: int = 1_000):
+    """``services`` Services, each selecting ``endpoints`` pods; pods are shared by groups
+    (``services / groups`` Services select the same 5 pods), so the cluster stays within
+    one /16 of pod addresses while kube-proxy still writes 5 endpoint chains per Service."""
+    import kubenet_lab as kl
+
+    start = time.perf_counter()
+    c = kl.Cluster(workers=50)
+    for g in range(groups):
+        for e in range(endpoints):
+            c.add_pod(f"default/g{g}-{e}", labels={"group": f"g{g}"},
+                      containers=[kl.Container("app", ports=[8080])])
+    for i in range(services):
+        c.add_service(f"default/svc-{i}", selector={"group": f"g{i % groups}"},
+                      ports=[{"name": "http", "port": 80, "targetPort": 8080}])
+    return c, time.perf_counter() - start
+
+
+def service_figures() -> None:
+    c, seconds = build_services()
+    print(f"build 10,000 services x 5 endpoints: {seconds * 1000:8.1f} ms  ({c!r})")
+    start = time.perf_counter()
+    text = c.iptables_save("node-1")
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    c.iptables_save("node-2")
+    second = time.perf_counter() - start
+    lines = text.count("\n")
+    print(f"iptables_save node-1 (first):       {first * 1000:8.1f} ms  ({lines:,} lines)")
+    print(f"iptables_save node-2 (rules cached): {second * 1000:8.1f} ms")
+    client = c.add_pod("default/bench-client", node="node-1")
+    c.iptables_save("node-1")  # rebuild caches after the change, outside the timing
+    services = c.services
+    times = []
+    for i in range(200):
+        svc = services[(i * 37) % len(services)]
+        if svc.cluster_ip is None or svc.namespace != "default" or svc.name == "kubernetes":
+            continue
+        start = time.perf_counter()
+        t = c.trace(client.ref, svc.cluster_ip, port=80)
+        times.append(time.perf_counter() - start)
+        assert t.delivered
+    print(f"median trace to a cluster IP:        {statistics.median(times) * 1000:8.3f} ms")
+
+
 def main() -> None:
     print(f"import kubenet_lab:                 {import_time() * 1000:8.1f} ms")
     c, seconds = build()
     print(f"build 100 nodes / 3,000 pods:       {seconds * 1000:8.1f} ms  ({c!r})")
     print(f"median cross-node trace (200 runs): {trace_median(c) * 1000:8.3f} ms")
+    service_figures()
 
 
 if __name__ == "__main__":

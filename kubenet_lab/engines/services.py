@@ -52,15 +52,16 @@ def _band_offset(size: int, step: int, low: int, high: int) -> int:
     return min(max(low, size // step), high)
 
 
-def _scan(start_key: str, lo: int, hi: int, used: Mapping[int, Any]) -> int | None:
-    """First free value of [lo, hi) scanning from a hashed start, wrapping around."""
+def _scan(start_key: str, lo: int, hi: int, used: Mapping[int, Any], base: int = 0) -> int | None:
+    """First index of [lo, hi) whose ``base + index`` is not in ``used``, scanning from a
+    hashed start and wrapping around."""
     span = hi - lo
     if span <= 0:
         return None
     start = int.from_bytes(hashlib.sha256(start_key.encode()).digest()[:8], "big") % span
     for i in range(span):
         value = lo + (start + i) % span
-        if value not in used:
+        if base + value not in used:
             return value
     return None
 
@@ -77,10 +78,10 @@ def allocate_cluster_ip(cluster: Cluster, ref: str) -> str:
     base = int(net.network_address) + 1
     size = net.num_addresses - 2
     offset = _band_offset(size, 16, 16, 256)
-    used = {ip - base: None for ip in cluster._service_ips}
-    index = _scan(ref, offset, size, used)
+    used = cluster._service_ips
+    index = _scan(ref, offset, size, used, base)
     if index is None:
-        index = _scan(ref, 0, offset, used)
+        index = _scan(ref, 0, offset, used, base)
     if index is None:
         raise AddressExhaustedError(
             f"Service {ref}", "spec.clusterIP", None,
@@ -95,10 +96,9 @@ def allocate_node_port(cluster: Cluster, key: str, taken: Mapping[int, Any]) -> 
     lo, hi = NODE_PORT_RANGE
     size = hi - lo + 1
     offset = _band_offset(size, 32, 16, 128)
-    used = {p - lo: None for p in taken}
-    index = _scan(key, offset, size, used)
+    index = _scan(key, offset, size, taken, lo)
     if index is None:
-        index = _scan(key, 0, offset, used)
+        index = _scan(key, 0, offset, taken, lo)
     if index is None:
         raise AddressExhaustedError(
             f"Service {key}", "spec.ports[].nodePort", None,

@@ -658,6 +658,19 @@ cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y'
 
         return resolve(self, name, from_pod)
 
+    def resolv_conf(self, pod: str) -> str:
+        """The ``/etc/resolv.conf`` kubelet writes into a pod (dnsPolicy ClusterFirst).
+
+        >>> c = kl.Cluster(workers=1)
+        >>> print(c.resolv_conf(c.add_pod("default/a").ref))
+        nameserver 10.96.0.10
+        search default.svc.cluster.local svc.cluster.local cluster.local
+        options ndots:5
+        """
+        from kubenet_lab.engines.dns import resolv_conf
+
+        return resolv_conf(self, pod)
+
     def _store_service(self, svc: Service) -> None:
         old = self._services.get(svc.ref)
         if old is not None:
