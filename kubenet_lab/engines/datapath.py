@@ -661,8 +661,10 @@ class _Walk:
                               "(traffic policy Local); kube-proxy drops the packet.")
                 return None
             else:
+                mark = (f" (KUBE-MARK-MASQ sets the mark {MASQ_MARK}: masquerade on the way "
+                        "out)" if step.rule.endswith("-j KUBE-MARK-MASQ") else "")
                 self.hop(where, node.name, "iptables",
-                         f"{step.table} {step.chain}: `{step.rule}`", pkt)
+                         f"{step.table} {step.chain}: `{step.rule}`{mark}", pkt)
         if decision.masquerade:
             self.service_masq = True
         if decision.verdict != "dnat":  # pragma: no cover - a walk ends in DNAT or a filter

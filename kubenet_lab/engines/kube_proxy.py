@@ -582,11 +582,8 @@ def nat_walk(
             if not matches(r):
                 continue
             steps.append(NatStep("nat", chain, r.text()))
-            if r.target == "KUBE-MARK-MASQ":
+            if r.target == "KUBE-MARK-MASQ":  # sets the mark and returns: not a step
                 state["masq"] = True
-                steps.append(NatStep("nat", "KUBE-MARK-MASQ",
-                                     f"-A KUBE-MARK-MASQ -j MARK --set-xmark "
-                                     f"{MASQ_MARK}/{MASQ_MARK}"))
                 continue
             if r.target == "DNAT":
                 state["dnat"] = b.endpoints[chain]
@@ -659,7 +656,9 @@ def spread(
         raise NotFoundError(f"Service {svc.ref}", "spec.ports", port,
                             "is not a port of this Service (or it has no cluster IP)",
                             fix="ports are: " + ", ".join(str(p.port) for p in svc.ports))
-    counts: dict[str, int] = {}
+    from kubenet_lab.engines.services import service_endpoints
+
+    counts: dict[str, int] = {e[3].split(" ", 1)[1]: 0 for e in service_endpoints(cluster, svc, sp)}
     for _ in range(requests):
         d = nat_walk(cluster, pod.node, "PREROUTING", pod.ip, svc.cluster_ip, sp.port,
                      sp.protocol)
