@@ -26,6 +26,14 @@ from collections.abc import Mapping
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
+from kubenet_lab.engines.validation import (
+    check_dns_label,
+    check_ip,
+    check_labels,
+    check_port,
+    check_port_name,
+    check_protocol,
+)
 from kubenet_lab.exceptions import AddressExhaustedError, ConflictError, ManifestError
 from kubenet_lab.model.service import SERVICE_TYPES, Endpoint, EndpointSlice, Service, ServicePort
 
@@ -66,6 +74,12 @@ def _scan(start_key: str, lo: int, hi: int, used: Mapping[int, Any], base: int =
     return None
 
 
+def _allocate(key: str, offset: int, size: int, used: Mapping[int, Any], base: int) -> int | None:
+    """The upper (dynamic) band [offset, size) first, then the static band [0, offset)."""
+    index = _scan(key, offset, size, used, base)
+    return index if index is not None else _scan(key, 0, offset, used, base)
+
+
 def allocate_cluster_ip(cluster: Cluster, ref: str) -> str:
     """The next cluster IP for Service ``ref``: dynamic band first, then static.
 
@@ -78,10 +92,7 @@ def allocate_cluster_ip(cluster: Cluster, ref: str) -> str:
     base = int(net.network_address) + 1
     size = net.num_addresses - 2
     offset = _band_offset(size, 16, 16, 256)
-    used = cluster._service_ips
-    index = _scan(ref, offset, size, used, base)
-    if index is None:
-        index = _scan(ref, 0, offset, used, base)
+    index = _allocate(ref, offset, size, cluster._service_ips, base)
     if index is None:
         raise AddressExhaustedError(
             f"Service {ref}", "spec.clusterIP", None,
@@ -96,9 +107,7 @@ def allocate_node_port(cluster: Cluster, key: str, taken: Mapping[int, Any]) -> 
     lo, hi = NODE_PORT_RANGE
     size = hi - lo + 1
     offset = _band_offset(size, 32, 16, 128)
-    index = _scan(key, offset, size, taken, lo)
-    if index is None:
-        index = _scan(key, 0, offset, taken, lo)
+    index = _allocate(key, offset, size, taken, lo)
     if index is None:
         raise AddressExhaustedError(
             f"Service {key}", "spec.ports[].nodePort", None,
@@ -223,15 +232,6 @@ def build_service(
     (``{"port": 80, "targetPort": 8080, "name": "http"}``) or plain numbers.
     ``cluster_ip="None"`` makes a headless Service. Nothing is stored here.
     """
-    from kubenet_lab.engines.validation import (
-        check_dns_label,
-        check_ip,
-        check_labels,
-        check_port,
-        check_port_name,
-        check_protocol,
-    )
-
     namespace, _, name = ref.rpartition("/") if "/" in str(ref) else ("default", "", ref)
     obj = f"Service {namespace}/{name}"
     check_dns_label(obj, "metadata.name", name)

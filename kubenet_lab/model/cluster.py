@@ -224,14 +224,7 @@ class Cluster:
         NotFoundError
             If there is no such pod; the message suggests close names.
         """
-        key = ref if "/" in str(ref) else f"default/{ref}"
-        try:
-            return self._pods[key]
-        except (KeyError, TypeError):
-            raise NotFoundError(
-                f"Pod {key}", None, ref, "does not exist",
-                fix=_suggest(key, list(self._pods), "pods"),
-            ) from None
+        return _lookup(self._pods, ref, "Pod", "pods")
 
     def namespace(self, name: str) -> Namespace:
         """The namespace called ``name``."""
@@ -555,14 +548,7 @@ class Cluster:
         NotFoundError
             If there is no such Service; the message suggests close names.
         """
-        key = ref if "/" in str(ref) else f"default/{ref}"
-        try:
-            return self._services[key]
-        except (KeyError, TypeError):
-            raise NotFoundError(
-                f"Service {key}", None, ref, "does not exist",
-                fix=_suggest(key, list(self._services), "services"),
-            ) from None
+        return _lookup(self._services, ref, "Service", "services")
 
     def add_service(
         self,
@@ -908,6 +894,18 @@ def _replace(obj: Any, **changes: Any) -> Any:
     from dataclasses import replace
 
     return replace(obj, **changes)
+
+
+def _lookup(table: dict[str, Any], ref: str, kind: str, what: str) -> Any:
+    """``table["namespace/name"]`` (a bare name means ``default``), or NotFoundError."""
+    key = ref if "/" in str(ref) else f"default/{ref}"
+    try:
+        return table[key]
+    except (KeyError, TypeError):
+        raise NotFoundError(
+            f"{kind} {key}", None, ref, "does not exist",
+            fix=_suggest(key, list(table), what),
+        ) from None
 
 
 def _suggest(wanted: str, names: list[str], what: str) -> str:
