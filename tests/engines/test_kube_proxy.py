@@ -249,3 +249,17 @@ def test_iptables_save_is_pure():
     before = c.iptables_save("node-1")
     c.trace("default/web-a", "10.96.45.10", port=80)
     assert c.iptables_save("node-1") == before == _web_cluster().iptables_save("node-1")
+
+
+def test_load_balancer_ip_from_a_pod_goes_through_kube_ext():
+    c = _web_cluster()
+    c.add_pod("default/client", node="node-1")
+    [svc] = c.apply(WEB.replace("metadata: {name: web,", "metadata: {name: lb,")
+                    .replace("  clusterIP: 10.96.45.10\n", "  type: LoadBalancer\n")
+                    + "status:\n  loadBalancer:\n    ingress: [{ip: 203.0.113.10}]\n")
+    assert svc.load_balancer_ip == "203.0.113.10" and svc.ports[0].node_port
+    assert ('-d 203.0.113.10/32 -p tcp -m comment --comment "default/lb:http loadbalancer IP"'
+            in c.iptables_save("node-1"))
+    t = c.trace("default/client", "203.0.113.10:80")
+    assert t.delivered and t.source_ip_seen != c.pod("default/client").ip  # eTP Cluster
+    assert "reply:" in str(t) and "conntrack" in str(t)
