@@ -157,6 +157,12 @@ def _dns_destination(cluster: Cluster, dst: str, host: str, port: int,
         )
     answered, records = lookup(cluster, host, "A", source.pod.ref)
     addresses = [r.value for r in records if r.type == "A"]
+    if not addresses and records and records[0].type == "CNAME":
+        raise NotFoundError(
+            "trace", "dst", dst, f"is an ExternalName Service: CoreDNS answers with a CNAME "
+            f"to {records[0].value}, a name outside the cluster that this lab cannot resolve",
+            fix="trace to a Service with a selector, or to an address",
+        )
     if not addresses:
         raise NotFoundError(
             "trace", "dst", dst, f"does not resolve from pod {source.pod.ref} (NXDOMAIN)",

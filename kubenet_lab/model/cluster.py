@@ -504,9 +504,14 @@ class Cluster:
     def trace(self, src: str, dst: str, port: int = 80, protocol: str = "TCP") -> Trace:
         """Walk one packet (the first packet of a connection) from ``src`` to ``dst``.
 
-        ``src``: ``"ns/pod"``, ``"ns/pod/container"``, a node name, or an IP of a pod or
-        node. ``dst``: ``"ns/pod"``, a node name, an IP, ``"ip:port"``, or ``"localhost"``
-        / ``"127.0.0.1"`` (inside the source pod).
+        ``src``: ``"ns/pod"``, ``"ns/pod/container"``, a node name, an IP of a pod or
+        node, or any other IP outside the pod and service networks: an outside client,
+        a host in the nodes' own subnet that reaches node addresses directly.
+        ``dst``: ``"ns/pod"``, a node name, an IP (a cluster IP or load-balancer IP goes
+        through kube-proxy's rules), ``"ip:port"`` (e.g. a node IP and a NodePort),
+        ``"localhost"`` / ``"127.0.0.1"`` (inside the source pod), or a DNS name such as
+        ``"web"`` or ``"web.default"``, resolved with the source pod's resolv.conf (the
+        lookup is the first hop).
 
         Returns a ``Trace``; a dropped or refused packet is a result, not an error.
 

@@ -141,3 +141,31 @@ def test_outside_client_reaches_only_node_addresses(c):
     assert t.delivered and t.receiver == "node-1/kubelet"
     t = c.trace("203.0.113.9", "10.96.0.1", port=443)
     assert t.outcome == "dropped"
+
+
+def test_delete_service_frees_its_ip_and_node_port(c):
+    svc = c.add_service("default/np", type="NodePort", selector={"a": "b"},
+                        ports=[{"port": 80, "nodePort": 30111}], cluster_ip="10.96.50.50")
+    c.delete_service(svc.ref)
+    with pytest.raises(kl.NotFoundError):
+        c.service("default/np")
+    again = c.add_service("default/np2", type="NodePort", selector={"a": "b"},
+                          ports=[{"port": 80, "nodePort": 30111}], cluster_ip="10.96.50.50")
+    assert again.cluster_ip == "10.96.50.50"
+
+
+def test_apply_service_and_bad_pod_is_all_or_nothing(c):
+    doc = ("apiVersion: v1\nkind: Service\nmetadata: {name: ok}\nspec:\n  ports: [{port: 80}]\n"
+           "---\napiVersion: v1\nkind: Pod\nmetadata: {name: bad}\nspec: {containers: []}\n")
+    with pytest.raises(kl.KubenetLabError):
+        c.apply(doc)
+    assert "default/ok" not in {s.ref for s in c.services}
+    assert c.add_service("default/ok", ports=[80]).cluster_ip  # its IP was not kept
+
+
+def test_trace_to_external_name_explains_the_cname(c):
+    c.add_pod("default/client", node="node-1")
+    c.apply("apiVersion: v1\nkind: Service\nmetadata: {name: ext}\n"
+            "spec: {type: ExternalName, externalName: db.example.com}\n")
+    with pytest.raises(kl.NotFoundError, match="CNAME to db.example.com."):
+        c.trace("default/client", "ext", port=80)
