@@ -320,6 +320,14 @@ class _Walk:
             where = Location("node", node.name, "lo")
             self.hop(where, node.name, "send",
                      f"{node.name} sends to its own address {dst_ip}: over lo", pkt)
+            natted = self.service_nat(node, pkt, "OUTPUT")  # a NodePort on its own address
+            if natted is None:
+                return src_ip
+            if natted is not pkt:
+                route = route_lookup(self._node_routes(node), natted[IPv4].dst)
+                if route is not None:
+                    self.output(node, natted, route)
+                    return src_ip
             self.deliver_to_node(node, pkt, where)
             return src_ip
         route = route_lookup(self._node_routes(node), dst_ip)

@@ -263,3 +263,15 @@ def test_load_balancer_ip_from_a_pod_goes_through_kube_ext():
     t = c.trace("default/client", "203.0.113.10:80")
     assert t.delivered and t.source_ip_seen != c.pod("default/client").ip  # eTP Cluster
     assert "reply:" in str(t) and "conntrack" in str(t)
+
+
+def test_node_to_its_own_node_port_goes_through_output_and_is_masqueraded():
+    c = _web_cluster()
+    c.add_service("default/np", selector={"app": "web"}, type="NodePort",
+                  external_traffic_policy="Local",
+                  ports=[{"port": 80, "targetPort": 8080, "nodePort": 30082}])
+    t = c.trace("control-plane", f"{c.node('control-plane').ip}:30082")
+    assert t.delivered  # "route LOCAL traffic" short-circuits to KUBE-SVC despite eTP Local
+    assert t.hops[1].detail.startswith("nat OUTPUT")
+    assert t.source_ip_seen == "10.244.0.0"  # masqueraded to flannel.1's address
+    assert c.trace("node-1", "10.0.1.5:10250").receiver == "node-1/kubelet"
