@@ -13,6 +13,7 @@ from kubenet_lab.model import *  # noqa: F403
 from kubenet_lab.views.html import *  # noqa: F403
 from kubenet_lab.views.pictures import *  # noqa: F403
 from kubenet_lab.views.policy import *  # noqa: F403
+from kubenet_lab.views.services import *  # noqa: F403
 from kubenet_lab.views.text import *  # noqa: F403
 
 __version__ = "0.1.0"
@@ -48,6 +49,8 @@ __all__ = [
     "Container",
     "ContainerPort",
     "Deployment",
+    "Endpoint",
+    "EndpointSlice",
     "EnvironmentReport",
     "Ethernet",
     "Exercise",
@@ -82,6 +85,8 @@ __all__ = [
     "Requirement",
     "Route",
     "SCTP",
+    "Service",
+    "ServicePort",
     "Subnet",
     "TCP",
     "Taint",
@@ -97,7 +102,9 @@ __all__ = [
     "Vpc",
     "__version__",
     "cluster_layout",
+    "draw_chain_walk",
     "draw_cluster",
+    "draw_load_balancing",
     "draw_pod",
     "draw_reachability",
     "draw_trace",

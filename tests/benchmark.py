@@ -9,6 +9,9 @@ Prints:
 - the median time of one cross-node pod-to-pod trace in that cluster;
 - the network-policy truth table (``Cluster.reachability``) for 1,000 pods in 50
   namespaces with 200 NetworkPolicies on one port, and the pod pairs per second.
+- building a cluster with 10,000 Services of 5 endpoints each (issue 4: the size where
+  iptables mode starts to hurt), rendering ``iptables_save`` for one node, rendering it
+  again for a second node, and the median time of one trace to a cluster IP there.
 """
 
 from __future__ import annotations
@@ -101,6 +104,51 @@ def policy_table() -> tuple[float, int, float]:
     return seconds, pairs, r.count()[0] / pairs
 
 
+def build_services(services: int = 10_000, endpoints: int = 5, groups: int = 1_000):
+    """``services`` Services, each selecting ``endpoints`` pods; pods are shared by groups
+    (``services / groups`` Services select the same 5 pods), so the cluster stays within
+    one /16 of pod addresses while kube-proxy still writes 5 endpoint chains per Service."""
+    import kubenet_lab as kl
+
+    start = time.perf_counter()
+    c = kl.Cluster(workers=50)
+    for g in range(groups):
+        for e in range(endpoints):
+            c.add_pod(f"default/g{g}-{e}", labels={"group": f"g{g}"},
+                      containers=[kl.Container("app", ports=[8080])])
+    for i in range(services):
+        c.add_service(f"default/svc-{i}", selector={"group": f"g{i % groups}"},
+                      ports=[{"name": "http", "port": 80, "targetPort": 8080}])
+    return c, time.perf_counter() - start
+
+
+def service_figures() -> None:
+    c, seconds = build_services()
+    print(f"build 10,000 services x 5 endpoints: {seconds * 1000:8.1f} ms  ({c!r})")
+    start = time.perf_counter()
+    text = c.iptables_save("node-1")
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    c.iptables_save("node-2")
+    second = time.perf_counter() - start
+    lines = text.count("\n")
+    print(f"iptables_save node-1 (first):       {first * 1000:8.1f} ms  ({lines:,} lines)")
+    print(f"iptables_save node-2 (rules cached): {second * 1000:8.1f} ms")
+    client = c.add_pod("default/bench-client", node="node-1")
+    c.iptables_save("node-1")  # rebuild caches after the change, outside the timing
+    services = c.services
+    times = []
+    for i in range(200):
+        svc = services[(i * 37) % len(services)]
+        if svc.cluster_ip is None or svc.namespace != "default" or svc.name == "kubernetes":
+            continue
+        start = time.perf_counter()
+        t = c.trace(client.ref, svc.cluster_ip, port=80)
+        times.append(time.perf_counter() - start)
+        assert t.delivered
+    print(f"median trace to a cluster IP:        {statistics.median(times) * 1000:8.3f} ms")
+
+
 def main() -> None:
     print(f"import kubenet_lab:                 {import_time() * 1000:8.1f} ms")
     c, seconds = build()
@@ -110,6 +158,7 @@ def main() -> None:
     print(f"policy truth table, 1,000 pods / 50 namespaces / 200 policies, TCP/80: "
           f"{seconds * 1000:8.1f} ms, {pairs / seconds:,.0f} pod pairs/s "
           f"({share:.0%} allowed)")
+    service_figures()
 
 
 if __name__ == "__main__":

@@ -84,3 +84,54 @@ def test_unknown_exercise():
 def test_feedback_html_is_escaped():
     ex = kl.Exercise("0.1", "t", [kl.Check(lambda a, ctx: False, "<b>no</b>")])
     assert "&lt;b&gt;" in ex.check(1)._repr_html_()
+
+
+# ---------------------------------------------------------------- lesson 03
+@pytest.fixture
+def c3():
+    c = kl.Cluster(workers=2)
+    c.add_pod("default/client", node="node-1")
+    c.add_pod("default/web-1", node="node-2", labels={"app": "web"},
+              containers=[kl.Container("nginx", ports=[kl.ContainerPort(8080, "http")])])
+    c.add_service("default/web", selector={"app": "web"},
+                  ports=[{"name": "http", "port": 80, "targetPort": "http"}])
+    for i in (1, 2):
+        c.add_pod(f"default/backend-{i}", labels={"app": "backend"},
+                  containers=[kl.Container("api", ports=[kl.ContainerPort(8080, "http")])])
+        c.add_pod(f"default/frontend-{i}", labels={"app": "frontend"})
+    c.add_service("default/broken", selector={"app": "fronted"}, ports=[80])
+    return c
+
+
+def test_3_1_chain_name_and_hints(c3):
+    ex = kl.exercise("3.1")
+    assert ex.check("KUBE-SVC-" + kl.exercise("3.1").key, c3).passed is False
+    line = next(x for x in c3.iptables_save("node-1").splitlines()
+                if "default/web:http cluster IP" in x and x.startswith("-A KUBE-SERVICES"))
+    assert ex.check(line.split(" -j ")[1], c3).passed
+    assert "endpoint chain" in ex.check("KUBE-SEP-ABC", c3).message
+    assert "16 characters" in ex.check("web", c3).message
+    assert "-j target" in ex.check("KUBE-SVC-WRONG", c3).message
+
+
+def test_3_2_backend_service_and_hints(c3):
+    ex = kl.exercise("3.2")
+    assert "no Service default/backend" in ex.check("done", c3).message
+    c3.add_service("default/backend", selector={"app": "backend"}, ports=[81])
+    assert "port 80" in ex.check("done", c3).message
+    c3.add_service("default/backend", selector={"app": "nope"}, ports=[80])
+    assert "no endpoints" in ex.check("done", c3).message
+    c3.add_service("default/backend", selector={"app": "backend"}, ports=[80])
+    assert "targetPort" in ex.check("done", c3).message
+    c3.add_service("default/backend", selector={"app": "backend"},
+                   ports=[{"port": 80, "targetPort": "http"}])
+    assert ex.check("done", c3).passed
+
+
+def test_3_3_broken_selector_and_hints(c3):
+    ex = kl.exercise("3.3")
+    assert "fronted" in ex.check("done", c3).message
+    c3.add_service("default/broken", selector={"app": "frontend"}, ports=[81])
+    assert "not delivered" in ex.check("done", c3).message
+    c3.add_service("default/broken", selector={"app": "frontend"}, ports=[80])
+    assert ex.check("done", c3).passed

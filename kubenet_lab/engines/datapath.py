@@ -44,6 +44,7 @@ from typing import TYPE_CHECKING
 
 from kubenet_lab.engines import cni
 from kubenet_lab.engines.ipam import bridge_ip
+from kubenet_lab.engines.kube_proxy import MASQ_MARK
 from kubenet_lab.engines.routing import route_lookup
 from kubenet_lab.engines.validation import check_port, check_protocol
 from kubenet_lab.exceptions import ManifestError, NotFoundError
@@ -86,6 +87,8 @@ class Endpoint:
     container: str | None = None
     node: Node | None = None
     loopback: bool = False
+    outside: bool = False
+    dns: tuple[str, str, str] | None = None  # (name asked, name that answered, address)
 
 
 def resolve_source(cluster: Cluster, src: str) -> Endpoint:
@@ -108,10 +111,15 @@ def resolve_source(cluster: Cluster, src: str) -> Endpoint:
     if _is_ip(src):
         owner = cluster.owner_of(src)
         if owner is None:
-            raise NotFoundError(
-                "trace", "src", src, "belongs to no pod or node of this cluster",
-                fix="trace from a pod, a node, or one of their addresses",
-            )
+            addr = IPv4Address(src)
+            for cidr, what in ((cluster.cluster_cidr, "pod"), (cluster.service_cidr, "service")):
+                if addr in ip_network(cidr):
+                    raise NotFoundError(
+                        "trace", "src", src, f"is in the {what} network {cidr} but no pod or "
+                        "node has it", fix="trace from a pod, a node, or an outside address",
+                    )
+            # an outside client: a host in the nodes' own subnet (see _Walk.from_outside)
+            return Endpoint(src, src, outside=True)
         kind, name = owner.split(" ", 1)
         if kind == "Pod":
             pod = cluster.pod(name)
@@ -123,8 +131,10 @@ def resolve_source(cluster: Cluster, src: str) -> Endpoint:
     return Endpoint(src, pod.ip, pod=pod)
 
 
-def resolve_destination(cluster: Cluster, dst: str, port: int) -> tuple[Endpoint, int]:
-    """``"ns/pod"``, a node name, an IP, ``"ip:port"`` or ``"localhost"``; returns the
+def resolve_destination(cluster: Cluster, dst: str, port: int,
+                        source: Endpoint | None = None) -> tuple[Endpoint, int]:
+    """``"ns/pod"``, a node name, an IP, ``"ip:port"``, ``"localhost"`` or a DNS name
+    (a Service name, resolved with the source pod's search path); returns the
     endpoint and the port (``"ip:port"`` overrides ``port``)."""
     if not isinstance(dst, str) or not dst:
         raise ManifestError("trace", "dst", dst, "is not a destination",
@@ -143,8 +153,38 @@ def resolve_destination(cluster: Cluster, dst: str, port: int) -> tuple[Endpoint
     if "/" not in host and host in {n.name for n in cluster.nodes}:
         node = cluster.node(host)
         return Endpoint(dst, node.ip, node=node), port
+    if "/" not in host and ("." in host or f"default/{host}" not in cluster._pods):
+        return _dns_destination(cluster, dst, host, port, source)
     pod = cluster.pod(host)
     return Endpoint(dst, pod.ip, pod=pod), port
+
+
+def _dns_destination(cluster: Cluster, dst: str, host: str, port: int,
+                     source: Endpoint | None) -> tuple[Endpoint, int]:
+    """A DNS name: resolved by CoreDNS with the source pod's resolv.conf."""
+    from kubenet_lab.engines.dns import lookup
+
+    if source is None or source.pod is None:
+        raise NotFoundError(
+            "trace", "dst", dst, "is a DNS name, and only pods use the cluster DNS (a node's "
+            "resolv.conf points at the VPC resolver, which knows no cluster names)",
+            fix="trace from a pod, or give the Service's cluster IP",
+        )
+    answered, records = lookup(cluster, host, "A", source.pod.ref)
+    addresses = [r.value for r in records if r.type == "A"]
+    if not addresses and records and records[0].type == "CNAME":
+        raise NotFoundError(
+            "trace", "dst", dst, f"is an ExternalName Service: CoreDNS answers with a CNAME "
+            f"to {records[0].value}, a name outside the cluster that this lab cannot resolve",
+            fix="trace to a Service with a selector, or to an address",
+        )
+    if not addresses:
+        raise NotFoundError(
+            "trace", "dst", dst, f"does not resolve from pod {source.pod.ref} (NXDOMAIN)",
+            fix="check the Service name and namespace: <service>.<namespace> works from any "
+            "namespace",
+        )
+    return Endpoint(dst, addresses[0], dns=(host, answered, addresses[0])), port
 
 
 def _is_ip(text: str) -> bool:
@@ -174,7 +214,7 @@ def trace(cluster: Cluster, src: str, dst: str, *, port: int = 80, protocol: str
     """Walk one packet; see ``Cluster.trace``."""
     protocol = check_protocol("trace", "protocol", protocol)
     source = resolve_source(cluster, src)
-    target, port = resolve_destination(cluster, dst, port)
+    target, port = resolve_destination(cluster, dst, port, source)
     check_port("trace", "port", port)
     walk = _Walk(cluster, source, target, port, protocol)
     return walk.run()
@@ -196,11 +236,16 @@ class _Walk:
         self.source_seen: str | None = None
         self.nat_note = ""
         self.egress_checked = False
+        self.orig_port = port
+        self.service_masq = False  # the 0x4000 mark: KUBE-POSTROUTING masquerades
+        self.dnat: tuple[str, str, int, str, int] | None = None  # node, VIP, port, ep, port
+        self.client: tuple[str, int] | None = None  # source before KUBE-POSTROUTING
+        self.reply: list[Hop] = []
 
     # ------------------------------------------------------------------ bookkeeping
     def hop(self, location: Location, node: str | None, action: str, detail: str,
             packet: Packet) -> None:
-        prev = self.hops[-1].packet if self.hops else None
+        prev = self.hops[-1].packet if self.hops and self.hops[-1].action != "dns" else None
         self.hops.append(Hop(len(self.hops) + 1, location, node, action, detail, packet,
                              packet_changes(prev, packet)))
 
@@ -211,21 +256,27 @@ class _Walk:
 
     def run(self) -> Trace:
         first_ip = self.src.ip
+        if self.dst.dns is not None and self.src.pod is not None:
+            self.dns_lookup(self.src.pod)
         if self.src.pod is not None:
             self.from_pod(self.src.pod)
+        elif self.src.outside:
+            self.from_outside()
         else:
             assert self.src.node is not None
             first_ip = self.from_node(self.src.node)
-        pkt = self.hops[0].packet
+        pkt = next(h.packet for h in self.hops if h.action != "dns")
+        if self.delivered and self.dnat is not None:
+            self.reply_path()
         if self.delivered and not self.c.network_policy_enforced:
             self.reason += _unenforced_note(self.c, self.src, self.destination_pod,
                                             self.port, self.protocol)
         return Trace(
-            src=self.src.text, dst=self.dst.text, port=self.port, protocol=self.protocol,
+            src=self.src.text, dst=self.dst.text, port=self.orig_port, protocol=self.protocol,
             src_ip=first_ip or pkt.inner(IPv4).src, dst_ip=pkt.inner(IPv4).dst,
             delivered=self.delivered, destination_pod=self.destination_pod,
             source_ip_seen=self.source_seen, reason=self.reason, hops=tuple(self.hops),
-            receiver=self.receiver,
+            receiver=self.receiver, reply=tuple(self.reply),
         )
 
     def first_packet(self, src_ip: str, dst_ip: str, eth: Ethernet | None) -> Packet:
@@ -288,6 +339,14 @@ class _Walk:
             where = Location("node", node.name, "lo")
             self.hop(where, node.name, "send",
                      f"{node.name} sends to its own address {dst_ip}: over lo", pkt)
+            natted = self.service_nat(node, pkt, "OUTPUT")  # a NodePort on its own address
+            if natted is None:
+                return src_ip
+            if natted is not pkt:
+                route = route_lookup(self._node_routes(node), natted[IPv4].dst)
+                if route is not None:
+                    self.output(node, natted, route)
+                    return src_ip
             self.deliver_to_node(node, pkt, where)
             return src_ip
         route = route_lookup(self._node_routes(node), dst_ip)
@@ -302,8 +361,67 @@ class _Walk:
         self.hop(Location("node", node.name), node.name, "send",
                  f"a process on {node.name} connects to {dst_ip}: route {route}; the kernel "
                  f"picks source address {src_ip}", pkt)
+        natted = self.service_nat(node, pkt, "OUTPUT")
+        if natted is None:
+            return src_ip
+        if natted is not pkt:  # DNAT: the kernel routes the packet again
+            pkt = natted
+            new_dst = pkt[IPv4].dst
+            if new_dst in self._local_addresses(node):
+                self.deliver_to_node(node, pkt, Location("node", node.name, "lo"))
+                return src_ip
+            route = route_lookup(self._node_routes(node), new_dst)
+            if route is None:  # pragma: no cover - endpoints are pods or nodes
+                self.drop(Location("node", node.name), node.name, f"no route to {new_dst}",
+                          pkt, f"Dropped: {node.name} has no route to {new_dst}.")
+                return src_ip
         self.output(node, pkt, route)
         return src_ip
+
+    def from_outside(self) -> None:
+        """An outside client: a host in the nodes' own VPC subnet, not part of the
+        cluster. It reaches node addresses directly; cluster IPs and pod IPs mean
+        nothing outside the nodes, so its router has no route for them."""
+        src_ip, dst_ip = self.src.ip or "", self.dst.ip or ""
+        subnet = self.c.vpc.subnets[0]
+        target = next((n for n in self.c.nodes if dst_ip in (n.ip, n.public_ip)), None)
+        where = Location("network", subnet.cidr)
+        if target is None:
+            pkt = self.first_packet(src_ip, dst_ip, None)
+            self.drop(where, None,
+                      f"the outside client {src_ip} sends to {dst_ip}, but outside the nodes "
+                      "only node addresses exist: the subnet's router has no route to it",
+                      pkt, f"Dropped: {dst_ip} is not reachable from outside the cluster; an "
+                      "outside client reaches a Service through a node IP and its NodePort.")
+            return
+        pkt = self.first_packet(src_ip, dst_ip, Ethernet(
+            cni.mac_address(f"client/{src_ip}"), cni.mac_address(f"{target.name}/eth0")))
+        self.hop(where, None, "send",
+                 f"an outside client {src_ip} in subnet {subnet.cidr} sends to {dst_ip} "
+                 f"({target.name}); ARP gives {target.name}'s eth0 MAC", pkt)
+        self.hop(Location("node", target.name, "eth0"), target.name, "receive",
+                 f"{target.name}'s eth0 receives the frame", pkt)
+        self.ip_input(target, Packet(_unframed(pkt)))
+
+    def dns_lookup(self, pod: Pod) -> None:
+        """The lookup before the connection: the pod asks CoreDNS (cluster DNS)."""
+        from kubenet_lab.engines.dns import resolv_conf, search_path
+
+        assert self.dst.dns is not None
+        asked, answered, address = self.dst.dns
+        dns_ip = self.c.service("kube-system/kube-dns").cluster_ip or ""
+        sport = _hash_port("dns", pod.ip, asked)
+        query = Packet((IPv4(pod.ip, dns_ip, "UDP", 64, 28 + len(answered) + 6),
+                        UDP(sport, 53, 8 + len(answered) + 6)))
+        tried = ""
+        if not asked.endswith(".") and asked.count(".") < 5:
+            tried = (f"; {asked!r} has fewer than 5 dots (ndots:5), so the resolver tries the "
+                     f"search domains in turn ({', '.join(search_path(self.c, pod.namespace))})")
+        conf = resolv_conf(self.c, pod.ref).replace("\n", "; ")
+        self.hops.append(Hop(
+            len(self.hops) + 1, Location("pod", pod.ref, "eth0"), pod.node, "dns",
+            f"before connecting, the pod resolves {asked!r} (resolv.conf: {conf}){tried}; "
+            f"CoreDNS at {dns_ip} answers {answered} A {address}", query))
 
     # ------------------------------------------------------------------ node internals
     def _node_routes(self, node: Node) -> tuple[Route, ...]:
@@ -401,6 +519,10 @@ class _Walk:
 
     def ip_input(self, node: Node, pkt: Packet) -> None:
         """A packet (no Ethernet header) reaches the node's IP stack from outside."""
+        natted = self.service_nat(node, pkt, "PREROUTING")
+        if natted is None:
+            return
+        pkt = natted
         ip = pkt[IPv4]
         if ip.dst in self._local_addresses(node):
             self.deliver_to_node(node, pkt, Location("node", node.name, "eth0"
@@ -432,7 +554,22 @@ class _Walk:
         how = f"route {route}"
         if forwarded_ttl is not None:
             how += f" (forwarding: TTL {forwarded_ttl} -> {forwarded_ttl - 1})"
-        rule = cni.flannel_masquerade(self.c.cluster_cidr, node.pod_cidr, ip.src, ip.dst)
+        rule = None
+        if self.service_masq:
+            self.service_masq = False
+            new_src = self._device_address(node, route.dev)
+            l4 = pkt.layers[-1]
+            self.client = (ip.src, l4.sport)
+            new_l4 = replace(l4, sport=_hash_port("masq", new_src, ip.dst, self.port))
+            pkt = Packet(pkt.layers[:-2] + (replace(ip, src=new_src), new_l4))
+            how += (f"; POSTROUTING: KUBE-POSTROUTING sees the mark {MASQ_MARK} and "
+                    f"masquerades the source to {new_src} (the address of {route.dev}; "
+                    "--random-fully picks the port)")
+            self.nat_note = (f"masqueraded to {new_src} by {node.name} (kube-proxy's "
+                             "KUBE-POSTROUTING)")
+            ip = pkt[IPv4]
+        else:
+            rule = cni.flannel_masquerade(self.c.cluster_cidr, node.pod_cidr, ip.src, ip.dst)
         if rule is not None:
             new_src = self._device_address(node, route.dev)
             l4 = pkt.layers[-1]
@@ -550,6 +687,93 @@ class _Walk:
         self.hop(Location("node", remote.name, "eth0"), remote.name, "receive",
                  f"{remote.name}'s eth0 receives the frame", framed)
 
+    # ------------------------------------------------------------------ kube-proxy
+    def service_nat(self, node: Node, pkt: Packet, hook: str) -> Packet | None:
+        """kube-proxy's rules at the nat ``PREROUTING``/``OUTPUT`` hook (and the filter
+        rules that REJECT/DROP Service traffic). Returns the packet (DNATed or not),
+        or None when the rules refused or dropped it (the trace is finished)."""
+        from kubenet_lab.engines.kube_proxy import nat_walk
+
+        if self.dnat is not None:  # conntrack: the connection is already translated
+            return pkt
+        ip = pkt[IPv4]
+        l4 = pkt.layers[-1]
+        decision = nat_walk(self.c, node.name, hook, ip.src, ip.dst, l4.dport, self.protocol,
+                            self._local_addresses(node))
+        if decision.verdict == "none" and len(decision.steps) <= 1:
+            return pkt
+        where = Location("node", node.name)
+        last = len(decision.steps) - 1
+        for i, step in enumerate(decision.steps):
+            if i == last and decision.verdict == "dnat":
+                ep_ip, ep_port = decision.endpoint[0], decision.endpoint[1]
+                new_l4 = replace(l4, dport=ep_port)
+                pkt = Packet(pkt.layers[:-2] + (replace(ip, dst=ep_ip), new_l4))
+                self.dnat = (node.name, ip.dst, l4.dport, ep_ip, ep_port)
+                self.port = ep_port
+                target = decision.endpoint[3]
+                self.hop(where, node.name, "dnat",
+                         f"{step.table} {step.chain}: `{step.rule}`: DNAT to {ep_ip}:{ep_port} "
+                         f"({target}); conntrack remembers the translation for the replies",
+                         pkt)
+            elif i == last and decision.verdict in ("reject", "drop"):
+                service = decision.service
+                if decision.verdict == "reject":
+                    answer = {"TCP": "ICMP port unreachable, which the client's TCP reports "
+                              "as connection refused", "UDP": "ICMP port unreachable",
+                              "SCTP": "ICMP port unreachable"}[self.protocol]
+                    self.hop(where, node.name, "refuse",
+                             f"{step.table} {step.chain}: `{step.rule}`: the Service has no "
+                             f"ready endpoints, so kube-proxy rejects: {answer}", pkt)
+                    self.reason = (f"Connection refused: Service port {service} has no ready "
+                                   "endpoints (kube-proxy's filter rule REJECTs it).")
+                else:
+                    self.drop(where, node.name,
+                              f"{step.table} {step.chain}: `{step.rule}`: the traffic policy "
+                              f"is Local and {node.name} runs no endpoint of {service}", pkt,
+                              f"Dropped: {service} has no local endpoints on {node.name} "
+                              "(traffic policy Local); kube-proxy drops the packet.")
+                return None
+            else:
+                mark = (f" (KUBE-MARK-MASQ sets the mark {MASQ_MARK}: masquerade on the way "
+                        "out)" if step.rule.endswith("-j KUBE-MARK-MASQ") else "")
+                self.hop(where, node.name, "iptables",
+                         f"{step.table} {step.chain}: `{step.rule}`{mark}", pkt)
+        if decision.masquerade:
+            self.service_masq = True
+        if decision.verdict != "dnat":  # pragma: no cover - a walk ends in DNAT or a filter
+            return pkt
+        return pkt
+
+    def reply_path(self) -> None:
+        """The first reply packet: conntrack undoes the DNAT (and the masquerade) on
+        the node that translated the request, so the client sees the address it called."""
+        assert self.dnat is not None
+        nat_node, vip, vport, ep_ip, ep_port = self.dnat
+        seen = self.source_seen or ""
+        request = self.hops[-1].packet
+        sport = request.layers[-1].sport
+        l4 = _reply_l4(self.protocol, ep_port, sport)
+        back = Packet((IPv4(ep_ip, seen, self.protocol, 64, 60), l4))
+        where = (Location("pod", self.destination_pod, "eth0") if self.destination_pod
+                 else Location("node", self.hops[-1].location.name))
+        self.reply.append(Hop(1, where, self.hops[-1].node, "reply",
+                              f"the endpoint answers from {ep_ip}:{ep_port} to {seen}:{sport}",
+                              back))
+        client_ip, client_port = self.client or (seen, sport)
+        undone = Packet((IPv4(vip, client_ip, self.protocol, 63, 60),
+                         _reply_l4(self.protocol, vport, client_port)))
+        masq = (f" and the masquerade (destination {seen}:{sport} back to "
+                f"{client_ip}:{client_port})" if self.client else "")
+        self.reply.append(Hop(2, Location("node", nat_node), nat_node, "conntrack",
+                              f"conntrack on {nat_node} matches the reply to the connection "
+                              f"it translated and undoes the DNAT (source {ep_ip}:{ep_port} "
+                              f"back to {vip}:{vport}){masq}", undone,
+                              packet_changes(back, undone)))
+        self.reply.append(Hop(3, Location("node", nat_node), None, "deliver",
+                              f"the client receives a reply from {vip}:{vport}, the address "
+                              "it connected to", undone))
+
     # ------------------------------------------------------------------ receivers
     def deliver_to_pod(self, pod: Pod, pkt: Packet, where: Location, via_lo: bool = False) -> None:
         ip = pkt[IPv4]
@@ -626,6 +850,14 @@ def _unenforced_note(cluster: Cluster, src: Endpoint, dst_pod: str | None, port:
                     for n in v.policies})
     return (f" Policies would deny it ({', '.join(names)}), but {cluster.cni} does not "
             "enforce network policies: the API accepted them and they have no effect.")
+
+
+def _reply_l4(protocol: str, sport: int, dport: int) -> Layer:
+    if protocol == "TCP":
+        return TCP(sport, dport, "S.")
+    if protocol == "UDP":
+        return UDP(sport, dport, 40)
+    return SCTP(sport, dport)
 
 
 def _ip_part(pkt: Packet) -> tuple[Layer, ...]:

@@ -30,12 +30,13 @@ SUPPORTED_KINDS = (
     ("v1", "Node"),
     ("v1", "Pod"),
     ("apps/v1", "Deployment"),
+    ("v1", "Service"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"),
 )
-_LATER = {"Service", "EndpointSlice", "Ingress", "IngressClass", "ConfigMap"}
+_LATER = {"EndpointSlice", "Ingress", "IngressClass", "ConfigMap"}
 
 
 def load_documents(src: Any) -> list[dict[str, Any]]:
@@ -311,6 +312,36 @@ def _apply_deployment(cluster: Cluster, doc: Mapping[str, Any]) -> Deployment:
     return cluster.deployment(dep.ref)
 
 
+def _apply_service(cluster: Cluster, doc: Mapping[str, Any]):
+    """A v1 Service; see ``kubenet_lab.engines.services.build_service`` for the checks."""
+    from kubenet_lab.engines.services import build_service
+
+    obj, ns, name, labels = _meta(doc, "Service", namespaced=True)
+    spec = _mapping(obj, "spec", doc.get("spec"), required=True)
+    status = _mapping(obj, "status", doc.get("status"))
+    lb = _mapping(obj, "status.loadBalancer", status.get("loadBalancer"))
+    ingress = _list(obj, "status.loadBalancer.ingress", lb.get("ingress"))
+    lb_ip = ingress[0].get("ip") if ingress and isinstance(ingress[0], Mapping) else None
+    affinity = _mapping(obj, "spec.sessionAffinityConfig", spec.get("sessionAffinityConfig"))
+    client_ip = _mapping(obj, "spec.sessionAffinityConfig.clientIP", affinity.get("clientIP"))
+    selector = spec.get("selector")
+    if selector is not None:
+        selector = dict(_mapping(obj, "spec.selector", selector))
+    ports = _list(obj, "spec.ports", spec.get("ports"))
+    cluster_ip = spec.get("clusterIP")
+    svc = build_service(
+        cluster, f"{ns}/{name}", type=spec.get("type", "ClusterIP"), ports=ports,
+        selector=selector, cluster_ip=cluster_ip, labels=labels,
+        session_affinity=spec.get("sessionAffinity", "None"),
+        affinity_timeout=client_ip.get("timeoutSeconds", 10800),
+        external_traffic_policy=spec.get("externalTrafficPolicy"),
+        internal_traffic_policy=spec.get("internalTrafficPolicy", "Cluster"),
+        external_name=spec.get("externalName"), load_balancer_ip=lb_ip,
+    )
+    cluster._store_service(svc)
+    return svc
+
+
 def _apply_network_policy(cluster: Cluster, doc: Mapping[str, Any]):
     from kubenet_lab.engines.policy import network_policy_from_manifest
 
@@ -326,12 +357,13 @@ def _apply_admin_policy(cluster: Cluster, doc: Mapping[str, Any]):
 
 
 _HANDLERS = {
-    ("networking.k8s.io/v1", "NetworkPolicy"): _apply_network_policy,
-    ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"): _apply_admin_policy,
-    ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"): _apply_admin_policy,
-    ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"): _apply_admin_policy,
     ("v1", "Namespace"): _apply_namespace,
     ("v1", "Node"): _apply_node,
     ("v1", "Pod"): _apply_pod,
     ("apps/v1", "Deployment"): _apply_deployment,
+    ("v1", "Service"): _apply_service,
+    ("networking.k8s.io/v1", "NetworkPolicy"): _apply_network_policy,
+    ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"): _apply_admin_policy,
+    ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"): _apply_admin_policy,
+    ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"): _apply_admin_policy,
 }

@@ -53,6 +53,7 @@ from kubenet_lab.model.networkpolicy import (
 )
 from kubenet_lab.model.node import CONTROL_PLANE_TAINT, Node
 from kubenet_lab.model.pod import Container, ContainerPort, Pod, Toleration
+from kubenet_lab.model.service import EndpointSlice, Service, ServicePort
 
 if TYPE_CHECKING:
     from kubenet_lab.model.trace import Trace
@@ -185,10 +186,15 @@ class Cluster:
         self._replica_counter: dict[str, int] = {}
         self._cache: dict[Any, Any] = {}
         self._node_order: list[Node] | None = None
+        self._services: dict[str, Service] = {}
+        self._service_ips: dict[int, str] = {}
+        self._node_ports: dict[int, str] = {}
+        self._recent: dict[tuple[str, str, str], None] = {}
         for name in _KUBEADM_NAMESPACES:
             self.add_namespace(name)
         self.add_node("control-plane", control_plane=True)
         self._add_coredns()
+        self._add_kubeadm_services()
         for i in range(1, workers + 1):
             self.add_node(f"node-{i}")
 
@@ -280,14 +286,7 @@ class Cluster:
         NotFoundError
             If there is no such pod; the message suggests close names.
         """
-        key = ref if "/" in str(ref) else f"default/{ref}"
-        try:
-            return self._pods[key]
-        except (KeyError, TypeError):
-            raise NotFoundError(
-                f"Pod {key}", None, ref, "does not exist",
-                fix=_suggest(key, list(self._pods), "pods"),
-            ) from None
+        return _lookup(self._pods, ref, "Pod", "pods")
 
     def namespace(self, name: str) -> Namespace:
         """The namespace called ``name``."""
@@ -527,8 +526,8 @@ class Cluster:
 
         ``src`` is YAML text, a path to a YAML file, a dict, or a list of those.
         Multi-document YAML and ``kind: List`` (what ``kubectl get -o yaml`` prints)
-        both work. Supported kinds: Namespace, Node, Pod, Deployment, NetworkPolicy,
-        ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy and
+        both work. Supported kinds: Namespace, Node, Pod, Deployment, Service,
+        NetworkPolicy, ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy and
         BaselineAdminNetworkPolicy (v1alpha1).
 
         Returns the objects applied, in order. If any document is invalid, nothing is
@@ -637,9 +636,14 @@ class Cluster:
     def trace(self, src: str, dst: str, port: int = 80, protocol: str = "TCP") -> Trace:
         """Walk one packet (the first packet of a connection) from ``src`` to ``dst``.
 
-        ``src``: ``"ns/pod"``, ``"ns/pod/container"``, a node name, or an IP of a pod or
-        node. ``dst``: ``"ns/pod"``, a node name, an IP, ``"ip:port"``, or ``"localhost"``
-        / ``"127.0.0.1"`` (inside the source pod).
+        ``src``: ``"ns/pod"``, ``"ns/pod/container"``, a node name, an IP of a pod or
+        node, or any other IP outside the pod and service networks: an outside client,
+        a host in the nodes' own subnet that reaches node addresses directly.
+        ``dst``: ``"ns/pod"``, a node name, an IP (a cluster IP or load-balancer IP goes
+        through kube-proxy's rules), ``"ip:port"`` (e.g. a node IP and a NodePort),
+        ``"localhost"`` / ``"127.0.0.1"`` (inside the source pod), or a DNS name such as
+        ``"web"`` or ``"web.default"``, resolved with the source pod's resolv.conf (the
+        lookup is the first hop).
 
         Returns a ``Trace``; a dropped or refused packet is a result, not an error.
 
@@ -663,6 +667,176 @@ class Cluster:
         from kubenet_lab.engines.datapath import trace
 
         return trace(self, src, dst, port=port, protocol=protocol)
+
+    # ------------------------------------------------------------------ services
+    @property
+    def services(self) -> list[Service]:
+        """All Services, by namespace and name."""
+        return sorted(self._services.values(), key=lambda s: (s.namespace, s.name))
+
+    def service(self, ref: str) -> Service:
+        """The Service ``"namespace/name"`` (a bare name means namespace ``default``).
+
+        >>> kl.Cluster().service("kube-system/kube-dns").cluster_ip
+        '10.96.0.10'
+
+        Raises
+        ------
+        NotFoundError
+            If there is no such Service; the message suggests close names.
+        """
+        return _lookup(self._services, ref, "Service", "services")
+
+    def add_service(
+        self,
+        ref: str,
+        *,
+        ports: Iterable[ServicePort | Mapping[str, Any] | int],
+        selector: Mapping[str, str] | None = None,
+        type: str = "ClusterIP",  # noqa: A002 - the API's field name
+        cluster_ip: str | None = None,
+        session_affinity: str = "None",
+        external_traffic_policy: str | None = None,
+        internal_traffic_policy: str = "Cluster",
+        labels: Mapping[str, str] | None = None,
+    ) -> Service:
+        """Create (or update) a Service, allocating its cluster IP and node ports as the
+        API server does (see ``kubenet_lab.engines.services``).
+
+        ``ports`` holds port numbers, ``ServicePort`` objects or manifest-style dicts
+        (``{"name": "http", "port": 80, "targetPort": 8080}``). ``cluster_ip="None"``
+        makes a headless Service.
+
+        Raises
+        ------
+        ManifestError
+            An invalid field (the message names it), e.g. a ``clusterIP`` outside the
+            service CIDR, a ``nodePort`` outside 30000-32767, an unnamed port of a
+            multi-port Service.
+        ConflictError
+            The cluster IP or node port is already allocated.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> svc = c.add_service("default/web", selector={"app": "web"}, ports=[80],
+        ...                     cluster_ip="10.96.45.10")
+        >>> svc.cluster_ip, svc.ports[0].target_port
+        ('10.96.45.10', 80)
+        """
+        from kubenet_lab.engines.services import build_service
+
+        svc = build_service(
+            self, ref, type=type, ports=list(ports), selector=selector, cluster_ip=cluster_ip,
+            session_affinity=session_affinity, external_traffic_policy=external_traffic_policy,
+            internal_traffic_policy=internal_traffic_policy, labels=labels,
+        )
+        self._store_service(svc)
+        return svc
+
+    def delete_service(self, ref: str) -> None:
+        """Delete a Service; its cluster IP and node ports become free."""
+        svc = self.service(ref)
+        self._drop_service(svc)
+        self._changed()
+
+    def endpoint_slices(self, ref: str) -> list[EndpointSlice]:
+        """The EndpointSlices of a Service, as the EndpointSlice controller makes them.
+
+        >>> c = kl.Cluster()
+        >>> [e.address for s in c.endpoint_slices("kube-system/kube-dns") for e in s.endpoints]
+        ['10.244.0.2', '10.244.0.3']
+        """
+        from kubenet_lab.engines.services import endpoint_slices
+
+        return endpoint_slices(self, self.service(ref))
+
+    def iptables_save(self, node: str) -> str:
+        """What ``iptables-save`` prints on ``node`` for the filter and nat chains
+        kube-proxy (iptables mode) owns; a pure function of the cluster's state.
+
+        Examples
+        --------
+        >>> c = kl.Cluster()
+        >>> text = c.iptables_save("control-plane")
+        >>> [l for l in text.splitlines() if l.startswith("-A KUBE-SERVICES")][0]
+        '-A KUBE-SERVICES -d 10.96.0.1/32 -p tcp -m comment --comment "default/kubernetes:https \
+cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y'
+        """
+        from kubenet_lab.engines.kube_proxy import iptables_save
+
+        return iptables_save(self, node)
+
+    def resolve(self, name: str, from_pod: str | None = None) -> list[str]:
+        """The addresses CoreDNS gives for ``name`` (A records; an ExternalName's
+        CNAME is followed as far as the cluster can). With ``from_pod``, the pod's
+        ``resolv.conf`` applies: its search path and ``ndots:5``. An unknown name
+        (NXDOMAIN) gives an empty list.
+
+        >>> c = kl.Cluster()
+        >>> c.resolve("kubernetes.default.svc.cluster.local")
+        ['10.96.0.1']
+        """
+        from kubenet_lab.engines.dns import resolve
+
+        return resolve(self, name, from_pod)
+
+    def resolv_conf(self, pod: str) -> str:
+        """The ``/etc/resolv.conf`` kubelet writes into a pod (dnsPolicy ClusterFirst).
+
+        >>> c = kl.Cluster(workers=1)
+        >>> print(c.resolv_conf(c.add_pod("default/a").ref))
+        nameserver 10.96.0.10
+        search default.svc.cluster.local svc.cluster.local cluster.local
+        options ndots:5
+        """
+        from kubenet_lab.engines.dns import resolv_conf
+
+        return resolv_conf(self, pod)
+
+    def _store_service(self, svc: Service) -> None:
+        old = self._services.get(svc.ref)
+        if old is not None:
+            self._drop_service(old)
+        self._services[svc.ref] = svc
+        if svc.cluster_ip:
+            self._service_ips[int(IPv4Address(svc.cluster_ip))] = svc.ref
+        for p in svc.ports:
+            if p.node_port is not None:
+                self._node_ports[p.node_port] = svc.ref
+        if svc.health_check_node_port:
+            self._node_ports[svc.health_check_node_port] = svc.ref
+        self._changed()
+
+    def _drop_service(self, svc: Service) -> None:
+        del self._services[svc.ref]
+        if svc.cluster_ip:
+            self._service_ips.pop(int(IPv4Address(svc.cluster_ip)), None)
+        for p in svc.ports:
+            if p.node_port is not None:
+                self._node_ports.pop(p.node_port, None)
+        if svc.health_check_node_port:
+            self._node_ports.pop(svc.health_check_node_port, None)
+
+    def _add_kubeadm_services(self) -> None:
+        """The Services a kubeadm cluster starts with (facts sheet §2.1): the API
+        server's ``default/kubernetes`` at the first IP of the service CIDR and CoreDNS's
+        ``kube-system/kube-dns`` at the tenth."""
+        from kubenet_lab.engines.services import APISERVER_PORT
+
+        self._store_service(Service(
+            "default", "kubernetes", "ClusterIP", "10.96.0.1",
+            (ServicePort(443, APISERVER_PORT, "TCP", "https"),), None,
+            {"component": "apiserver", "provider": "kubernetes"},
+        ))
+        self._store_service(Service(
+            "kube-system", "kube-dns", "ClusterIP", "10.96.0.10",
+            (ServicePort(53, 53, "UDP", "dns"), ServicePort(53, 53, "TCP", "dns-tcp"),
+             ServicePort(9153, 9153, "TCP", "metrics")),
+            {"k8s-app": "kube-dns"},
+            {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true",
+             "kubernetes.io/name": "CoreDNS"},
+        ))
 
     # ------------------------------------------------------------------ internals
     def _memo(self, key: Any, factory: Any) -> Any:
@@ -866,6 +1040,18 @@ def _replace(obj: Any, **changes: Any) -> Any:
     from dataclasses import replace
 
     return replace(obj, **changes)
+
+
+def _lookup(table: dict[str, Any], ref: str, kind: str, what: str) -> Any:
+    """``table["namespace/name"]`` (a bare name means ``default``), or NotFoundError."""
+    key = ref if "/" in str(ref) else f"default/{ref}"
+    try:
+        return table[key]
+    except (KeyError, TypeError):
+        raise NotFoundError(
+            f"{kind} {key}", None, ref, "does not exist",
+            fix=_suggest(key, list(table), what),
+        ) from None
 
 
 def _suggest(wanted: str, names: list[str], what: str) -> str:

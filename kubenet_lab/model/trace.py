@@ -93,6 +93,9 @@ class Trace:
     hops : tuple of Hop
     receiver : str or None
         The container (``"ns/pod/container"``) or node whose socket took the packet.
+    reply : tuple of Hop
+        For a connection kube-proxy translated (a Service), the first reply packet:
+        from the endpoint, through conntrack's reverse translation, to the client.
     """
 
     src: str
@@ -107,6 +110,7 @@ class Trace:
     reason: str
     hops: tuple[Hop, ...]
     receiver: str | None = None
+    reply: tuple[Hop, ...] = ()
 
     @property
     def nodes(self) -> tuple[str, ...]:

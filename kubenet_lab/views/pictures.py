@@ -100,7 +100,8 @@ NAME_Y, INFO_Y, PODS_TOP = -0.2, -0.42, -0.64
 BAR_H, FLANNEL_H, ETH_H, NET_H = 0.22, 0.42, 0.26, 0.24
 HOP_R, STEP_R, FADED = 0.1, 0.14, 0.25  # hop circles' radii; alpha of hops after a step
 #: where a hop at the same place as an earlier one is drawn, from that place's role
-DUP_STEP = {"node-eth0": (0.0, 0.25), "cni0": (0.0, -0.25), "lo": (-0.25, 0.0)}
+DUP_STEP = {"node-eth0": (0.0, 0.25), "cni0": (0.0, -0.25), "lo": (-0.25, 0.0),
+            "header": (0.0, -0.25)}  # kube-proxy's rule steps stack down the corridor
 DUP_DEFAULT = (0.25, 0.0)
 
 

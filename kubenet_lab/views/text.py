@@ -134,7 +134,7 @@ def trace_text(trace: Trace, *, width: int = TEXT_WIDTH) -> str:
     hops = trace.hops
     index_w = max([2] + [len(str(h.index)) for h in hops])
     where_w = max((len(str(h.location)) for h in hops), default=0)
-    action_w = max((len(h.action) for h in hops), default=0)
+    action_w = max((len(h.action) for h in hops + trace.reply), default=0)
     lines = [repr(trace)]
     header_col = " " * (index_w + 2 + where_w + 2 + action_w + 2)
     change_col = " " * (index_w + 2)
@@ -151,6 +151,13 @@ def trace_text(trace: Trace, *, width: int = TEXT_WIDTH) -> str:
                            break_long_words=False, break_on_hyphens=False) or [""]
     lines.append("=> " + reason[0])
     lines.extend("   " + line for line in reason[1:])
+    if trace.reply:  # a Service connection: the first reply, translated back by conntrack
+        lines.append("reply:")
+        for hop in trace.reply:
+            row = f"<{hop.index:>{index_w - 1}}  {hop.location!s:<{where_w}}  " \
+                  f"{hop.action:<{action_w}}  "
+            layers = [layer.summary() for layer in hop.packet.layers]
+            lines.extend(_pack(layers, " / ", width, row, header_col, lead="/ "))
     return "\n".join(line.rstrip() for line in lines)
 
 

@@ -211,7 +211,8 @@ def test_hop_changes_record_the_rewrites(c):
     ("default/a", "default/b", {"port": 0}, kl.ManifestError, "port"),
     ("default/a", "default/b", {"port": 70000}, kl.ManifestError, "port"),
     ("default/a", "default/b", {"protocol": "ICMP"}, kl.ManifestError, "protocol"),
-    ("10.9.9.9", "default/b", {}, kl.NotFoundError, "src"),
+    ("10.244.9.9", "default/b", {}, kl.NotFoundError, "src"),
+    ("10.96.9.9", "default/b", {}, kl.NotFoundError, "src"),
 ])
 def test_bad_trace_input(c, src, dst, kwargs, error, field):
     before = [(p.ref, p.ip) for p in c.pods]

@@ -168,9 +168,10 @@ def test_malformed_yaml_says_where():
 
 def test_unsupported_kind_lists_the_supported_ones(c):
     with pytest.raises(kl.UnsupportedKindError) as err:
-        c.apply("apiVersion: v1\nkind: Service\nmetadata: {name: web}\n")
+        c.apply("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\n")
     msg = str(err.value)
-    for kind in ("Namespace", "Node", "Pod", "Deployment"):
+    assert "a later lesson adds it" in msg
+    for kind in ("Namespace", "Node", "Pod", "Deployment", "Service", "NetworkPolicy"):
         assert kind in msg
 
 

@@ -1,0 +1,105 @@
+"""Services and EndpointSlices, named and shaped as in the Kubernetes API (core/v1,
+discovery.k8s.io/v1).
+
+A ``Service`` is stored in the cluster; its ``EndpointSlice``s are derived from the
+pods (the EndpointSlice controller's job) each time they are asked for, so they can
+never go stale. Facts sheet §2 lists the API server's rules that these records follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+__all__ = ["Endpoint", "EndpointSlice", "Service", "ServicePort"]
+
+#: ``spec.type`` values.
+SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+
+
+@dataclass(frozen=True, slots=True)
+class ServicePort:
+    """``spec.ports[]``: ``port`` on the cluster IP, ``target_port`` on the pods (a
+    number or the *name* of a container port, resolved per pod), ``node_port`` on
+    every node for NodePort and LoadBalancer Services."""
+
+    port: int
+    target_port: int | str
+    protocol: str = "TCP"
+    name: str | None = None
+    node_port: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """A Service.
+
+    ``cluster_ip`` is None for a headless Service (``clusterIP: None``) and for
+    ExternalName. ``load_balancer_ip`` is ``status.loadBalancer.ingress[0].ip`` when a
+    manifest gives one (without a cloud controller it stays pending, as on kubeadm).
+
+    Examples
+    --------
+    >>> c = kl.Cluster()
+    >>> svc = c.service("default/kubernetes")
+    >>> svc.cluster_ip, svc.ports[0].name, svc.ports[0].port, svc.ports[0].target_port
+    ('10.96.0.1', 'https', 443, 6443)
+    """
+
+    namespace: str
+    name: str
+    type: str = "ClusterIP"
+    cluster_ip: str | None = None
+    ports: tuple[ServicePort, ...] = ()
+    selector: dict[str, str] | None = field(default=None, hash=False)
+    labels: dict[str, str] = field(default_factory=dict, hash=False)
+    session_affinity: str = "None"
+    affinity_timeout: int = 10800
+    external_traffic_policy: str = "Cluster"
+    internal_traffic_policy: str = "Cluster"
+    external_name: str | None = None
+    load_balancer_ip: str | None = None
+    health_check_node_port: int | None = None
+
+    @property
+    def ref(self) -> str:
+        """``"namespace/name"``."""
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def headless(self) -> bool:
+        """``clusterIP: None``: no virtual IP; DNS returns the pods' addresses."""
+        return self.type != "ExternalName" and self.cluster_ip is None
+
+    def port_name(self, port: ServicePort) -> str:
+        """kube-proxy's ``ServicePortName``: ``ns/name:port`` (``ns/name`` if unnamed)."""
+        return f"{self.ref}:{port.name}" if port.name else self.ref
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """One endpoint of an EndpointSlice: a pod's address, the node it runs on, and
+    its readiness (``conditions.ready``)."""
+
+    address: str
+    node: str
+    target: str
+    ready: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class EndpointSlice:
+    """``discovery.k8s.io/v1`` EndpointSlice: endpoints that share one set of ports.
+
+    Pods that resolve a named ``targetPort`` to different numbers land in different
+    slices, as the EndpointSlice controller groups them.
+    """
+
+    namespace: str
+    name: str
+    service: str
+    ports: tuple[tuple[str | None, int, str], ...]
+    endpoints: tuple[Endpoint, ...]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
