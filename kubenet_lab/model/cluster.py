@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["CNI_PLUGINS", "NODE_PORTS", "Cluster", "natural_key"]
 
 #: The CNI plugins the lab models.
-CNI_PLUGINS = ("flannel",)
+CNI_PLUGINS = ("bridge", "calico", "cilium", "flannel")
 
 #: TCP ports that host-network processes listen on, on every node and on the
 #: control plane (kubelet 10250, kube-proxy health 10256, sshd 22; kube-apiserver 6443,
@@ -90,14 +90,23 @@ class Cluster:
     workers : int
         Worker nodes to add at once (``node-1``, ``node-2``, ...).
     cni : str
-        The CNI plugin. Only ``"flannel"`` (VXLAN) for now.
+        The CNI plugin: ``"flannel"`` (VXLAN overlay, the default), ``"bridge"`` (the
+        reference bridge plugin with host routes, as in Kubernetes the Hard Way),
+        ``"calico"`` (routed, BGP, /26 blocks of 192.168.0.0/16) or ``"cilium"`` (eBPF,
+        VXLAN tunnel, replaces kube-proxy).
+    cni_config : dict, optional
+        The plugin's own settings, named as in its real configuration:
+        ``{"ipipMode": "Always"}`` for Calico's IP-in-IP, ``{"ipMasq": True}`` for the
+        bridge plugin's masquerading (as Kubernetes the Hard Way sets it).
     seed : int
         Seed of the cluster's random generator (used where a real cluster draws at
         random, such as load balancing).
-    cluster_cidr : str
-        The pod network (kubeadm ``podSubnet``, flannel ``Network``).
-    node_cidr_mask : int
-        Prefix length of each node's podCIDR (``--node-cidr-mask-size-ipv4``).
+    cluster_cidr : str, optional
+        The pod network (kubeadm ``podSubnet``, flannel ``Network``); by default the
+        plugin's own (10.244.0.0/16; Calico's pool 192.168.0.0/16).
+    node_cidr_mask : int, optional
+        Prefix length of each node's podCIDR (``--node-cidr-mask-size-ipv4``, 24); for
+        Calico, its block size (26).
 
     Examples
     --------
@@ -118,16 +127,31 @@ class Cluster:
         workers: int = 0,
         cni: str = "flannel",
         seed: int = 0,
-        cluster_cidr: str = "10.244.0.0/16",
-        node_cidr_mask: int = 24,
+        cluster_cidr: str | None = None,
+        node_cidr_mask: int | None = None,
+        cni_config: Mapping[str, Any] | None = None,
     ) -> None:
+        from kubenet_lab.engines.cni import PLUGINS, make_plugin
         from kubenet_lab.engines.validation import check_cidr
 
-        if cni not in CNI_PLUGINS:
+        if not isinstance(cni, str) or cni not in CNI_PLUGINS:
             raise ManifestError(
                 "Cluster", "cni", cni, "is not a CNI plugin the lab models",
                 fix=f"use one of {', '.join(CNI_PLUGINS)}",
             )
+        kind = PLUGINS[cni]
+        for key, value in dict(cni_config or {}).items():
+            if key not in kind.options or value not in kind.options[key]:
+                known = "; ".join(f"{k}: {', '.join(map(repr, v))}"
+                                  for k, v in kind.options.items()) or "none"
+                raise ManifestError(
+                    "Cluster", f"cni_config.{key}", value,
+                    f"is not a setting of the {cni} plugin the lab models",
+                    fix=f"settings of {cni}: {known}",
+                )
+        cluster_cidr = kind.default_cluster_cidr if cluster_cidr is None else cluster_cidr
+        if node_cidr_mask is None:
+            node_cidr_mask = kind.default_node_cidr_mask
         net = check_cidr("Cluster", "cluster_cidr", cluster_cidr)
         if not isinstance(node_cidr_mask, int) or not net.prefixlen <= node_cidr_mask <= 30:
             raise ManifestError(
@@ -136,6 +160,9 @@ class Cluster:
                 fix="use 24, the kube-controller-manager default",
             )
         self.cni = cni
+        self.cni_config = dict(sorted(dict(cni_config or {}).items()))
+        self._cni_plugin = make_plugin(cni, self.cni_config)
+        self._route_edits: dict[str, tuple[tuple[str, Any], ...]] = {}
         self.seed = seed
         self.rng = random.Random(seed)
         self.cluster_cidr = str(net)
