@@ -50,6 +50,7 @@ from kubenet_lab.model.pod import Container, ContainerPort, Pod, Toleration
 
 if TYPE_CHECKING:
     from kubenet_lab.model.trace import Trace
+    from kubenet_lab.model.verification import NetworkModelReport
 
 __all__ = ["CNI_PLUGINS", "NODE_PORTS", "Cluster", "natural_key"]
 
@@ -163,6 +164,7 @@ class Cluster:
         self.cni_config = dict(sorted(dict(cni_config or {}).items()))
         self._cni_plugin = make_plugin(cni, self.cni_config)
         self._route_edits: dict[str, tuple[tuple[str, Any], ...]] = {}
+        self._captures: dict[str, tuple[Any, ...]] = {}
         self.seed = seed
         self.rng = random.Random(seed)
         self.cluster_cidr = str(net)
@@ -559,6 +561,66 @@ class Cluster:
 
         return trace(self, src, dst, port=port, protocol=protocol)
 
+    def verify_network_model(self) -> NetworkModelReport:
+        """Check the Kubernetes network model on the cluster as it stands.
+
+        The rules (kubernetes.io, "Services, Load Balancing, and Networking"): every pod
+        has a unique cluster-wide IP; every pod reaches every other pod, on any node,
+        with its source IP unchanged (no NAT); the agents on a node reach every pod on
+        that node. Equivalent pods are grouped, so a healthy cluster needs a few traces
+        whatever its size (see the report's ``note``).
+
+        Returns a ``NetworkModelReport``: ``.ok``, ``.problems`` (each names the pair and
+        the hop where the packet was lost or rewritten), text, HTML and ``.draw()``.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=2)
+        >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
+        >>> r = c.verify_network_model()
+        >>> r.ok, [rule.ok for rule in r.rules]
+        (True, [True, True, True])
+        >>> c.exec("node-1", "ip route del 10.244.2.0/24")
+        ''
+        >>> r = c.verify_network_model()
+        >>> r.ok, r.problems[0].src, r.problems[0].dst, r.problems[0].where
+        (False, 'default/a', 'default/b', 'network 10.0.1.0/24')
+        """
+        from kubenet_lab.engines.verify import verify_network_model
+
+        return verify_network_model(self)
+
+    def exec(self, where: str, command: str) -> str:
+        """Run a command in a pod (``"ns/pod"``) or on a node (its name), like
+        ``kubectl exec`` or ``ssh``, and return what the real tool prints.
+
+        Supported: ``ip addr``, ``ip route`` (and ``ip route add|del`` on a node, which
+        really changes that node's routes), ``ip neigh``, ``bridge fdb``,
+        ``iptables-save``, ``cat /etc/resolv.conf``, ``ping -c N``, ``traceroute -n``,
+        ``nslookup``, ``curl``, ``tcpdump -n -i IFACE``, ``hostname`` and, on a node,
+        ``kubectl get pods|nodes|svc [-A] [-o wide]``. Anything else answers as a shell
+        does (``command not found``, a usage line), never with a Python error.
+
+        Raises
+        ------
+        NotFoundError
+            ``where`` is neither a pod nor a node of this cluster.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> print(c.exec("node-1", "ip route"))
+        default via 10.0.1.1 dev eth0
+        10.0.1.0/24 dev eth0 proto kernel scope link src 10.0.1.5
+        10.244.0.0/24 via 10.244.0.0 dev flannel.1 onlink
+        >>> print(c.exec("node-1", "ipconfig"))
+        bash: ipconfig: command not found
+        """
+        from kubenet_lab.engines.shell import run
+        from kubenet_lab.views.text import kubectl_command
+
+        return run(self, where, command, kubectl=kubectl_command)
+
     # ------------------------------------------------------------------ internals
     def _memo(self, key: Any, factory: Any) -> Any:
         """Cache ``factory()`` until the cluster next changes (engines use this too)."""
@@ -567,6 +629,11 @@ class Cluster:
         except KeyError:
             value = self._cache[key] = factory()
             return value
+
+    def _edit_routes(self, node: str, *edits: tuple[str, Any]) -> None:
+        """Record ``ip route add/del`` on a node (engines.shell validates them first)."""
+        self._route_edits[node] = self._route_edits.get(node, ()) + tuple(edits)
+        self._changed()
 
     def _changed(self) -> None:
         self._cache.clear()

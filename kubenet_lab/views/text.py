@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kubenet_lab.model.cluster import Cluster
     from kubenet_lab.model.pod import Pod
     from kubenet_lab.model.trace import Hop, Trace
+    from kubenet_lab.model.verification import NetworkModelReport
 
 __all__ = [
     "CONTAINER_RUNTIME",
@@ -35,8 +36,11 @@ __all__ = [
     "KUBERNETES_VERSION",
     "OS_IMAGE",
     "hop_text",
+    "kubectl_command",
     "kubectl_get_nodes",
     "kubectl_get_pods",
+    "kubectl_get_services",
+    "network_model_text",
     "trace_text",
 ]
 
@@ -364,3 +368,87 @@ def kubectl_get_nodes(cluster: Cluster, *, wide: bool = False) -> str:
                     CONTAINER_RUNTIME]
         rows.append(row)
     return _kubectl_table(rows)
+
+
+# --------------------------------------------------------------------------- network model
+def network_model_text(report: NetworkModelReport, *, width: int = TEXT_WIDTH) -> str:
+    """The verification report as text: each rule with ``[ok]`` or ``[FAIL]``, what was
+    checked, and for each problem the pair and the hop where the packet was lost or
+    rewritten.
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=2)
+    >>> print(network_model_text(c.verify_network_model()))  # doctest: +ELLIPSIS
+    Kubernetes network model, cni=flannel: 3 nodes, 2 pods
+    [ok]   1. Each pod gets its own unique cluster-wide IP address.
+              checked: 2 pod addresses and 3 podCIDRs
+    ...
+    Verdict: the cluster follows the network model.
+    """
+    lines = [f"Kubernetes network model, cni={report.cni}: {len(report.nodes)} nodes, "
+             f"{report.pods} pods"]
+    for number, rule in enumerate(report.rules, 1):
+        mark = "[ok]  " if rule.ok else "[FAIL]"
+        lines += textwrap.wrap(f"{mark} {number}. {rule.rule}", width,
+                               subsequent_indent=" " * 10)
+        lines.append(f"          checked: {rule.checked}")
+        for problem in rule.problems:
+            many = f" (and {problem.pairs - 1:,} pairs like it)" if problem.pairs > 1 else ""
+            where = f" hop {problem.hop} at {problem.where}:" if problem.hop else ""
+            lines += textwrap.wrap(
+                f"x {problem.src} -> {problem.dst}{many}:{where} {problem.detail}", width,
+                initial_indent=" " * 10, subsequent_indent=" " * 12)
+    lines += textwrap.wrap(f"How it scales: {report.note}", width, subsequent_indent="  ")
+    if report.ok:
+        lines.append("Verdict: the cluster follows the network model.")
+    else:
+        count = len(report.problems)
+        lines.append(f"Verdict: {count} problem{'s' if count != 1 else ''}: the cluster breaks "
+                     "the network model.")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- kubectl commands
+def kubectl_get_services(cluster: Cluster, namespace: str = "default", *,
+                         all_namespaces: bool = False, wide: bool = False) -> str:
+    """SEAM (issue 4, Services): ``kubectl get svc``. Until the lab has Services there are
+    none, and kubectl says so.
+
+    >>> print(kubectl_get_services(kl.Cluster()))
+    No resources found in default namespace.
+    """
+    if all_namespaces:
+        return "No resources found"
+    return f"No resources found in {namespace} namespace."
+
+
+def kubectl_command(cluster: Cluster, args: list[str]) -> str:
+    """``kubectl get pods|nodes|svc [-A] [-n NS] [-o wide]``, for ``Cluster.exec``.
+
+    >>> print(kubectl_command(kl.Cluster(), ["get", "nodes"]))
+    NAME            STATUS   ROLES           AGE         VERSION
+    control-plane   Ready    control-plane   <unknown>   v1.31.4
+    >>> print(kubectl_command(kl.Cluster(), ["get", "ingresses"]))
+    error: the server doesn't have a resource type "ingresses"
+    """
+    if len(args) < 2 or args[0] != "get":
+        return ("error: unknown command \"" + (args[0] if args else "") + "\" for \"kubectl\""
+                if args and args[0] != "get" else
+                "You must specify the type of resource to get. Use \"kubectl api-resources\" "
+                "for a complete list of supported resources.")
+    what = args[1]
+    flags = args[2:]
+    all_ns = "-A" in flags or "--all-namespaces" in flags
+    wide = "wide" in flags and ("-o" in flags or "--output" in flags) or "-owide" in flags
+    namespace = "default"
+    if "-n" in flags:
+        i = flags.index("-n")
+        namespace = flags[i + 1] if i + 1 < len(flags) else namespace
+    if what in ("pods", "pod", "po"):
+        return kubectl_get_pods(cluster, namespace, all_namespaces=all_ns, wide=wide)
+    if what in ("nodes", "node", "no"):
+        return kubectl_get_nodes(cluster, wide=wide)
+    if what in ("svc", "service", "services"):
+        return kubectl_get_services(cluster, namespace, all_namespaces=all_ns, wide=wide)
+    return f'error: the server doesn\'t have a resource type "{what}"'

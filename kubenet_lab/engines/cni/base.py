@@ -37,6 +37,11 @@ if TYPE_CHECKING:
 
 __all__ = ["BRIDGE", "LINK_MTU", "BridgeFamily", "CNIPlugin", "digest", "mac_address"]
 
+#: An ``ip neigh`` entry: ``(ip, dev, mac, state)``.
+Neighbour = tuple[str, str, str, str]
+#: A masquerade decision: ``(rule text, who installed it)``, or None for no NAT.
+Masquerade = tuple[str, str] | None
+
 BRIDGE = "cni0"
 LINK_MTU = 1500
 
@@ -139,7 +144,7 @@ class CNIPlugin:
         """``(ip, mac)`` of the pod's gateway, as ``ip neigh`` in the pod shows it."""
         return ()
 
-    def node_neighbours(self, cluster: Cluster, node: Node) -> tuple[tuple[str, str, str, str], ...]:
+    def node_neighbours(self, cluster: Cluster, node: Node) -> tuple[Neighbour, ...]:
         """``(ip, dev, mac, state)`` entries of the node's neighbour table."""
         return ()
 
@@ -159,7 +164,7 @@ class CNIPlugin:
         return (), ()
 
     # ------------------------------------------------------------------ datapath
-    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> tuple[str, str] | None:
+    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> Masquerade:
         """The plugin's POSTROUTING rule that masquerades this connection, as
         ``(rule text, who installed it)``, or None when it leaves the source alone."""
         return None
@@ -261,7 +266,7 @@ class BridgeFamily(CNIPlugin):
         node = cluster.node(pod.node)
         return ((self.gateway(cluster, pod), mac_address(f"{node.name}/{BRIDGE}")),)
 
-    def node_neighbours(self, cluster: Cluster, node: Node) -> tuple[tuple[str, str, str, str], ...]:
+    def node_neighbours(self, cluster: Cluster, node: Node) -> tuple[Neighbour, ...]:
         return tuple((p.ip, BRIDGE, mac_address(f"{p.ref}/eth0"), "REACHABLE")
                      for p in cluster.pods_on(node.name))
 

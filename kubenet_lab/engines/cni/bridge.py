@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from kubenet_lab.engines.cni.base import BridgeFamily, sort_routes
+from kubenet_lab.engines.cni.base import BridgeFamily, Masquerade, sort_routes
 from kubenet_lab.model.route import Interface, Route
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ class Bridge(BridgeFamily):
     def node_interfaces(self, cluster: Cluster, node: Node) -> tuple[Interface, ...]:
         return tuple(self.base_interfaces(cluster, node) + self.bridge_interfaces(cluster, node))
 
-    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> tuple[str, str] | None:
+    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> Masquerade:
         """With ``ipMasq``: masquerade a pod's traffic to anything outside its podCIDR."""
         from ipaddress import IPv4Address, ip_network
 

@@ -29,7 +29,14 @@ import hashlib
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
-from kubenet_lab.engines.cni.base import LINK_MTU, CNIPlugin, mac_address, sort_routes
+from kubenet_lab.engines.cni.base import (
+    LINK_MTU,
+    CNIPlugin,
+    Masquerade,
+    Neighbour,
+    mac_address,
+    sort_routes,
+)
 from kubenet_lab.model.packet import Ethernet, IPv4, Packet
 from kubenet_lab.model.route import Interface, Route
 from kubenet_lab.model.trace import Location
@@ -140,7 +147,7 @@ class Calico(CNIPlugin):
     def pod_neighbours(self, cluster: Cluster, pod: Pod) -> tuple[tuple[str, str], ...]:
         return ((LINK_LOCAL_GATEWAY, CALI_MAC),)
 
-    def node_neighbours(self, cluster: Cluster, node: Node) -> tuple[tuple[str, str, str, str], ...]:
+    def node_neighbours(self, cluster: Cluster, node: Node) -> tuple[Neighbour, ...]:
         return tuple((p.ip, self.veth_name(p), mac_address(f"{p.ref}/eth0"), "REACHABLE")
                      for p in cluster.pods_on(node.name))
 
@@ -152,7 +159,7 @@ class Calico(CNIPlugin):
                  NAT_OUTGOING))
 
     # ------------------------------------------------------------------ datapath
-    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> tuple[str, str] | None:
+    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> Masquerade:
         pool = ip_network(cluster.cluster_cidr)
         if IPv4Address(src) in pool and IPv4Address(dst) not in pool:
             return NAT_OUTGOING, "Calico's natOutgoing (cali-nat-outgoing)"

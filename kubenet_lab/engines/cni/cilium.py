@@ -29,7 +29,7 @@ import hashlib
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
-from kubenet_lab.engines.cni.base import LINK_MTU, CNIPlugin, mac_address, sort_routes
+from kubenet_lab.engines.cni.base import LINK_MTU, CNIPlugin, Masquerade, mac_address, sort_routes
 from kubenet_lab.model.packet import UDP, VXLAN, Ethernet, IPv4, Packet
 from kubenet_lab.model.route import Interface, Route
 from kubenet_lab.model.trace import Location
@@ -132,7 +132,7 @@ class Cilium(CNIPlugin):
         node = cluster.node(pod.node)
         return ((self.gateway(cluster, pod), mac_address(f"{node.name}/{self.veth_name(pod)}")),)
 
-    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> tuple[str, str] | None:
+    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> Masquerade:
         """BPF masquerading: pod traffic leaving the cluster network takes the node's IP."""
         cidr = ip_network(cluster.cluster_cidr)
         if IPv4Address(src) in cidr and IPv4Address(dst) not in cidr:

@@ -18,7 +18,13 @@ from __future__ import annotations
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
-from kubenet_lab.engines.cni.base import BridgeFamily, mac_address, sort_routes
+from kubenet_lab.engines.cni.base import (
+    BridgeFamily,
+    Masquerade,
+    Neighbour,
+    mac_address,
+    sort_routes,
+)
 from kubenet_lab.model.packet import UDP, VXLAN, Ethernet, IPv4, Packet
 from kubenet_lab.model.route import Interface, Route
 from kubenet_lab.model.trace import Location
@@ -122,7 +128,7 @@ class Flannel(BridgeFamily):
             return vtep_ip(node)
         return super().device_address(cluster, node, dev)
 
-    def node_neighbours(self, cluster: Cluster, node: Node) -> tuple[tuple[str, str, str, str], ...]:
+    def node_neighbours(self, cluster: Cluster, node: Node) -> tuple[Neighbour, ...]:
         """flanneld's permanent ARP entries for the other nodes' VTEPs, then the pods."""
         vteps = tuple((vtep_ip(o), VXLAN_DEVICE, mac_address(f"{o.name}/{VXLAN_DEVICE}"),
                        "PERMANENT") for o in cluster.nodes if o.name != node.name)
@@ -164,7 +170,7 @@ class Flannel(BridgeFamily):
              f'-A FLANNEL-FWD -d {cidr} -m comment --comment "flanneld forward" -j ACCEPT'),
         )
 
-    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> tuple[str, str] | None:
+    def masquerade(self, cluster: Cluster, node: Node, src: str, dst: str) -> Masquerade:
         rule = flannel_masquerade(cluster.cluster_cidr, node.pod_cidr, src, dst)
         return None if rule is None else (rule, "flannel's FLANNEL-POSTRTG")
 
