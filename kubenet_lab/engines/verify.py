@@ -72,14 +72,14 @@ def _problem(t: Trace, src: Pod | str, src_ip: str, dst: Pod, pairs: int) -> Pro
     reached = (t.destination_pod == dst.ref and t.hops[-1].action in ("deliver", "refuse"))
     if not reached:
         last = t.hops[-1]
-        return Problem(src_name, dst.ref, last.index, str(last.location),
-                       f"{t.reason} ({last.detail})", pairs)
+        return Problem(src_name, dst.ref, last.index, str(last.location), t.reason, pairs)
     for hop in t.hops:
         seen = hop.packet.inner(IPv4).src
         if seen != src_ip:
+            rule = hop.detail.partition("POSTROUTING: ")[2].partition(" masquerades")[0]
+            by = f" by {rule}" if rule else ""
             return Problem(src_name, dst.ref, hop.index, str(hop.location),
-                           f"the source address is rewritten from {src_ip} to {seen}: "
-                           f"{hop.detail}", pairs)
+                           f"the source address is rewritten from {src_ip} to {seen}{by}", pairs)
     return None
 
 

@@ -326,7 +326,7 @@ def network_model_html(report: NetworkModelReport) -> str:
         badge = _badge("ok", "#1a7f37") if rule.ok else _badge("FAIL", "#cf222e")
         items = "".join(
             f"<li><b>{_e(p.src)} &rarr; {_e(p.dst)}</b>"
-            + (f" (and {p.pairs - 1:,} pairs like it)" if p.pairs > 1 else "")
+            + (f" (and {p.pairs - 1:,} more like it)" if p.pairs > 1 else "")
             + (f": hop {p.hop} at <code>{_e(p.where)}</code>" if p.hop else "")
             + f": {_e(p.detail)}</li>"
             for p in rule.problems)

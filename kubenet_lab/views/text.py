@@ -394,7 +394,8 @@ def network_model_text(report: NetworkModelReport, *, width: int = TEXT_WIDTH) -
                                subsequent_indent=" " * 10)
         lines.append(f"          checked: {rule.checked}")
         for problem in rule.problems:
-            many = f" (and {problem.pairs - 1:,} pairs like it)" if problem.pairs > 1 else ""
+            more = problem.pairs - 1
+            many = f" (and {more:,} more pair{'s' if more > 1 else ''} like it)" if more else ""
             where = f" hop {problem.hop} at {problem.where}:" if problem.hop else ""
             lines += textwrap.wrap(
                 f"x {problem.src} -> {problem.dst}{many}:{where} {problem.detail}", width,

@@ -64,9 +64,19 @@ def mac_address(key: str) -> str:
 
 
 def sort_routes(routes: list[Route]) -> tuple[Route, ...]:
-    """``default`` first, then by network address and prefix length, as ``ip route``."""
-    head = [r for r in routes if r.dst == "default"]
-    rest = [r for r in routes if r.dst != "default"]
+    """``default`` first, then by network address and prefix length, as ``ip route``.
+
+    A second route to the same destination is left out: the kernel refuses it
+    (``RTNETLINK answers: File exists``), so the first one installed stays.
+    """
+    seen: set[tuple[str, str]] = set()
+    unique = []
+    for r in routes:
+        if (r.dst, r.type) not in seen:
+            seen.add((r.dst, r.type))
+            unique.append(r)
+    head = [r for r in unique if r.dst == "default"]
+    rest = [r for r in unique if r.dst != "default"]
     rest.sort(key=lambda r: (int(ip_network(r.dst).network_address), ip_network(r.dst).prefixlen))
     return tuple(head + rest)
 
