@@ -10,7 +10,9 @@ from kubenet_lab.course import *  # noqa: F403
 from kubenet_lab.exceptions import *  # noqa: F403
 from kubenet_lab.exercises import *  # noqa: F403
 from kubenet_lab.model import *  # noqa: F403
+from kubenet_lab.scenarios import *  # noqa: F403
 from kubenet_lab.views.html import *  # noqa: F403
+from kubenet_lab.views.network import *  # noqa: F403
 from kubenet_lab.views.pictures import *  # noqa: F403
 from kubenet_lab.views.text import *  # noqa: F403
 
@@ -32,6 +34,7 @@ def __getattr__(name: str):
 
 __all__ = [
     "AddressExhaustedError",
+    "BROKEN_CLUSTERS",
     "CNI_PLUGINS",
     "CONTAINER_RUNTIME",
     "CONTROL_PLANE_TAINT",
@@ -46,6 +49,7 @@ __all__ = [
     "Ethernet",
     "Exercise",
     "Feedback",
+    "Flow",
     "Hop",
     "IPv4",
     "Interface",
@@ -76,20 +80,26 @@ __all__ = [
     "Trace",
     "TraceExplorer",
     "TraceStepper",
+    "TrafficReport",
     "UDP",
     "UnschedulableError",
     "UnsupportedKindError",
     "VXLAN",
     "Vpc",
     "__version__",
+    "broken_cluster",
     "cluster_layout",
     "draw_cluster",
+    "draw_network_model",
     "draw_pod",
     "draw_trace",
+    "draw_traffic",
     "environment_report",
     "exercise",
+    "healthy_cluster",
     "hop_html",
     "hop_text",
+    "human_bytes",
     "kubectl_command",
     "kubectl_get_nodes",
     "kubectl_get_pods",
@@ -98,4 +108,5 @@ __all__ = [
     "network_model_text",
     "trace_html",
     "trace_text",
+    "traffic_text",
 ]

@@ -29,6 +29,7 @@ traces; each broken node adds about 2·N.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING
 
@@ -68,6 +69,13 @@ def _overlaps(cluster: Cluster) -> list[tuple[str, str, str, str]]:
 
 def _problem(t: Trace, src: Pod | str, src_ip: str, dst: Pod, pairs: int) -> Problem | None:
     """None when the packet reached ``dst`` with its source unchanged."""
+    found = _find(t, src, src_ip, dst, pairs)
+    if found is None:
+        return None
+    return replace(found, src_node=src if isinstance(src, str) else src.node, dst_node=dst.node)
+
+
+def _find(t: Trace, src: Pod | str, src_ip: str, dst: Pod, pairs: int) -> Problem | None:
     src_name = src if isinstance(src, str) else src.ref
     reached = (t.destination_pod == dst.ref and t.hops[-1].action in ("deliver", "refuse"))
     if not reached:
@@ -95,7 +103,8 @@ def verify_network_model(cluster: Cluster) -> NetworkModelReport:
     for pod in pods:
         if pod.ip in by_ip:
             problems1.append(Problem(by_ip[pod.ip], pod.ref, None, "",
-                                     f"both pods have the address {pod.ip}"))
+                                     f"both pods have the address {pod.ip}", 1,
+                                     cluster.pod(by_ip[pod.ip]).node, pod.node))
         else:
             by_ip[pod.ip] = pod.ref
     overlaps = _overlaps(cluster)
@@ -104,7 +113,7 @@ def verify_network_model(cluster: Cluster) -> NetworkModelReport:
         bad_nodes |= {a, b}
         problems1.append(Problem(a, b, None, "", (
             f"the podCIDRs overlap: {a} has {a_cidr}, {b} has {b_cidr}; both nodes hand out "
-            "addresses from the shared block and each routes it to itself")))
+            "addresses from the shared block and each routes it to itself"), 1, a, b))
     rule1 = RuleCheck(RULES[0], not problems1,
                       f"{len(pods)} pod addresses and {len(nodes)} podCIDRs", tuple(problems1))
 

@@ -50,6 +50,7 @@ from kubenet_lab.model.pod import Container, ContainerPort, Pod, Toleration
 
 if TYPE_CHECKING:
     from kubenet_lab.model.trace import Trace
+    from kubenet_lab.model.traffic import TrafficReport
     from kubenet_lab.model.verification import NetworkModelReport
 
 __all__ = ["CNI_PLUGINS", "NODE_PORTS", "Cluster", "natural_key"]
@@ -589,6 +590,24 @@ class Cluster:
         from kubenet_lab.engines.verify import verify_network_model
 
         return verify_network_model(self)
+
+    def traffic(self, flows: Iterable[Any] | None = None, *, requests: int = 50,
+                seed: int | None = None) -> TrafficReport:
+        """What a set of flows puts on the cluster's links: node-to-node bytes on the
+        wire, the overlay's share, pod-to-pod payload. Without ``flows``, ``requests``
+        random flows between pods, drawn from ``seed`` (the cluster's seed by default).
+
+        ``str(report)`` is a table, ``report.draw()`` a picture with widths by volume.
+
+        >>> c = kl.Cluster(workers=2)
+        >>> for i in range(6): _ = c.add_pod(f"default/p{i}")
+        >>> r = c.traffic(requests=20, seed=7)
+        >>> r.overlay_total > 0, r == c.traffic(requests=20, seed=7)
+        (True, True)
+        """
+        from kubenet_lab.engines.traffic import traffic
+
+        return traffic(self, flows, requests=requests, seed=seed)
 
     def exec(self, where: str, command: str) -> str:
         """Run a command in a pod (``"ns/pod"``) or on a node (its name), like

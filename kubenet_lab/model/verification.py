@@ -24,6 +24,8 @@ class Problem:
         What happened there.
     pairs : int
         How many pairs of pods this problem stands for (pairs that take the same path).
+    src_node, dst_node : str
+        The nodes of ``src`` and ``dst`` (for pictures).
     """
 
     src: str
@@ -32,6 +34,8 @@ class Problem:
     where: str
     detail: str
     pairs: int = 1
+    src_node: str = ""
+    dst_node: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +90,6 @@ class NetworkModelReport:
 
     def draw(self, ax: Any = None) -> Any:
         """A picture: the nodes, with each failing pair's path marked. Returns the figure."""
-        from kubenet_lab.views.pictures import draw_network_model
+        from kubenet_lab.views.network import draw_network_model
 
         return draw_network_model(self, ax=ax)

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from kubenet_lab.model.cluster import Cluster
     from kubenet_lab.model.pod import Pod
     from kubenet_lab.model.trace import Hop, Trace
+    from kubenet_lab.model.traffic import TrafficReport
     from kubenet_lab.model.verification import NetworkModelReport
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "kubectl_get_services",
     "network_model_text",
     "trace_text",
+    "traffic_text",
 ]
 
 #: The kubelet version of every node (the VERSION column of ``kubectl get nodes``).
@@ -453,3 +455,45 @@ def kubectl_command(cluster: Cluster, args: list[str]) -> str:
     if what in ("svc", "service", "services"):
         return kubectl_get_services(cluster, namespace, all_namespaces=all_ns, wide=wide)
     return f'error: the server doesn\'t have a resource type "{what}"'
+
+
+# --------------------------------------------------------------------------- traffic
+def traffic_text(report: TrafficReport, *, top: int = 10) -> str:
+    """Node-to-node bytes on the wire (with the overlay's share), the busiest pod pairs,
+    and the flows that did not arrive.
+
+    >>> c = kl.Cluster(workers=2)
+    >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
+    >>> print(traffic_text(c.traffic([kl.Flow("default/a", "default/b", requests=10)])))
+    1 flows, 10 requests; 44,000 bytes of payload
+    FROM     TO       ON THE WIRE   OVERLAY HEADERS
+    node-1   node-2   55,440        5,500 (9.9%)
+    Busiest pod pairs (payload):
+      default/a -> default/b   44,000
+    Wire total 55,440 bytes, of which 5,500 (9.9%) are VXLAN headers.
+    """
+    flows = len(report.flows)
+    requests = sum(f.requests for f in report.flows)
+    payload = sum(report.pod_bytes.values())
+    lines = [f"{flows:,} flows, {requests:,} requests; {payload:,} bytes of payload"]
+    rows = [["FROM", "TO", "ON THE WIRE", "OVERLAY HEADERS"]]
+    for (a, b), size in sorted(report.node_bytes.items(), key=lambda kv: (-kv[1], kv[0]))[:top]:
+        over = report.overlay_bytes.get((a, b), 0)
+        rows.append([a, b, f"{size:,}", f"{over:,} ({100 * over / size:.1f}%)" if size else "0"])
+    if len(rows) > 1:
+        lines.append(_kubectl_table(rows))
+    for node, size in report.local_bytes.items():
+        lines.append(f"{node}: {size:,} bytes between its own pods (never on the wire)")
+    pairs = sorted(report.pod_bytes.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    if pairs:
+        lines.append("Busiest pod pairs (payload):")
+        width = max(len(f"{a} -> {b}") for (a, b), _ in pairs)
+        lines += [f"  {f'{a} -> {b}':<{width}}   {size:,}" for (a, b), size in pairs]
+    for item in report.dropped[:top]:
+        lines.append(f"not delivered: {item}")
+    total, over = report.wire_total, report.overlay_total
+    kind = {"flannel": "VXLAN", "cilium": "VXLAN"}.get(report.cni, "overlay")
+    share = f", of which {over:,} ({100 * over / total:.1f}%) are {kind} headers" if over else (
+        ", no overlay headers")
+    lines.append(f"Wire total {total:,} bytes{share}.")
+    return "\n".join(lines)

@@ -139,7 +139,6 @@ def test_kubectl_on_a_node(c):
 
 def test_ip_neigh_and_bridge_fdb_show_flannels_static_entries(c):
     neigh = c.exec("node-1", "ip neigh").splitlines()
-    vtep = kl.Cluster  # noqa: F841 - readability
     assert any(re.fullmatch(r"10\.244\.2\.0 dev flannel\.1 lladdr [0-9a-f:]{17} PERMANENT", x)
                for x in neigh)
     fdb = c.exec("node-1", "bridge fdb")
@@ -200,7 +199,8 @@ def test_bad_route_edits_answer_like_iproute2_and_change_nothing(c):
     for command, answer in cases.items():
         assert c.exec("node-1", command) == answer, command
     assert c.exec("node-1", "ip route") == before
-    assert c.exec("default/a", "ip route del default") == "RTNETLINK answers: Operation not permitted"
+    assert c.exec("default/a", "ip route del default") == (
+        "RTNETLINK answers: Operation not permitted")
 
 
 def test_route_edits_are_cluster_state_that_a_failed_apply_keeps(c):
