@@ -75,7 +75,8 @@ class NetworkModelReport:
         return tuple(p for r in self.rules for p in r.problems)
 
     def __repr__(self) -> str:
-        verdict = "ok" if self.ok else f"{len(self.problems)} problems"
+        count = len(self.problems)
+        verdict = "ok" if self.ok else f"{count} problem{'s' if count != 1 else ''}"
         return f"<NetworkModelReport cni={self.cni} {verdict}, {self.traces} traces>"
 
     def __str__(self) -> str:
