@@ -52,6 +52,11 @@ RULES = (
 )
 
 
+def _n(count: int, one: str, many: str | None = None) -> str:
+    """``1 trace``, ``2 traces``."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
 def _overlaps(cluster: Cluster) -> list[tuple[str, str, str, str]]:
     """Pairs of nodes whose podCIDRs overlap: sort by start, compare neighbours."""
     spans = sorted(
@@ -182,7 +187,7 @@ def verify_network_model(cluster: Cluster) -> NetworkModelReport:
             check(group[0], group[1], len(group) * (len(group) - 1))
     pairs = len(pods) * (len(pods) - 1)
     rule2 = RuleCheck(RULES[1], not problems2,
-                      f"{pairs:,} ordered pairs of pods, by {traces:,} representative traces",
+                      f"{pairs:,} ordered pairs of pods, by {_n(traces, 'representative trace')}",
                       tuple(problems2))
 
     # ---------------------------------------------------------------- rule 3
@@ -199,13 +204,14 @@ def verify_network_model(cluster: Cluster) -> NetworkModelReport:
         if found is not None:
             problems3.append(found)
     rule3 = RuleCheck(RULES[2], not problems3,
-                      f"{len(pods):,} node-to-pod paths, by {node_traces:,} traces",
+                      f"{len(pods):,} node-to-pod paths, by {_n(node_traces, 'trace')}",
                       tuple(problems3))
     traces += node_traces
     irregular = len(bad_nodes) + len(loners)
     note = (f"{len(pods):,} pods on {len(nodes)} nodes: {len(regular)} regular nodes share one "
             f"path shape, so 2 traces stand for their {same_pairs + cross_pairs:,} pairs; "
-            f"{irregular} irregular nodes or pods are traced against every node. Cost: "
+            f"{_n(irregular, 'irregular node or pod', 'irregular nodes or pods')} traced "
+            "against every node. Cost: "
             "O(P + N log N) to classify, plus 2 + 2*I*N traces (I irregular), instead of P^2.")
     return NetworkModelReport(cluster.cni, (rule1, rule2, rule3), len(pods), pairs, traces,
                               note, tuple(n.name for n in nodes))
