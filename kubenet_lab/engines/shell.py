@@ -746,17 +746,30 @@ def _tcpdump(ctx: _Context, args: list[str]) -> str:
             loc = hop.location
             if loc.name != here or (iface != "any" and loc.interface != iface):
                 continue
-            if last == (loc.interface, hop.packet):
+            pkt = hop.packet
+            if hop.action == "encapsulate":  # the tunnel device sees the packet it wraps
+                pkt = _inner_frame(pkt)
+            if last == (loc.interface, pkt):
                 continue
-            last = (loc.interface, hop.packet)
+            last = (loc.interface, pkt)
             clock += int(_ms(hop.index, t.src_ip, base=60))
             stamp = f"00:00:00.{clock:06d}"
             prefix = f"{loc.interface} Out " if iface == "any" else ""
-            lines.append(f"{stamp} {prefix}{_tcpdump_line(hop.packet, kind, mss)}")
+            lines.append(f"{stamp} {prefix}{_tcpdump_line(pkt, kind, mss)}")
             packets += 1
     lines += ["", f"{packets} packets captured", f"{packets} packets received by filter",
               "0 packets dropped by kernel"]
     return "\n".join(lines)
+
+
+def _inner_frame(pkt: Packet) -> Packet:
+    """What enters a tunnel device: the layers inside VXLAN, or inside the outer IP."""
+    layers = pkt.layers
+    for i, layer in enumerate(layers):
+        if isinstance(layer, VXLAN):
+            return Packet(layers[i + 1:])
+    ips = [i for i, layer in enumerate(layers) if isinstance(layer, IPv4)]
+    return Packet(layers[ips[-1]:]) if len(ips) > 1 else pkt
 
 
 def _l4_text(pkt: Packet, start: int, kind: str, mss: int) -> str:

@@ -224,3 +224,16 @@ def test_same_input_same_text(c):
         return [d.exec("default/a", x) for x in ("ping -c 2 10.244.2.2", "traceroute -n "
                                                  "10.244.2.2", "ip addr")]
     assert run() == run()
+
+
+def test_tcpdump_on_the_tunnel_device_sees_the_inner_packet(c):
+    c.exec("default/a", "curl -s 10.244.2.2")
+    out = c.exec("node-1", "tcpdump -n -i flannel.1").splitlines()
+    assert "OTV" not in out[2] and re.search(r"IP 10\.244\.1\.2\.\d+ > 10\.244\.2\.2\.80:", out[2])
+    calico = kl.Cluster(workers=2, cni="calico", cni_config={"ipipMode": "Always"})
+    calico.add_pod("default/a", node="node-1")
+    calico.add_pod("default/b", node="node-2")
+    calico.exec("default/a", "curl -s 192.168.0.130")
+    wire = calico.exec("node-1", "tcpdump -n -i eth0").splitlines()[2]
+    assert re.search(r"IP 10\.0\.1\.5 > 10\.0\.1\.6: IP 192\.168\.0\.66\.\d+ > "
+                     r"192\.168\.0\.130\.80: Flags \[S\].* \(ipip-proto-4\)$", wire)
