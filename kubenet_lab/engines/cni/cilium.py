@@ -39,13 +39,22 @@ if TYPE_CHECKING:
     from kubenet_lab.model.node import Node
     from kubenet_lab.model.pod import Pod
 
-__all__ = ["Cilium"]
+__all__ = ["Cilium", "security_identity", "socket_lb"]
 
 HOST_DEVICE = "cilium_host"
 NET_DEVICE = "cilium_net"
 TUNNEL_DEVICE = "cilium_vxlan"
 TUNNEL_PORT = 8472
 OVERHEAD = 50
+
+
+def socket_lb(cluster: Cluster, pod: Pod, dst_ip: str, port: int) -> str | None:
+    """SEAM (issue 4, Services): Cilium's socket-level load balancing. When a pod
+    connects to a Service's ClusterIP:port, bpf_sock rewrites the destination to a
+    backend's address in connect(), before any packet exists, so the first packet
+    already carries the pod IP (no DNAT on the way). Return that backend IP, or None
+    when ``dst_ip:port`` is no Service. Until Services exist, nothing is one."""
+    return None
 
 
 def security_identity(pod: Pod) -> int:
@@ -150,10 +159,16 @@ class Cilium(CNIPlugin):
         gw = self.gateway(walk.c, pod)
         veth = self.veth_name(pod)
         mac = mac_address(f"{node.name}/{veth}")
+        backend = socket_lb(walk.c, pod, dst_ip, walk.port)
+        lb = ""
+        if backend is not None:
+            lb = (f" (bpf_sock rewrote the Service address {dst_ip} to the backend {backend} "
+                  "in connect())")
+            dst_ip = backend
         pkt = walk.first_packet(pod.ip, dst_ip, Ethernet(mac_address(f"{pod.ref}/eth0"), mac))
         walk.hop(Location("pod", pod.ref, "eth0"), node.name, "send",
-                 f"{sender} sends to {dst_ip}: route default via {gw} dev eth0 mtu {self.mtu}; "
-                 f"ARP: Cilium's eBPF answers for {gw} with {veth}'s MAC {mac}", pkt)
+                 f"{sender} sends to {dst_ip}{lb}: route default via {gw} dev eth0 mtu "
+                 f"{self.mtu}; ARP: Cilium's eBPF answers for {gw} with {veth}'s MAC {mac}", pkt)
         self.from_lxc(walk, node, pod, pkt)
 
     def from_lxc(self, walk: Any, node: Node, pod: Pod, pkt: Packet) -> None:
