@@ -127,7 +127,13 @@ class CNIPlugin:
 
     # ------------------------------------------------------------------ state
     def pod_interfaces(self, cluster: Cluster, pod: Pod) -> tuple[Interface, ...]:
-        raise NotImplementedError
+        """``lo`` and ``eth0`` holding the pod IP as a /32 (routed plugins: Calico,
+        Cilium); ``eth0``'s peer is the pod's veth on the node."""
+        return (
+            Interface("lo", "loopback", "00:00:00:00:00:00", 65536, "127.0.0.1/8"),
+            Interface("eth0", "veth", mac_address(f"{pod.ref}/eth0"), self.mtu, f"{pod.ip}/32",
+                      peer=f"{pod.node}:{self.veth_name(pod)}"),
+        )
 
     def node_interfaces(self, cluster: Cluster, node: Node) -> tuple[Interface, ...]:
         raise NotImplementedError
@@ -137,6 +143,21 @@ class CNIPlugin:
 
     def node_routes(self, cluster: Cluster, node: Node) -> tuple[Route, ...]:
         raise NotImplementedError
+
+    def base_interfaces(self, cluster: Cluster, node: Node) -> list[Interface]:
+        """``lo`` and ``eth0``, which every node has whatever the plugin."""
+        subnet_prefix = ip_network(cluster.subnet_of(node).cidr).prefixlen
+        return [
+            Interface("lo", "loopback", "00:00:00:00:00:00", 65536, "127.0.0.1/8"),
+            Interface("eth0", "ether", mac_address(f"{node.name}/eth0"), LINK_MTU,
+                      f"{node.ip}/{subnet_prefix}"),
+        ]
+
+    def base_routes(self, cluster: Cluster, node: Node) -> list[Route]:
+        """The routes every node has: the VPC's router as default, and its subnet."""
+        subnet = cluster.subnet_of(node)
+        return [Route("default", "eth0", via=subnet.router),
+                Route(subnet.cidr, "eth0", proto="kernel", scope="link", src=node.ip)]
 
     def local_addresses(self, cluster: Cluster, node: Node) -> set[str]:
         """The addresses of the node's own devices."""
@@ -243,14 +264,6 @@ class BridgeFamily(CNIPlugin):
             devices.append(Interface(veth, "veth", mac_address(f"{node.name}/{veth}"),
                                      self.mtu, peer=f"{pod.ref}:eth0", master=BRIDGE))
         return devices
-
-    def base_interfaces(self, cluster: Cluster, node: Node) -> list[Interface]:
-        subnet_prefix = ip_network(cluster.subnet_of(node).cidr).prefixlen
-        return [
-            Interface("lo", "loopback", "00:00:00:00:00:00", 65536, "127.0.0.1/8"),
-            Interface("eth0", "ether", mac_address(f"{node.name}/eth0"), LINK_MTU,
-                      f"{node.ip}/{subnet_prefix}"),
-        ]
 
     def local_route(self, cluster: Cluster, node: Node) -> list[Route]:
         if not cluster.pods_on(node.name):

@@ -52,12 +52,7 @@ class Bridge(BridgeFamily):
         return bool(self.config.get("ipMasq", False))
 
     def node_routes(self, cluster: Cluster, node: Node) -> tuple[Route, ...]:
-        subnet = cluster.subnet_of(node)
-        routes = [
-            Route("default", "eth0", via=subnet.router),
-            Route(subnet.cidr, "eth0", proto="kernel", scope="link", src=node.ip),
-            *self.local_route(cluster, node),
-        ]
+        routes = [*self.base_routes(cluster, node), *self.local_route(cluster, node)]
         for other in cluster.nodes:
             if other.name != node.name:
                 routes.append(Route(other.pod_cidr, "eth0", via=other.ip))

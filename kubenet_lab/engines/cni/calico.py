@@ -90,20 +90,8 @@ class Calico(CNIPlugin):
         return str(ip_network(node.pod_cidr).network_address)
 
     # ------------------------------------------------------------------ state
-    def pod_interfaces(self, cluster: Cluster, pod: Pod) -> tuple[Interface, ...]:
-        return (
-            Interface("lo", "loopback", "00:00:00:00:00:00", 65536, "127.0.0.1/8"),
-            Interface("eth0", "veth", mac_address(f"{pod.ref}/eth0"), self.mtu, f"{pod.ip}/32",
-                      peer=f"{pod.node}:{self.veth_name(pod)}"),
-        )
-
     def node_interfaces(self, cluster: Cluster, node: Node) -> tuple[Interface, ...]:
-        subnet_prefix = ip_network(cluster.subnet_of(node).cidr).prefixlen
-        devices = [
-            Interface("lo", "loopback", "00:00:00:00:00:00", 65536, "127.0.0.1/8"),
-            Interface("eth0", "ether", mac_address(f"{node.name}/eth0"), LINK_MTU,
-                      f"{node.ip}/{subnet_prefix}"),
-        ]
+        devices = self.base_interfaces(cluster, node)
         if self.ipip:
             devices.append(Interface(TUNNEL_DEVICE, "ipip", "00:00:00:00", LINK_MTU - IPIP_OVERHEAD,
                                      f"{self.tunnel_ip(node)}/32"))
@@ -117,12 +105,8 @@ class Calico(CNIPlugin):
                 Route(LINK_LOCAL_GATEWAY, "eth0", scope="link"))
 
     def node_routes(self, cluster: Cluster, node: Node) -> tuple[Route, ...]:
-        subnet = cluster.subnet_of(node)
-        routes = [
-            Route("default", "eth0", via=subnet.router),
-            Route(subnet.cidr, "eth0", proto="kernel", scope="link", src=node.ip),
-            Route(node.pod_cidr, "", proto="bird", type="blackhole"),
-        ]
+        routes = [*self.base_routes(cluster, node),
+                  Route(node.pod_cidr, "", proto="bird", type="blackhole")]
         for pod in cluster.pods_on(node.name):
             routes.append(Route(pod.ip, self.veth_name(pod), scope="link"))
         for other in cluster.nodes:

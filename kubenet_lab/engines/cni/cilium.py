@@ -84,19 +84,9 @@ class Cilium(CNIPlugin):
     def gateway(self, cluster: Cluster, pod: Pod) -> str:
         return self.router_ip(cluster.node(pod.node))
 
-    def pod_interfaces(self, cluster: Cluster, pod: Pod) -> tuple[Interface, ...]:
-        return (
-            Interface("lo", "loopback", "00:00:00:00:00:00", 65536, "127.0.0.1/8"),
-            Interface("eth0", "veth", mac_address(f"{pod.ref}/eth0"), self.mtu, f"{pod.ip}/32",
-                      peer=f"{pod.node}:{self.veth_name(pod)}"),
-        )
-
     def node_interfaces(self, cluster: Cluster, node: Node) -> tuple[Interface, ...]:
-        subnet_prefix = ip_network(cluster.subnet_of(node).cidr).prefixlen
         devices = [
-            Interface("lo", "loopback", "00:00:00:00:00:00", 65536, "127.0.0.1/8"),
-            Interface("eth0", "ether", mac_address(f"{node.name}/eth0"), LINK_MTU,
-                      f"{node.ip}/{subnet_prefix}"),
+            *self.base_interfaces(cluster, node),
             Interface(NET_DEVICE, "veth", mac_address(f"{node.name}/{NET_DEVICE}"), LINK_MTU,
                       peer=f"{node.name}:{HOST_DEVICE}"),
             Interface(HOST_DEVICE, "veth", mac_address(f"{node.name}/{HOST_DEVICE}"), LINK_MTU,
@@ -115,13 +105,9 @@ class Cilium(CNIPlugin):
         return (Route("default", "eth0", via=gw, mtu=self.mtu), Route(gw, "eth0", scope="link"))
 
     def node_routes(self, cluster: Cluster, node: Node) -> tuple[Route, ...]:
-        subnet = cluster.subnet_of(node)
         rip = self.router_ip(node)
-        routes = [
-            Route("default", "eth0", via=subnet.router),
-            Route(subnet.cidr, "eth0", proto="kernel", scope="link", src=node.ip),
-            Route(rip, HOST_DEVICE, proto="kernel", scope="link"),
-        ]
+        routes = [*self.base_routes(cluster, node),
+                  Route(rip, HOST_DEVICE, proto="kernel", scope="link")]
         for other in cluster.nodes:
             mtu = None if other.name == node.name else self.mtu
             routes.append(Route(other.pod_cidr, HOST_DEVICE, via=rip, proto="kernel", src=rip,

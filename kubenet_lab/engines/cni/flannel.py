@@ -100,12 +100,7 @@ class Flannel(BridgeFamily):
 
     def node_routes(self, cluster: Cluster, node: Node) -> tuple[Route, ...]:
         """The main routing table of a node, sorted as ``ip route`` prints it."""
-        subnet = cluster.subnet_of(node)
-        routes = [
-            Route("default", "eth0", via=subnet.router),
-            Route(subnet.cidr, "eth0", proto="kernel", scope="link", src=node.ip),
-            *self.local_route(cluster, node),
-        ]
+        routes = [*self.base_routes(cluster, node), *self.local_route(cluster, node)]
         for other in cluster.nodes:
             if other.name != node.name:
                 routes.append(Route(other.pod_cidr, VXLAN_DEVICE, via=vtep_ip(other), onlink=True))
