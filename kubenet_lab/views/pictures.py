@@ -959,5 +959,7 @@ def _draw_host_end(ax: Axes, cluster: Cluster, node: Node, veth: str, x: float, 
     _line(ax, [(port_x, veth_y - 0.13), (port_x, bar_y)], lw=1.2)
     bridge = {i.name: i for i in cni.node_interfaces(cluster, node)}.get(cni.BRIDGE)
     _box(ax, 0.2, bar_y - BAR_H / 2, width - 0.4, BAR_H, "bridge", rounding=0.05)
-    ax.text(0.32, bar_y, f"cni0 {bridge.address if bridge else ''}  (bridge on {node.name})",
-            fontsize=SMALL, va="center", color=TEXT, zorder=4)
+    label = (f"cni0 {bridge.address if bridge else ''}  (bridge on {node.name})"
+             if cluster.cni in ("flannel", "bridge")
+             else f"{_NO_BRIDGE.get(cluster.cni, '')} (on {node.name})")
+    ax.text(0.32, bar_y, label, fontsize=SMALL, va="center", color=TEXT, zorder=4)
