@@ -199,6 +199,11 @@ def _ip(ctx: _Context, args: list[str]) -> str:
         return _ip_route(ctx, rest)
     if "neighbour".startswith(obj) or "neighbor".startswith(obj):
         return _ip_neigh(ctx)
+    if "link".startswith(obj):
+        # ip link: the first two lines of each device's ip addr block
+        blocks = _ip_addr(ctx, rest).split("\n")
+        return "\n".join(line for line in blocks
+                         if not line.startswith(("    inet", "       valid_lft")))
     return f'Object "{obj}" is unknown, try "ip help".'
 
 

@@ -237,3 +237,11 @@ def test_tcpdump_on_the_tunnel_device_sees_the_inner_packet(c):
     wire = calico.exec("node-1", "tcpdump -n -i eth0").splitlines()[2]
     assert re.search(r"IP 10\.0\.1\.5 > 10\.0\.1\.6: IP 192\.168\.0\.66\.\d+ > "
                      r"192\.168\.0\.130\.80: Flags \[S\].* \(ipip-proto-4\)$", wire)
+
+
+def test_ip_link_and_short_forms(c):
+    link = c.exec("node-1", "ip link").splitlines()
+    assert link[0].startswith("1: lo: <LOOPBACK,UP,LOWER_UP> mtu 65536")
+    assert not any("inet " in line for line in link)
+    assert c.exec("node-1", "ip r") == c.exec("node-1", "ip route")
+    assert c.exec("node-1", "ip a") == c.exec("node-1", "ip addr")
