@@ -267,6 +267,16 @@ class _Walk:
     def _device_address(self, node: Node, dev: str) -> str:
         return self.plugin.device_address(self.c, node, dev)
 
+    def admit(self, node: Node, peer: Pod, pkt: Packet, dev: str) -> bool:
+        """SEAM (issue 6, NetworkPolicy): every plugin calls this as the packet leaves
+        ``node`` through ``dev`` towards pod ``peer`` (the bridge port, the cali or lxc
+        veth). Return False after recording a drop hop to stop the walk there. The lab
+        has no policy engine on this branch: everything is admitted. Whether the
+        cluster's plugin enforces policies at all is
+        ``cni.plugin(c).enforces_network_policy`` (Calico and Cilium do; flannel and
+        bridge do not)."""
+        return True
+
     def _pod_at(self, node: str, ip: str) -> Pod | None:
         owner = self.c.owner_of(ip)
         if owner and owner.startswith("Pod "):

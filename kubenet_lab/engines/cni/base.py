@@ -377,6 +377,8 @@ class BridgeFamily(CNIPlugin):
 
     def into_pod(self, walk: Any, node: Node, peer: Pod, pkt: Packet) -> None:
         """Out of the bridge port, through the veth pair, to the pod's eth0."""
+        if not walk.admit(node, peer, pkt, BRIDGE):
+            return
         veth = self.veth_name(peer)
         walk.hop(Location("node", node.name, veth), node.name, "veth",
                  f"out of bridge port {veth}, through the veth pair into pod {peer.ref}", pkt)

@@ -180,6 +180,8 @@ class Calico(CNIPlugin):
             walk.drop(where, node.name, f"{how}; ARP for {ip.dst} on {route.dev} gets no answer",
                       pkt, f"Dropped: no pod behind {route.dev} on {node.name} has {ip.dst}.")
             return True
+        if not walk.admit(node, peer, pkt, route.dev):
+            return True
         framed = Packet((Ethernet(CALI_MAC, mac_address(f"{peer.ref}/eth0")),) + _ip_part(pkt))
         walk.hop(where, node.name, "route",
                  f"{how}; the /32 route felix added for the pod sends it out of {route.dev}, "

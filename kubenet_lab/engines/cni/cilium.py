@@ -190,6 +190,8 @@ class Cilium(CNIPlugin):
         from kubenet_lab.engines.datapath import _ip_part
 
         veth = self.veth_name(target)
+        if not walk.admit(node, target, pkt, veth):
+            return
         framed = Packet((Ethernet(mac_address(f"{node.name}/{veth}"),
                                   mac_address(f"{target.ref}/eth0")),) + _ip_part(pkt))
         walk.hop(Location("node", node.name, veth), node.name, "veth",
