@@ -10,7 +10,9 @@ from kubenet_lab.course import *  # noqa: F403
 from kubenet_lab.exceptions import *  # noqa: F403
 from kubenet_lab.exercises import *  # noqa: F403
 from kubenet_lab.model import *  # noqa: F403
+from kubenet_lab.scenarios import *  # noqa: F403
 from kubenet_lab.views.html import *  # noqa: F403
+from kubenet_lab.views.network import *  # noqa: F403
 from kubenet_lab.views.pictures import *  # noqa: F403
 from kubenet_lab.views.policy import *  # noqa: F403
 from kubenet_lab.views.services import *  # noqa: F403
@@ -39,6 +41,7 @@ __all__ = [
     "AdminPolicy",
     "AdminPort",
     "AdminRule",
+    "BROKEN_CLUSTERS",
     "CNI_PLUGINS",
     "CONTAINER_RUNTIME",
     "CONTROL_PLANE_TAINT",
@@ -56,6 +59,7 @@ __all__ = [
     "Exercise",
     "Explanation",
     "Feedback",
+    "Flow",
     "Hop",
     "IPBlock",
     "IPv4",
@@ -71,6 +75,7 @@ __all__ = [
     "NODE_PORTS",
     "NOT_ANSWERED",
     "Namespace",
+    "NetworkModelReport",
     "NetworkPolicy",
     "NetworkPolicyPeer",
     "NetworkPolicyPort",
@@ -81,9 +86,11 @@ __all__ = [
     "Packet",
     "Pod",
     "PolicyPlayground",
+    "Problem",
     "Reachability",
     "Requirement",
     "Route",
+    "RuleCheck",
     "SCTP",
     "Service",
     "ServicePort",
@@ -94,6 +101,7 @@ __all__ = [
     "Trace",
     "TraceExplorer",
     "TraceStepper",
+    "TrafficReport",
     "UDP",
     "UnschedulableError",
     "UnsupportedKindError",
@@ -101,22 +109,32 @@ __all__ = [
     "Verdict",
     "Vpc",
     "__version__",
+    "broken_cluster",
     "cluster_layout",
     "draw_chain_walk",
     "draw_cluster",
     "draw_load_balancing",
+    "draw_network_model",
     "draw_pod",
     "draw_reachability",
     "draw_trace",
+    "draw_traffic",
     "environment_report",
     "exercise",
+    "healthy_cluster",
     "hop_html",
     "hop_text",
+    "human_bytes",
+    "kubectl_command",
     "kubectl_get_networkpolicies",
     "kubectl_get_nodes",
     "kubectl_get_pods",
+    "kubectl_get_services",
+    "network_model_html",
+    "network_model_text",
     "reachability_html",
     "reachability_text",
     "trace_html",
     "trace_text",
+    "traffic_text",
 ]

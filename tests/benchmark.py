@@ -7,6 +7,9 @@ Prints:
   interpreter's own start-up);
 - the time to build a 100-node cluster with 3,000 pods;
 - the median time of one cross-node pod-to-pod trace in that cluster;
+- ``verify_network_model()`` on that cluster: healthy, then with one node's route to
+  another node's podCIDR deleted (``ip route del``), with the number of traces each used;
+- ``traffic()`` of 500 random flows in that cluster.
 - the network-policy truth table (``Cluster.reachability``) for 1,000 pods in 50
   namespaces with 200 NetworkPolicies on one port, and the pod pairs per second.
 - building a cluster with 10,000 Services of 5 endpoints each (issue 4: the size where
@@ -149,6 +152,12 @@ def service_figures() -> None:
     print(f"median trace to a cluster IP:        {statistics.median(times) * 1000:8.3f} ms")
 
 
+def verify_time(c) -> tuple[float, object]:
+    start = time.perf_counter()
+    report = c.verify_network_model()
+    return time.perf_counter() - start, report
+
+
 def main() -> None:
     print(f"import kubenet_lab:                 {import_time() * 1000:8.1f} ms")
     c, seconds = build()
@@ -159,6 +168,16 @@ def main() -> None:
           f"{seconds * 1000:8.1f} ms, {pairs / seconds:,.0f} pod pairs/s "
           f"({share:.0%} allowed)")
     service_figures()
+    seconds, report = verify_time(c)
+    print(f"verify_network_model, healthy:      {seconds * 1000:8.1f} ms  ({report!r}, "
+          f"{report.pairs:,} pairs)")
+    c.exec("node-7", "ip route del " + c.node("node-8").pod_cidr)
+    seconds, report = verify_time(c)
+    print(f"verify_network_model, 1 route gone: {seconds * 1000:8.1f} ms  ({report!r})")
+    start = time.perf_counter()
+    flows = c.traffic(requests=500, seed=1)
+    print(f"traffic, 500 random flows:          {(time.perf_counter() - start) * 1000:8.1f} ms  "
+          f"({flows!r})")
 
 
 if __name__ == "__main__":

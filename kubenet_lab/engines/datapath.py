@@ -43,7 +43,6 @@ from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING
 
 from kubenet_lab.engines import cni
-from kubenet_lab.engines.ipam import bridge_ip
 from kubenet_lab.engines.kube_proxy import MASQ_MARK
 from kubenet_lab.engines.routing import route_lookup
 from kubenet_lab.engines.validation import check_port, check_protocol
@@ -53,7 +52,6 @@ from kubenet_lab.model.packet import (
     SCTP,
     TCP,
     UDP,
-    VXLAN,
     Ethernet,
     IPv4,
     Layer,
@@ -235,12 +233,14 @@ class _Walk:
         self.receiver: str | None = None
         self.source_seen: str | None = None
         self.nat_note = ""
+        self.plugin = cni.plugin(cluster)
         self.egress_checked = False
         self.orig_port = port
         self.service_masq = False  # the 0x4000 mark: KUBE-POSTROUTING masquerades
         self.dnat: tuple[str, str, int, str, int] | None = None  # node, VIP, port, ep, port
         self.client: tuple[str, int] | None = None  # source before KUBE-POSTROUTING
         self.reply: list[Hop] = []
+
 
     # ------------------------------------------------------------------ bookkeeping
     def hop(self, location: Location, node: str | None, action: str, detail: str,
@@ -301,35 +301,7 @@ class _Walk:
                      pkt)
             self.deliver_to_pod(pod, pkt, where, via_lo=True)
             return
-        route = route_lookup(cni.pod_routes(self.c, pod), dst_ip)
-        eth_src = cni.mac_address(f"{pod.ref}/eth0")
-        node = self.c.node(pod.node)
-        gw = str(bridge_ip(ip_network(node.pod_cidr)))
-        where = Location("pod", pod.ref, "eth0")
-        assert route is not None  # pods always have a default route
-        neighbour = route.via or dst_ip
-        if neighbour == gw:
-            mac, what = cni.mac_address(f"{node.name}/{cni.BRIDGE}"), f"the gateway {gw} (cni0)"
-        else:
-            peer = self._pod_at(node.name, neighbour)
-            if peer is None:
-                pkt = self.first_packet(pod.ip, dst_ip, None)
-                self.drop(where, node.name,
-                          f"route: {route}; ARP for {neighbour} on eth0 gets no answer: no "
-                          f"pod on {node.name} has that address",
-                          pkt, f"Dropped: {dst_ip} is in {node.name}'s podCIDR but no pod has "
-                          "it (ARP got no answer: Destination Host Unreachable).")
-                return
-            mac, what = cni.mac_address(f"{peer.ref}/eth0"), f"pod {peer.ref}"
-        pkt = self.first_packet(pod.ip, dst_ip, Ethernet(eth_src, mac))
-        self.hop(where, node.name, "send",
-                 f"{sender} sends to {dst_ip}: route {route}; ARP: {neighbour} is {what} "
-                 f"at {mac}", pkt)
-        veth = cni.veth_name(pod)
-        self.hop(Location("node", node.name, veth), node.name, "veth",
-                 f"the veth pair carries the frame out of the pod's namespace to its host "
-                 f"end {veth}, a port of bridge cni0 on {node.name}", pkt)
-        self.bridge(node, pkt)
+        cni.plugin(self.c).send_from_pod(self, pod, sender, dst_ip)
 
     def from_node(self, node: Node) -> str:
         dst_ip = self.dst.ip or ""
@@ -425,52 +397,13 @@ class _Walk:
 
     # ------------------------------------------------------------------ node internals
     def _node_routes(self, node: Node) -> tuple[Route, ...]:
-        return self.c._memo(("routes", node.name), lambda: cni.node_routes(self.c, node))
+        return cni.node_routes(self.c, node)
 
     def _local_addresses(self, node: Node) -> set[str]:
-        addrs = {node.ip, cni.vtep_ip(node)}
-        if self.c.pods_on(node.name):
-            addrs.add(str(bridge_ip(ip_network(node.pod_cidr))))
-        return addrs
+        return self.plugin.local_addresses(self.c, node)
 
     def _device_address(self, node: Node, dev: str) -> str:
-        if dev == cni.VXLAN_DEVICE:
-            return cni.vtep_ip(node)
-        if dev == cni.BRIDGE:
-            return str(bridge_ip(ip_network(node.pod_cidr)))
-        return node.ip
-
-    def _pod_at(self, node: str, ip: str) -> Pod | None:
-        owner = self.c.owner_of(ip)
-        if owner and owner.startswith("Pod "):
-            pod = self.c.pod(owner[4:])
-            if pod.node == node:
-                return pod
-        return None
-
-    def bridge(self, node: Node, pkt: Packet) -> None:
-        """The frame enters bridge cni0."""
-        eth = pkt[Ethernet]
-        bridge_mac = cni.mac_address(f"{node.name}/{cni.BRIDGE}")
-        where = Location("node", node.name, cni.BRIDGE)
-        if eth.dst == bridge_mac:
-            self.hop(where, node.name, "bridge",
-                     f"the frame is addressed to the bridge itself, so cni0 passes the packet "
-                     f"up to {node.name}'s IP stack for routing", pkt)
-            self.ip_input(node, Packet(pkt.layers[1:]))
-            return
-        fdb = self.c._memo(("fdb", node.name), lambda: {
-            cni.mac_address(f"{p.ref}/eth0"): p for p in self.c.pods_on(node.name)})
-        peer = fdb.get(eth.dst)
-        if peer is None:  # pragma: no cover - ARP above only resolves existing pods
-            self.drop(where, node.name, f"no port of cni0 has MAC {eth.dst}", pkt,
-                      "Dropped: unknown MAC on cni0.")
-            return
-        self.hop(where, node.name, "bridge",
-                 f"cni0 switches the frame by MAC: its forwarding database (FDB) has "
-                 f"{eth.dst} on port {cni.veth_name(peer)}; no routing, so the TTL is "
-                 "unchanged", pkt)
-        self.into_pod(node, peer, pkt)
+        return self.plugin.device_address(self.c, node, dev)
 
     def policy_allows(self, node: Node, direction: str, pkt: Packet, dev: str,
                       peer: Pod | None = None) -> bool:
@@ -506,16 +439,21 @@ class _Walk:
                   f"{point.where}, before {dev}): {verdict.reason}")
         return False
 
-    def into_pod(self, node: Node, peer: Pod, pkt: Packet) -> None:
-        """Out of the bridge port, through the veth pair, to the pod's eth0."""
-        if not self.policy_allows(node, "egress", pkt, cni.BRIDGE) or not self.policy_allows(
-            node, "ingress", pkt, cni.BRIDGE, peer
-        ):
-            return
-        veth = cni.veth_name(peer)
-        self.hop(Location("node", node.name, veth), node.name, "veth",
-                 f"out of bridge port {veth}, through the veth pair into pod {peer.ref}", pkt)
-        self.deliver_to_pod(peer, pkt, Location("pod", peer.ref, "eth0"))
+    def admit(self, node: Node, peer: Pod, pkt: Packet, dev: str) -> bool:
+        """Called by every plugin as the packet leaves ``node`` through ``dev`` towards
+        pod ``peer`` (the bridge port, the cali or lxc veth): the policy checks that
+        apply there (egress of a source pod on this node, ingress of ``peer``). False
+        after a drop hop was recorded."""
+        return self.policy_allows(node, "egress", pkt, dev) and self.policy_allows(
+            node, "ingress", pkt, dev, peer)
+
+    def _pod_at(self, node: str, ip: str) -> Pod | None:
+        owner = self.c.owner_of(ip)
+        if owner and owner.startswith("Pod "):
+            pod = self.c.pod(owner[4:])
+            if pod.node == node:
+                return pod
+        return None
 
     def ip_input(self, node: Node, pkt: Packet) -> None:
         """A packet (no Ethernet header) reaches the node's IP stack from outside."""
@@ -525,10 +463,16 @@ class _Walk:
         pkt = natted
         ip = pkt[IPv4]
         if ip.dst in self._local_addresses(node):
-            self.deliver_to_node(node, pkt, Location("node", node.name, "eth0"
-                                                     if ip.dst == node.ip else cni.BRIDGE))
+            self.deliver_to_node(node, pkt, Location(
+                "node", node.name, self.plugin.local_device(node, ip.dst)))
             return
         route = route_lookup(self._node_routes(node), ip.dst)
+        if route is not None and route.type != "unicast":
+            self.drop(Location("node", node.name), node.name,
+                      f"route {route}: the kernel discards the packet", pkt,
+                      f"Dropped: {node.name} has a {route.type} route for {ip.dst}: no pod "
+                      "there has that address.")
+            return
         if route is None:
             self.drop(Location("node", node.name), node.name,
                       f"no route to {ip.dst} in {node.name}'s routing table", pkt,
@@ -554,7 +498,7 @@ class _Walk:
         how = f"route {route}"
         if forwarded_ttl is not None:
             how += f" (forwarding: TTL {forwarded_ttl} -> {forwarded_ttl - 1})"
-        rule = None
+        masq = None
         if self.service_masq:
             self.service_masq = False
             new_src = self._device_address(node, route.dev)
@@ -569,77 +513,26 @@ class _Walk:
                              "KUBE-POSTROUTING)")
             ip = pkt[IPv4]
         else:
-            rule = cni.flannel_masquerade(self.c.cluster_cidr, node.pod_cidr, ip.src, ip.dst)
-        if rule is not None:
+            masq = self.plugin.masquerade(self.c, node, ip.src, ip.dst)
+        if masq is not None:
+            rule, who = masq
             new_src = self._device_address(node, route.dev)
             l4 = pkt.layers[-1]
             new_l4 = replace(l4, sport=_hash_port("masq", new_src, ip.dst, self.port))
             pkt = Packet(pkt.layers[:-2] + (replace(ip, src=new_src), new_l4))
-            how += (f"; POSTROUTING: flannel's rule `{rule}` masquerades the source to "
-                    f"{new_src} (the address of {route.dev})")
-            self.nat_note = f"masqueraded to {new_src} by {node.name} (flannel's FLANNEL-POSTRTG)"
+            how += (f"; POSTROUTING: {self.plugin.name}'s rule `{rule}` masquerades the "
+                    f"source to {new_src} (the address of {route.dev})")
+            self.nat_note = f"masqueraded to {new_src} by {node.name} ({who})"
             ip = pkt[IPv4]
-        if route.dev == cni.BRIDGE:
-            peer = self._pod_at(node.name, ip.dst)
-            where = Location("node", node.name, cni.BRIDGE)
-            if peer is None:
-                self.drop(where, node.name,
-                          f"{how}; ARP for {ip.dst} on cni0 gets no answer", pkt,
-                          f"Dropped: no pod on {node.name} has {ip.dst} (ARP got no answer: "
-                          "Destination Host Unreachable).")
-                return
-            mac = cni.mac_address(f"{peer.ref}/eth0")
-            framed = Packet((Ethernet(cni.mac_address(f"{node.name}/{cni.BRIDGE}"), mac),)
-                            + _ip_part(pkt))
-            self.hop(where, node.name, "route",
-                     f"{how}; ARP: {ip.dst} is at {mac}; the bridge's FDB sends it out of "
-                     f"port {cni.veth_name(peer)}", framed)
-            self.into_pod(node, peer, framed)
-        elif route.dev == cni.VXLAN_DEVICE:
-            self.vxlan(node, pkt, route, how)
-        elif route.dev == "eth0":
-            self.eth0_out(node, pkt, route, how)
-        else:  # pragma: no cover - the CNI only makes these three devices
-            self.drop(Location("node", node.name, route.dev), node.name,
-                      f"{how}: unknown device", pkt, f"Dropped: no device {route.dev}.")
-
-    def vxlan(self, node: Node, pkt: Packet, route: Route, how: str) -> None:
-        ip = pkt[IPv4]
-        remote = next((n for n in self.c.nodes
-                       if n.name != node.name and cni.vtep_ip(n) == route.via), None)
-        where = Location("node", node.name, cni.VXLAN_DEVICE)
-        if remote is None:
-            self.drop(where, node.name,
-                      f"{how}; flannel.1 has no neighbour entry for {route.via}: no node "
-                      "owns that subnet", pkt,
-                      f"Dropped: no node has the podCIDR of {ip.dst} ({node.name} routes it to "
-                      f"{route.via} on flannel.1, which nobody answers).")
+        if self.plugin.output(self, node, pkt, route, how):
             return
-        inner_eth = Ethernet(cni.mac_address(f"{node.name}/{cni.VXLAN_DEVICE}"),
-                             cni.mac_address(f"{remote.name}/{cni.VXLAN_DEVICE}"))
-        inner = (inner_eth,) + _ip_part(pkt)
-        udp_len = 8 + 8 + 14 + ip.length
-        sport = _hash_port("vxlan", ip.src, ip.dst, self.port)
-        outer = (IPv4(node.ip, remote.ip, "UDP", 64, 20 + udp_len),
-                 UDP(sport, cni.VXLAN_PORT, udp_len), VXLAN(cni.VXLAN_VNI))
-        encapsulated = Packet(outer + inner)
-        self.hop(where, node.name, "encapsulate",
-                 f"{how}; flannel.1 is a VXLAN device (VNI {cni.VXLAN_VNI}, MTU "
-                 f"{cni.VXLAN_MTU}): flanneld's permanent ARP entry gives {route.via} the MAC "
-                 f"{inner_eth.dst}, and its FDB entry maps that MAC to {remote.name} "
-                 f"({remote.ip}); the frame is wrapped in UDP to port {cni.VXLAN_PORT}, "
-                 f"{cni.VXLAN_OVERHEAD} bytes of overlay headers", encapsulated)
-        outer_route = route_lookup(self._node_routes(node), remote.ip)
-        assert outer_route is not None
-        self.wire(node, remote, encapsulated, outer_route,
-                  f"the outer packet to {remote.ip} takes route {outer_route}")
-        decapsulated = Packet(inner)
-        self.hop(Location("node", remote.name, cni.VXLAN_DEVICE), remote.name, "decapsulate",
-                 f"{remote.name}'s kernel hands UDP port {cni.VXLAN_PORT} to its VXLAN socket; "
-                 f"flannel.1 strips the outer headers (VNI {cni.VXLAN_VNI}) and the inner "
-                 f"frame, addressed to flannel.1's MAC, enters {remote.name}'s IP stack",
-                 decapsulated)
-        self.ip_input(remote, Packet(inner[1:]))
+        if route.dev == "eth0":
+            self.eth0_out(node, pkt, route, how)
+        else:
+            self.drop(Location("node", node.name, route.dev), node.name,
+                      f"{how}: {node.name} has no device {route.dev}", pkt,
+                      f"Dropped: {node.name} routes {ip.dst} to {route.dev}, which does not "
+                      "exist (Cannot find device).")
 
     def eth0_out(self, node: Node, pkt: Packet, route: Route, how: str) -> None:
         ip = pkt[IPv4]
@@ -696,6 +589,8 @@ class _Walk:
 
         if self.dnat is not None:  # conntrack: the connection is already translated
             return pkt
+        if self.plugin.replaces_kube_proxy:  # no KUBE-* rules: Services were resolved
+            return pkt                        # in connect() (see cni.cilium.socket_lb)
         ip = pkt[IPv4]
         l4 = pkt.layers[-1]
         decision = nat_walk(self.c, node.name, hook, ip.src, ip.dst, l4.dport, self.protocol,
@@ -800,7 +695,8 @@ class _Walk:
         ip = pkt[IPv4]
         role = "control-plane" if node.control_plane else "worker"
         process = NODE_PORTS[role].get(self.port) if self.protocol == "TCP" else None
-        if process is None and self.protocol == "UDP" and self.port == cni.VXLAN_PORT:
+        if (process is None and self.protocol == "UDP"
+                and self.port == self.plugin.tunnel_port):
             process = "the kernel's VXLAN socket"
         if process is None:
             self.refuse(where, node.name, pkt, f"node {node.name}", None)

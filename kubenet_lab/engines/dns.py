@@ -8,8 +8,8 @@ summarised in the facts sheet §2.6:
   record per *ready* endpoint (NXDOMAIN if there is none); for ExternalName a CNAME.
 - ``_<port>._<proto>.<svc>.<ns>.svc.<zone>``: SRV records, for named ports only.
 - ``<a-b-c-d>.<ns>.pod.<zone>``: pod A records.
-- ``resolv.conf`` of a ``ClusterFirst`` pod: ``nameserver 10.96.0.10``, ``search
-  <ns>.svc.<zone> svc.<zone> <zone>``, ``options ndots:5``. A name with fewer than 5
+- ``resolv.conf`` of a ``ClusterFirst`` pod: ``search <ns>.svc.<zone> svc.<zone>
+  <zone>``, ``nameserver 10.96.0.10``, ``options ndots:5``. A name with fewer than 5
   dots is tried with each search domain first, then as it is.
 """
 
@@ -48,16 +48,19 @@ def search_path(cluster: Cluster, namespace: str) -> tuple[str, ...]:
 
 
 def resolv_conf(cluster: Cluster, pod_ref: str) -> str:
-    """The ``/etc/resolv.conf`` kubelet writes into a pod.
+    """The ``/etc/resolv.conf`` of a pod (dnsPolicy ClusterFirst): kubelet gives the
+    runtime the cluster DNS address, the search path and ``ndots:5``; containerd writes
+    them as ``search``, ``nameserver``, ``options`` lines, in that order
+    (containerd pkg/cri ``parseDNSOptions``).
 
     >>> print(resolv_conf(kl.Cluster(), "kube-system/" + kl.Cluster().pods[0].name))
-    nameserver 10.96.0.10
     search kube-system.svc.cluster.local svc.cluster.local cluster.local
+    nameserver 10.96.0.10
     options ndots:5
     """
     pod = cluster.pod(pod_ref)
     dns_ip = cluster.service(DNS_SERVICE).cluster_ip
-    return (f"nameserver {dns_ip}\nsearch {' '.join(search_path(cluster, pod.namespace))}\n"
+    return (f"search {' '.join(search_path(cluster, pod.namespace))}\nnameserver {dns_ip}\n"
             f"options ndots:{NDOTS}")
 
 

@@ -99,6 +99,24 @@ ENFORCERS: dict[str, Enforcer] = {
         "POSTROUTING (nftables, filter priority -5, before SNAT): kube-network-policies "
         "takes the connection's first packet (ct state new) from NFQUEUE",
     ),
+    # Calico's Felix programs iptables chains for each workload interface: cali-fw-<iface>
+    # for traffic from the pod, cali-tw-<iface> for traffic to it, jumped to from the
+    # FORWARD chain (docs.tigera.io, "Calico iptables chains"). The lab models its
+    # Kubernetes NetworkPolicy support only.
+    "calico": Enforcer(
+        ("NetworkPolicy",),
+        "Felix's iptables chains for the pod's cali interface (cali-fw-* from the pod, "
+        "cali-tw-* to it) check the connection's first packet",
+        "Felix's iptables chains",
+    ),
+    # Cilium enforces NetworkPolicy in eBPF on the pod's lxc device, by security
+    # identity, before the packet enters the pod (docs.cilium.io, "Network Policy").
+    "cilium": Enforcer(
+        ("NetworkPolicy",),
+        "Cilium's eBPF policy program on the pod's lxc device checks the connection's "
+        "first packet by security identity",
+        "eBPF policy on the lxc device",
+    ),
 }
 
 

@@ -11,3 +11,5 @@ from kubenet_lab.model.pod import *  # noqa: F403
 from kubenet_lab.model.route import *  # noqa: F403
 from kubenet_lab.model.service import *  # noqa: F403
 from kubenet_lab.model.trace import *  # noqa: F403
+from kubenet_lab.model.traffic import *  # noqa: F403
+from kubenet_lab.model.verification import *  # noqa: F403

@@ -57,14 +57,15 @@ from kubenet_lab.model.service import EndpointSlice, Service, ServicePort
 
 if TYPE_CHECKING:
     from kubenet_lab.model.trace import Trace
+    from kubenet_lab.model.traffic import TrafficReport
+    from kubenet_lab.model.verification import NetworkModelReport
 
 __all__ = ["CNI_PLUGINS", "NETWORK_POLICY_AGENTS", "NODE_PORTS", "Cluster", "natural_key"]
 
 #: The CNI plugins the lab models.
-CNI_PLUGINS = ("flannel",)
+CNI_PLUGINS = ("bridge", "calico", "cilium", "flannel")
 
 #: CNI plugins that enforce NetworkPolicy themselves (flannel does not).
-_ENFORCING_CNIS: tuple[str, ...] = ()
 
 #: Policy agents that can run beside the CNI plugin and enforce policies
 #: (see ``kubenet_lab.engines.policy.ENFORCERS``).
@@ -104,14 +105,23 @@ class Cluster:
     workers : int
         Worker nodes to add at once (``node-1``, ``node-2``, ...).
     cni : str
-        The CNI plugin. Only ``"flannel"`` (VXLAN) for now.
+        The CNI plugin: ``"flannel"`` (VXLAN overlay, the default), ``"bridge"`` (the
+        reference bridge plugin with host routes, as in Kubernetes the Hard Way),
+        ``"calico"`` (routed, BGP, /26 blocks of 192.168.0.0/16) or ``"cilium"`` (eBPF,
+        VXLAN tunnel, replaces kube-proxy).
+    cni_config : dict, optional
+        The plugin's own settings, named as in its real configuration:
+        ``{"ipipMode": "Always"}`` for Calico's IP-in-IP, ``{"ipMasq": True}`` for the
+        bridge plugin's masquerading (as Kubernetes the Hard Way sets it).
     seed : int
         Seed of the cluster's random generator (used where a real cluster draws at
         random, such as load balancing).
-    cluster_cidr : str
-        The pod network (kubeadm ``podSubnet``, flannel ``Network``).
-    node_cidr_mask : int
-        Prefix length of each node's podCIDR (``--node-cidr-mask-size-ipv4``).
+    cluster_cidr : str, optional
+        The pod network (kubeadm ``podSubnet``, flannel ``Network``); by default the
+        plugin's own (10.244.0.0/16; Calico's pool 192.168.0.0/16).
+    node_cidr_mask : int, optional
+        Prefix length of each node's podCIDR (``--node-cidr-mask-size-ipv4``, 24); for
+        Calico, its block size (26).
     network_policy : str, optional
         A policy agent to run beside the CNI plugin. flannel does not implement
         NetworkPolicy: "the API exists but it will have no effect" (kubernetes.io,
@@ -140,13 +150,15 @@ class Cluster:
         workers: int = 0,
         cni: str = "flannel",
         seed: int = 0,
-        cluster_cidr: str = "10.244.0.0/16",
-        node_cidr_mask: int = 24,
+        cluster_cidr: str | None = None,
+        node_cidr_mask: int | None = None,
+        cni_config: Mapping[str, Any] | None = None,
         network_policy: str | None = None,
     ) -> None:
+        from kubenet_lab.engines.cni import PLUGINS, make_plugin
         from kubenet_lab.engines.validation import check_cidr
 
-        if cni not in CNI_PLUGINS:
+        if not isinstance(cni, str) or cni not in CNI_PLUGINS:
             raise ManifestError(
                 "Cluster", "cni", cni, "is not a CNI plugin the lab models",
                 fix=f"use one of {', '.join(CNI_PLUGINS)}",
@@ -157,6 +169,19 @@ class Cluster:
                 "is not a network policy agent the lab models",
                 fix=f"use None or one of {', '.join(NETWORK_POLICY_AGENTS)}",
             )
+        kind = PLUGINS[cni]
+        for key, value in dict(cni_config or {}).items():
+            if key not in kind.options or value not in kind.options[key]:
+                known = "; ".join(f"{k}: {', '.join(map(repr, v))}"
+                                  for k, v in kind.options.items()) or "none"
+                raise ManifestError(
+                    "Cluster", f"cni_config.{key}", value,
+                    f"is not a setting of the {cni} plugin the lab models",
+                    fix=f"settings of {cni}: {known}",
+                )
+        cluster_cidr = kind.default_cluster_cidr if cluster_cidr is None else cluster_cidr
+        if node_cidr_mask is None:
+            node_cidr_mask = kind.default_node_cidr_mask
         net = check_cidr("Cluster", "cluster_cidr", cluster_cidr)
         if not isinstance(node_cidr_mask, int) or not net.prefixlen <= node_cidr_mask <= 30:
             raise ManifestError(
@@ -166,6 +191,10 @@ class Cluster:
             )
         self.cni = cni
         self.network_policy = network_policy
+        self.cni_config = dict(sorted(dict(cni_config or {}).items()))
+        self._cni_plugin = make_plugin(cni, self.cni_config)
+        self._route_edits: dict[str, tuple[tuple[str, Any], ...]] = {}
+        self._captures: dict[str, tuple[Any, ...]] = {}
         self.seed = seed
         self.rng = random.Random(seed)
         self.cluster_cidr = str(net)
@@ -218,7 +247,7 @@ class Cluster:
         >>> kl.Cluster(network_policy="kube-network-policies").network_policy_enforced
         True
         """
-        return self.network_policy is not None or self.cni in _ENFORCING_CNIS
+        return self.network_policy is not None or self._cni_plugin.enforces_network_policy
 
     @property
     def network_policies(self) -> list[NetworkPolicy]:
@@ -668,6 +697,84 @@ class Cluster:
 
         return trace(self, src, dst, port=port, protocol=protocol)
 
+    def verify_network_model(self) -> NetworkModelReport:
+        """Check the Kubernetes network model on the cluster as it stands.
+
+        The rules (kubernetes.io, "Services, Load Balancing, and Networking"): every pod
+        has a unique cluster-wide IP; every pod reaches every other pod, on any node,
+        with its source IP unchanged (no NAT); the agents on a node reach every pod on
+        that node. Equivalent pods are grouped, so a healthy cluster needs a few traces
+        whatever its size (see the report's ``note``).
+
+        Returns a ``NetworkModelReport``: ``.ok``, ``.problems`` (each names the pair and
+        the hop where the packet was lost or rewritten), text, HTML and ``.draw()``.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=2)
+        >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
+        >>> r = c.verify_network_model()
+        >>> r.ok, [rule.ok for rule in r.rules]
+        (True, [True, True, True])
+        >>> c.exec("node-1", "ip route del 10.244.2.0/24")
+        ''
+        >>> r = c.verify_network_model()
+        >>> r.ok, r.problems[0].src, r.problems[0].dst, r.problems[0].where
+        (False, 'default/a', 'default/b', 'network 10.0.1.0/24')
+        """
+        from kubenet_lab.engines.verify import verify_network_model
+
+        return verify_network_model(self)
+
+    def traffic(self, flows: Iterable[Any] | None = None, *, requests: int = 50,
+                seed: int | None = None) -> TrafficReport:
+        """What a set of flows puts on the cluster's links: node-to-node bytes on the
+        wire, the overlay's share, pod-to-pod payload. Without ``flows``, ``requests``
+        random flows between pods, drawn from ``seed`` (the cluster's seed by default).
+
+        ``str(report)`` is a table, ``report.draw()`` a picture with widths by volume.
+
+        >>> c = kl.Cluster(workers=2)
+        >>> for i in range(6): _ = c.add_pod(f"default/p{i}")
+        >>> r = c.traffic(requests=20, seed=7)
+        >>> r.overlay_total > 0, r == c.traffic(requests=20, seed=7)
+        (True, True)
+        """
+        from kubenet_lab.engines.traffic import traffic
+
+        return traffic(self, flows, requests=requests, seed=seed)
+
+    def exec(self, where: str, command: str) -> str:
+        """Run a command in a pod (``"ns/pod"``) or on a node (its name), like
+        ``kubectl exec`` or ``ssh``, and return what the real tool prints.
+
+        Supported: ``ip addr``, ``ip route`` (and ``ip route add|del`` on a node, which
+        really changes that node's routes), ``ip neigh``, ``bridge fdb``,
+        ``iptables-save``, ``cat /etc/resolv.conf``, ``ping -c N``, ``traceroute -n``,
+        ``nslookup``, ``curl``, ``tcpdump -n -i IFACE``, ``hostname`` and, on a node,
+        ``kubectl get pods|nodes|svc [-A] [-o wide]``. Anything else answers as a shell
+        does (``command not found``, a usage line), never with a Python error.
+
+        Raises
+        ------
+        NotFoundError
+            ``where`` is neither a pod nor a node of this cluster.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> print(c.exec("node-1", "ip route"))
+        default via 10.0.1.1 dev eth0
+        10.0.1.0/24 dev eth0 proto kernel scope link src 10.0.1.5
+        10.244.0.0/24 via 10.244.0.0 dev flannel.1 onlink
+        >>> print(c.exec("node-1", "ipconfig"))
+        bash: ipconfig: command not found
+        """
+        from kubenet_lab.engines.shell import run
+        from kubenet_lab.views.text import kubectl_command
+
+        return run(self, where, command, kubectl=kubectl_command)
+
     # ------------------------------------------------------------------ services
     @property
     def services(self) -> list[Service]:
@@ -786,8 +893,8 @@ cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y'
 
         >>> c = kl.Cluster(workers=1)
         >>> print(c.resolv_conf(c.add_pod("default/a").ref))
-        nameserver 10.96.0.10
         search default.svc.cluster.local svc.cluster.local cluster.local
+        nameserver 10.96.0.10
         options ndots:5
         """
         from kubenet_lab.engines.dns import resolv_conf
@@ -846,6 +953,11 @@ cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y'
         except KeyError:
             value = self._cache[key] = factory()
             return value
+
+    def _edit_routes(self, node: str, *edits: tuple[str, Any]) -> None:
+        """Record ``ip route add/del`` on a node (engines.shell validates them first)."""
+        self._route_edits[node] = self._route_edits.get(node, ()) + tuple(edits)
+        self._changed()
 
     def _changed(self) -> None:
         self._cache.clear()

@@ -174,8 +174,8 @@ class Packet:
 
     @property
     def encapsulated(self) -> bool:
-        """True when the packet carries another packet (an overlay such as VXLAN)."""
-        return VXLAN in self
+        """True when the packet carries another packet (VXLAN, or IP-in-IP: two IP headers)."""
+        return VXLAN in self or sum(isinstance(layer, IPv4) for layer in self.layers) > 1
 
     def summary(self) -> str:
         """One line for the whole stack, outermost first."""

@@ -13,7 +13,9 @@ class Route:
 
     ``dst`` is a CIDR or ``"default"``; ``via`` the next hop (None for a directly
     connected network); ``onlink`` says the next hop is reachable on ``dev`` even though
-    no address of ``dev`` covers it (flannel's routes via ``flannel.1``).
+    no address of ``dev`` covers it (flannel's routes via ``flannel.1``); ``type`` is
+    ``"unicast"`` (not printed) or ``"blackhole"`` (Calico's route for its own block,
+    with no device); ``mtu`` is a per-route MTU (Cilium's routes carry one).
 
     Examples
     --------
@@ -28,18 +30,23 @@ class Route:
     proto: str | None = None
     scope: str | None = None
     onlink: bool = False
+    type: str = "unicast"
+    mtu: int | None = None
 
     def __str__(self) -> str:
-        parts = [self.dst]
+        parts = [self.dst] if self.type == "unicast" else [self.type, self.dst]
         if self.via:
             parts += ["via", self.via]
-        parts += ["dev", self.dev]
+        if self.dev:
+            parts += ["dev", self.dev]
         if self.proto:
             parts += ["proto", self.proto]
         if self.scope:
             parts += ["scope", self.scope]
         if self.src:
             parts += ["src", self.src]
+        if self.mtu:
+            parts += ["mtu", str(self.mtu)]
         if self.onlink:
             parts.append("onlink")
         return " ".join(parts)

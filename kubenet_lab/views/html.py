@@ -26,8 +26,9 @@ from kubenet_lab.views.text import _hop
 if TYPE_CHECKING:
     from kubenet_lab.model.packet import Change, Layer, Packet
     from kubenet_lab.model.trace import Hop, Trace
+    from kubenet_lab.model.verification import NetworkModelReport
 
-__all__ = ["hop_html", "trace_html"]
+__all__ = ["hop_html", "network_model_html", "trace_html"]
 
 _FONT = ("font-family:-apple-system,BlinkMacSystemFont,'Segoe UI',Helvetica,Arial,sans-serif;"
          "font-size:13px;line-height:1.45")
@@ -315,3 +316,28 @@ def hop_html(trace: Trace, index: int) -> str:
         parts.append(f'<div style="margin-top:4px"><b>&rArr;</b> {_e(trace.reason)}</div>')
     parts.append("</div>")
     return "\n".join(parts)
+
+
+def network_model_html(report: NetworkModelReport) -> str:
+    """The verification report as an HTML table: one row per rule with a badge, what
+    was checked, and the problems (pair, hop, what happened)."""
+    rows = []
+    for number, rule in enumerate(report.rules, 1):
+        badge = _badge("ok", "#1a7f37") if rule.ok else _badge("FAIL", "#cf222e")
+        items = "".join(
+            f"<li><b>{_e(p.src)} &rarr; {_e(p.dst)}</b>"
+            + (f" (and {p.pairs - 1:,} more like it)" if p.pairs > 1 else "")
+            + (f": hop {p.hop} at <code>{_e(p.where)}</code>" if p.hop else "")
+            + f": {_e(p.detail)}</li>"
+            for p in rule.problems)
+        problems = f'<ul style="margin:2px 0 0 0">{items}</ul>' if items else ""
+        rows.append(f'<tr><td style="{_CELL}">{badge}</td><td style="{_CELL}">{number}. '
+                    f'{_e(rule.rule)}<br><small>checked: {_e(rule.checked)}</small>{problems}'
+                    "</td></tr>")
+    verdict = ("the cluster follows the network model" if report.ok
+               else f"{len(report.problems)} problem(s): the cluster breaks the network model")
+    return (f'<div style="{_FONT}"><b>Kubernetes network model</b>, cni={_e(report.cni)}: '
+            f"{len(report.nodes)} nodes, {report.pods} pods"
+            f'<table style="border-collapse:collapse;margin:4px 0">{"".join(rows)}</table>'
+            f"<small>How it scales: {_e(report.note)}</small><br><b>Verdict:</b> {_e(verdict)}"
+            "</div>")

@@ -199,7 +199,7 @@ def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool
             top = PODS_TOP - r * (POD_H + POD_GAP)
             left, bottom = x + pod_left, top - POD_H
             lane_x = left - LANE_TO_POD - (len(shown) - 1 - r) * LANE
-            slot = _PodSlot(pod, left, bottom, cni.veth_name(pod),
+            slot = _PodSlot(pod, left, bottom, cni.veth_name(pod, cluster),
                             (left + POD_W - 0.22, bottom), bottom - 0.1, lane_x)
             slots_.append(slot)
             points[("pod", pod.ref, "")] = (left + POD_W / 2, bottom + POD_H / 2)
@@ -209,7 +209,8 @@ def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool
         points[("node", node.name, "")] = (x + CORRIDOR, NAME_Y)
         points[("node", node.name, "lo")] = (x + node_w - PAD - 0.36, NAME_Y)
         points[("node", node.name, cni.BRIDGE)] = (x + SPINE, rows["bar_y"])
-        points[("node", node.name, cni.VXLAN_DEVICE)] = (x + OVERLAY_X, rows["flannel_y"])
+        points[("node", node.name, _overlay(cluster, node)[0])] = (x + OVERLAY_X,
+                                                                    rows["flannel_y"])
         points[("node", node.name, "eth0")] = (x + SPINE, rows["eth_y"])
         columns.append(_NodeColumn(node, x, tuple(slots_), hidden, has_pods))
     width = max(len(selection) * (node_w + NODE_GAP) - NODE_GAP, node_w)
@@ -434,6 +435,26 @@ def _draw_node(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn) ->
     _draw_devices(ax, cluster, geom, col)
 
 
+#: What stands in the bridge's place for plugins without one.
+_NO_BRIDGE = {"calico": "no bridge: /32 routes + proxy-ARP", "cilium": "no bridge: eBPF (bpf_lxc)"}
+
+
+def _overlay(cluster: Cluster, node: Node) -> tuple[str, tuple[str, ...]]:
+    """The device between nodes, and the two lines of its label."""
+    plugin = cni.plugin(cluster)
+    ifaces = {i.name: i for i in cni.node_interfaces(cluster, node)}
+    if cluster.cni == "flannel":
+        vx = ifaces[cni.VXLAN_DEVICE]
+        return cni.VXLAN_DEVICE, (f"flannel.1 {vx.address}", f"(VXLAN, VNI {cni.VXLAN_VNI})")
+    if cluster.cni == "cilium":
+        return "cilium_vxlan", ("cilium_vxlan", "(VXLAN, UDP 8472)")
+    if plugin.encapsulation == "IPIP":
+        return "tunl0", (f"tunl0 {ifaces['tunl0'].address}", "(IP-in-IP)")
+    if cluster.cni == "calico":
+        return "", ("no overlay:", "BGP routes via eth0")
+    return "", ("no overlay:", "host routes via eth0")
+
+
 def _draw_devices(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn) -> None:
     """The node's cni0 bridge (when it has pods), flannel.1, eth0 and its wire to the VPC."""
     x, rows, nw = col.x, geom.rows, geom.node_w
@@ -442,12 +463,12 @@ def _draw_devices(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn)
         bar_x = x + SPINE - 0.1
         _box(ax, bar_x, rows["bar_top"] - BAR_H, x + nw - PAD - bar_x, BAR_H, "bridge",
              rounding=0.05)
-        ax.text(x + nw - PAD - 0.08, rows["bar_y"], f"cni0 {ifaces['cni0'].address}",
+        bar = (f"cni0 {ifaces['cni0'].address}" if "cni0" in ifaces
+               else _NO_BRIDGE.get(cluster.cni, ""))
+        ax.text(x + nw - PAD - 0.08, rows["bar_y"], bar,
                 fontsize=SMALL, ha="right", va="center", color=TEXT, zorder=4)
-    vx = ifaces[cni.VXLAN_DEVICE]
-    _pill(ax, x + OVERLAY_X - 0.12, rows["flannel_y"],
-          [f"flannel.1 {vx.address}", f"(VXLAN, VNI {cni.VXLAN_VNI})"], "overlay", h=FLANNEL_H,
-          bold_first=False)
+    _pill(ax, x + OVERLAY_X - 0.12, rows["flannel_y"], list(_overlay(cluster, col.node)[1]),
+          "overlay", h=FLANNEL_H, bold_first=False)
     _pill(ax, x + SPINE - 0.12, rows["eth_y"], [f"eth0 {ifaces['eth0'].address}"], "network",
           h=ETH_H)
     _line(ax, [(x + SPINE, rows["eth_y"] - ETH_H / 2), (x + SPINE, rows["net_top"])], lw=1.6)
@@ -523,7 +544,8 @@ def draw_cluster(
     ax = canvas.ax
     _draw_base(ax, cluster, geom)
     shown = sum(len(s) + h for _, s, h, _ in selection)
-    title = f"Cluster: {len(selection)} nodes, {shown} pods, CNI {cluster.cni} (VXLAN)"
+    mode = cni.plugin(cluster).mode
+    title = f"Cluster: {len(selection)} nodes, {shown} pods, CNI {cluster.cni} ({mode})"
     if namespaces is not None:
         names = [namespaces] if isinstance(namespaces, str) else sorted(namespaces)
         title += f"; namespaces {', '.join(names)}"
@@ -800,7 +822,9 @@ def _draw_legend(ax: Axes, geom: _Geometry, trace: Trace, pts: list[Point], step
         i = on_net[0] if on_net else tunnel[0]
         x = pts[i][0] if on_net else pts[i][0] + 0.2
         y = rows["net_bottom"] - 0.14 if on_net else pts[i][1] - 0.2
-        ax.text(x, y, f"VXLAN (UDP {hops[i].packet[UDP].dport})", fontsize=SMALL,
+        label = (f"VXLAN (UDP {hops[i].packet[UDP].dport})" if UDP in hops[i].packet
+                 else "IP-in-IP (protocol 4)")
+        ax.text(x, y, label, fontsize=SMALL,
                 ha="center", va="center", color=overlay, fontweight="bold", zorder=9,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
                       "alpha": 0.85})
@@ -816,7 +840,8 @@ def _draw_legend(ax: Axes, geom: _Geometry, trace: Trace, pts: list[Point], step
                       markeredgecolor=PATH, markeredgewidth=1.5 * scale, label="hop (number)")]
     if tunnel:
         handles.insert(1, Line2D([], [], color=overlay, lw=lw, ls=(0, (4, 2.5)),
-                                 label="inside the VXLAN tunnel"))
+                                 label="inside the VXLAN tunnel" if UDP in
+                                 hops[tunnel[0]].packet else "inside the IP-in-IP tunnel"))
     if step is not None:
         handles.append(Line2D([], [], ls="", marker="o", markersize=11 * scale,
                               markerfacecolor=HIGHLIGHT, markeredgecolor="#222222",
@@ -893,7 +918,8 @@ def draw_pod(cluster: Cluster, ref: str, ax: Axes | None = None) -> Figure:
     _pill(ax, eth_x, dev_y, [eth0], "network", h=0.26, pad=0.12)
     ax.text(width / 2, dev_y - 0.32, "the containers share lo and eth0: one network namespace",
             fontsize=SMALL, style="italic", ha="center", va="center", color=MUTED, zorder=4)
-    veth = pod_if["eth0"].peer.split(":", 1)[1] if pod_if["eth0"].peer else cni.veth_name(pod)
+    veth = (pod_if["eth0"].peer.split(":", 1)[1] if pod_if["eth0"].peer
+            else cni.veth_name(pod, cluster))
     _draw_host_end(ax, cluster, cluster.node(pod.node), veth, eth_x, width,
                    (dev_y - 0.13, pod_bottom))
     return canvas.finish()
@@ -934,5 +960,7 @@ def _draw_host_end(ax: Axes, cluster: Cluster, node: Node, veth: str, x: float, 
     _line(ax, [(port_x, veth_y - 0.13), (port_x, bar_y)], lw=1.2)
     bridge = {i.name: i for i in cni.node_interfaces(cluster, node)}.get(cni.BRIDGE)
     _box(ax, 0.2, bar_y - BAR_H / 2, width - 0.4, BAR_H, "bridge", rounding=0.05)
-    ax.text(0.32, bar_y, f"cni0 {bridge.address if bridge else ''}  (bridge on {node.name})",
-            fontsize=SMALL, va="center", color=TEXT, zorder=4)
+    label = (f"cni0 {bridge.address if bridge else ''}  (bridge on {node.name})"
+             if cluster.cni in ("flannel", "bridge")
+             else f"{_NO_BRIDGE.get(cluster.cni, '')} (on {node.name})")
+    ax.text(0.32, bar_y, label, fontsize=SMALL, va="center", color=TEXT, zorder=4)

@@ -28,6 +28,8 @@ if TYPE_CHECKING:
     from kubenet_lab.model.cluster import Cluster
     from kubenet_lab.model.pod import Pod
     from kubenet_lab.model.trace import Hop, Trace
+    from kubenet_lab.model.traffic import TrafficReport
+    from kubenet_lab.model.verification import NetworkModelReport
 
 __all__ = [
     "CONTAINER_RUNTIME",
@@ -35,9 +37,13 @@ __all__ = [
     "KUBERNETES_VERSION",
     "OS_IMAGE",
     "hop_text",
+    "kubectl_command",
     "kubectl_get_nodes",
     "kubectl_get_pods",
+    "kubectl_get_services",
+    "network_model_text",
     "trace_text",
+    "traffic_text",
 ]
 
 #: The kubelet version of every node (the VERSION column of ``kubectl get nodes``).
@@ -371,3 +377,158 @@ def kubectl_get_nodes(cluster: Cluster, *, wide: bool = False) -> str:
                     CONTAINER_RUNTIME]
         rows.append(row)
     return _kubectl_table(rows)
+
+
+# --------------------------------------------------------------------------- network model
+def network_model_text(report: NetworkModelReport, *, width: int = TEXT_WIDTH) -> str:
+    """The verification report as text: each rule with ``[ok]`` or ``[FAIL]``, what was
+    checked, and for each problem the pair and the hop where the packet was lost or
+    rewritten.
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=2)
+    >>> print(network_model_text(c.verify_network_model()))  # doctest: +ELLIPSIS
+    Kubernetes network model, cni=flannel: 3 nodes, 2 pods
+    [ok]   1. Each pod gets its own unique cluster-wide IP address.
+              checked: 2 pod addresses and 3 podCIDRs
+    ...
+    Verdict: the cluster follows the network model.
+    """
+    lines = [f"Kubernetes network model, cni={report.cni}: {len(report.nodes)} nodes, "
+             f"{report.pods} pods"]
+    for number, rule in enumerate(report.rules, 1):
+        mark = "[ok]  " if rule.ok else "[FAIL]"
+        lines += textwrap.wrap(f"{mark} {number}. {rule.rule}", width,
+                               subsequent_indent=" " * 10)
+        lines.append(f"          checked: {rule.checked}")
+        for problem in rule.problems:
+            more = problem.pairs - 1
+            many = f" (and {more:,} more pair{'s' if more > 1 else ''} like it)" if more else ""
+            where = f" hop {problem.hop} at {problem.where}:" if problem.hop else ""
+            lines += textwrap.wrap(
+                f"x {problem.src} -> {problem.dst}{many}:{where} {problem.detail}", width,
+                initial_indent=" " * 10, subsequent_indent=" " * 12)
+    lines += textwrap.wrap(f"How it scales: {report.note}", width, subsequent_indent="  ")
+    if report.ok:
+        lines.append("Verdict: the cluster follows the network model.")
+    else:
+        count = len(report.problems)
+        lines.append(f"Verdict: {count} problem{'s' if count != 1 else ''}: the cluster breaks "
+                     "the network model.")
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- kubectl commands
+def kubectl_get_services(cluster: Cluster, namespace: str = "default", *,
+                         all_namespaces: bool = False, wide: bool = False) -> str:
+    """``kubectl get svc`` as kubectl prints it (``-A`` adds NAMESPACE, ``-o wide``
+    adds SELECTOR).
+
+    PORT(S) lists ``port/protocol``, with ``:nodePort`` for NodePort and LoadBalancer
+    Services; CLUSTER-IP is ``None`` for a headless Service; EXTERNAL-IP is the load
+    balancer's address, ``<pending>`` while no cloud controller gave one, the external
+    name of an ExternalName Service, else ``<none>`` (kubectl's service printer,
+    k8s.io/kubernetes pkg/printers/internalversion/printers.go ``printService``).
+
+    >>> print(kubectl_get_services(kl.Cluster(), "kube-system"))
+    NAME       TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)                  AGE
+    kube-dns   ClusterIP   10.96.0.10   <none>        53/UDP,53/TCP,9153/TCP   <unknown>
+    """
+    services = [s for s in cluster.services if all_namespaces or s.namespace == namespace]
+    if not services:
+        return ("No resources found" if all_namespaces
+                else f"No resources found in {namespace} namespace.")
+    head = ["NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"]
+    head = (["NAMESPACE"] if all_namespaces else []) + head + (["SELECTOR"] if wide else [])
+    rows = [head]
+    for s in services:
+        if s.type == "ExternalName":
+            cluster_ip, external = "<none>", s.external_name or "<none>"
+        else:
+            cluster_ip = s.cluster_ip or "None"
+            external = (s.load_balancer_ip or "<pending>") if s.type == "LoadBalancer" else "<none>"
+        ports = ",".join(
+            f"{p.port}{f':{p.node_port}' if p.node_port else ''}/{p.protocol}" for p in s.ports
+        ) or "<none>"
+        row = [s.name, s.type, cluster_ip, external, ports, UNKNOWN_AGE]
+        if all_namespaces:
+            row.insert(0, s.namespace)
+        if wide:
+            selector = ",".join(f"{k}={v}" for k, v in sorted((s.selector or {}).items()))
+            row.append(selector or "<none>")
+        rows.append(row)
+    return _kubectl_table(rows)
+
+
+def kubectl_command(cluster: Cluster, args: list[str]) -> str:
+    """``kubectl get pods|nodes|svc [-A] [-n NS] [-o wide]``, for ``Cluster.exec``.
+
+    >>> print(kubectl_command(kl.Cluster(), ["get", "nodes"]))
+    NAME            STATUS   ROLES           AGE         VERSION
+    control-plane   Ready    control-plane   <unknown>   v1.31.4
+    >>> print(kubectl_command(kl.Cluster(), ["get", "ingresses"]))
+    error: the server doesn't have a resource type "ingresses"
+    """
+    if len(args) < 2 or args[0] != "get":
+        return ("error: unknown command \"" + (args[0] if args else "") + "\" for \"kubectl\""
+                if args and args[0] != "get" else
+                "You must specify the type of resource to get. Use \"kubectl api-resources\" "
+                "for a complete list of supported resources.")
+    what = args[1]
+    flags = args[2:]
+    all_ns = "-A" in flags or "--all-namespaces" in flags
+    wide = "wide" in flags and ("-o" in flags or "--output" in flags) or "-owide" in flags
+    namespace = "default"
+    if "-n" in flags:
+        i = flags.index("-n")
+        namespace = flags[i + 1] if i + 1 < len(flags) else namespace
+    if what in ("pods", "pod", "po"):
+        return kubectl_get_pods(cluster, namespace, all_namespaces=all_ns, wide=wide)
+    if what in ("nodes", "node", "no"):
+        return kubectl_get_nodes(cluster, wide=wide)
+    if what in ("svc", "service", "services"):
+        return kubectl_get_services(cluster, namespace, all_namespaces=all_ns, wide=wide)
+    return f'error: the server doesn\'t have a resource type "{what}"'
+
+
+# --------------------------------------------------------------------------- traffic
+def traffic_text(report: TrafficReport, *, top: int = 10) -> str:
+    """Node-to-node bytes on the wire (with the overlay's share), the busiest pod pairs,
+    and the flows that did not arrive.
+
+    >>> c = kl.Cluster(workers=2)
+    >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
+    >>> print(traffic_text(c.traffic([kl.Flow("default/a", "default/b", requests=10)])))
+    1 flows, 10 requests; 44,000 bytes of payload
+    FROM     TO       ON THE WIRE   OVERLAY HEADERS
+    node-1   node-2   55,440        5,500 (9.9%)
+    Busiest pod pairs (payload):
+      default/a -> default/b   44,000
+    Wire total 55,440 bytes, of which 5,500 (9.9%) are VXLAN headers.
+    """
+    flows = len(report.flows)
+    requests = sum(f.requests for f in report.flows)
+    payload = sum(report.pod_bytes.values())
+    lines = [f"{flows:,} flows, {requests:,} requests; {payload:,} bytes of payload"]
+    rows = [["FROM", "TO", "ON THE WIRE", "OVERLAY HEADERS"]]
+    for (a, b), size in sorted(report.node_bytes.items(), key=lambda kv: (-kv[1], kv[0]))[:top]:
+        over = report.overlay_bytes.get((a, b), 0)
+        rows.append([a, b, f"{size:,}", f"{over:,} ({100 * over / size:.1f}%)" if size else "0"])
+    if len(rows) > 1:
+        lines.append(_kubectl_table(rows))
+    for node, size in report.local_bytes.items():
+        lines.append(f"{node}: {size:,} bytes between its own pods (never on the wire)")
+    pairs = sorted(report.pod_bytes.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    if pairs:
+        lines.append("Busiest pod pairs (payload):")
+        width = max(len(f"{a} -> {b}") for (a, b), _ in pairs)
+        lines += [f"  {f'{a} -> {b}':<{width}}   {size:,}" for (a, b), size in pairs]
+    for item in report.dropped[:top]:
+        lines.append(f"not delivered: {item}")
+    total, over = report.wire_total, report.overlay_total
+    kind = {"flannel": "VXLAN", "cilium": "VXLAN"}.get(report.cni, "overlay")
+    share = f", of which {over:,} ({100 * over / total:.1f}%) are {kind} headers" if over else (
+        ", no overlay headers")
+    lines.append(f"Wire total {total:,} bytes{share}.")
+    return "\n".join(lines)
