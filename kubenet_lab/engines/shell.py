@@ -642,6 +642,9 @@ def _traceroute(ctx: _Context, args: list[str]) -> str:
         addr = (back.src or cni.plugin(ctx.c).device_address(ctx.c, node, back.dev)
                 if back else node.ip)
         number += 1
+        if not cni.plugin(ctx.c).icmp_time_exceeded:
+            lines.append(f"{number:>2}  * * *")
+            continue
         lines.append(_probe_line(number, addr, src_ip))
     if _reached(t):
         number += 1

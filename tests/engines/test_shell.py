@@ -269,3 +269,13 @@ def test_nslookup_of_a_service_from_a_pod(c):
     out = c.exec("default/a", "nslookup kubernetes")
     assert "Server:\t\t10.96.0.10" in out
     assert "Name:\tkubernetes.default.svc.cluster.local\nAddress: 10.96.0.1" in out
+
+
+def test_traceroute_on_cilium_gets_no_answer_from_ebpf_routing():
+    # Cilium decrements the TTL in eBPF and sends no ICMP time exceeded (cilium #27616)
+    c = kl.Cluster(workers=2, cni="cilium")
+    c.add_pod("default/a", node="node-1")
+    b = c.add_pod("default/b", node="node-2")
+    lines = c.exec("default/a", f"traceroute -n {b.ip}").splitlines()
+    assert lines[1] == " 1  * * *"
+    assert lines[2].startswith(f" 2  {b.ip}  ")

@@ -95,6 +95,10 @@ class CNIPlugin:
     overhead: ClassVar[int] = 0
     enforces_network_policy: ClassVar[bool] = False
     replaces_kube_proxy: ClassVar[bool] = False
+    #: Does a router that decrements the TTL to 0 answer with ICMP time exceeded? The
+    #: kernel does; Cilium's eBPF routing (``ipv4_l3``) drops silently (cilium/cilium
+    #: issue #27616, "CFP: support ICMP_TIME_EXCEEDED"), so traceroute shows ``* * *``.
+    icmp_time_exceeded: ClassVar[bool] = True
     default_cluster_cidr: ClassVar[str] = "10.244.0.0/16"
     default_node_cidr_mask: ClassVar[int] = 24
     tunnel_port: ClassVar[int | None] = None

@@ -26,6 +26,7 @@ bpf_overlay.c, bpf_host.c):
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,7 @@ class Cilium(CNIPlugin):
     tunnel_port = TUNNEL_PORT
     enforces_network_policy = True
     replaces_kube_proxy = True
+    icmp_time_exceeded = False
 
     def veth_name(self, pod: Pod) -> str:
         return "lxc" + hashlib.sha256(f"{pod.namespace}/{pod.name}".encode()).hexdigest()[:12]
@@ -174,8 +176,8 @@ class Cilium(CNIPlugin):
         if target is not None and target.node == node.name:
             walk.hop(where, node.name, "redirect",
                      f"bpf_lxc on {veth} (tc ingress) finds {ip.dst} in the endpoint map: a "
-                     f"local pod, so it redirects the frame straight to {self.veth_name(target)} "
-                     "(bpf_redirect_peer): no bridge, no routing, TTL unchanged", pkt)
+                     f"local pod, so it delivers it to {self.veth_name(target)} itself "
+                     "(ipv4_local_delivery): no bridge and no kernel routing", pkt)
             self.into_pod(walk, node, target, pkt)
             return
         remote = self._tunnel_endpoint(walk, ip.dst)
@@ -195,15 +197,23 @@ class Cilium(CNIPlugin):
         return next((n for n in walk.c.nodes if addr in ip_network(n.pod_cidr)), None)
 
     def into_pod(self, walk: Any, node: Node, target: Pod, pkt: Packet) -> None:
+        """``ipv4_local_delivery`` (cilium bpf/lib/local_delivery.h): ``ipv4_l3`` routes
+        the packet in eBPF, decrementing the TTL and rewriting the MACs (the node's
+        router MAC to the pod's), then the frame goes out of the pod's lxc device."""
         from kubenet_lab.engines.datapath import _ip_part
 
         veth = self.veth_name(target)
         if not walk.admit(node, target, pkt, veth):
             return
+        ip_layers = _ip_part(pkt)
+        ip = ip_layers[0]
+        routed = (replace(ip, ttl=ip.ttl - 1),) + ip_layers[1:]
         framed = Packet((Ethernet(mac_address(f"{node.name}/{veth}"),
-                                  mac_address(f"{target.ref}/eth0")),) + _ip_part(pkt))
+                                  mac_address(f"{target.ref}/eth0")),) + routed)
         walk.hop(Location("node", node.name, veth), node.name, "veth",
-                 f"out of {veth}, through the veth pair into pod {target.ref}", framed)
+                 f"ipv4_local_delivery routes it in eBPF (TTL {ip.ttl} -> {ip.ttl - 1}, MACs "
+                 f"rewritten) and sends it out of {veth}, through the veth pair into pod "
+                 f"{target.ref}", framed)
         walk.deliver_to_pod(target, framed, Location("pod", target.ref, "eth0"))
 
     def tunnel(self, walk: Any, node: Node, remote: Node, pkt: Packet, identity: int) -> None:
