@@ -38,8 +38,9 @@ import base64
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
-from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any, NamedTuple
+
+from kubenet_lab.model.address import cidr_contains
 
 if TYPE_CHECKING:
     from kubenet_lab.model.cluster import Cluster
@@ -114,20 +115,6 @@ def probability(n: int) -> tuple[str, str, float]:
     return restore, f"{value:.11f}", value
 
 
-@lru_cache(maxsize=4096)
-def _net(cidr: str) -> tuple[int, int]:
-    net = ip_network(cidr, strict=False)
-    return int(net.network_address), int(net.netmask)
-
-
-@lru_cache(maxsize=65536)
-def _ip_int(ip: str) -> int:
-    return int(IPv4Address(ip))
-
-
-def _in(ip: str, cidr: str) -> bool:
-    base, mask = _net(cidr)
-    return _ip_int(ip) & mask == base
 
 
 class Rule(NamedTuple):
@@ -566,7 +553,7 @@ def nat_walk(
     state: dict[str, Any] = {"masq": False, "dnat": None}
 
     def matches(r: Rule) -> bool:
-        if r.src is not None and _in(src_ip, r.src) == r.src_neg:
+        if r.src is not None and cidr_contains(r.src, src_ip) == r.src_neg:
             return False
         if r.addrtype == "--src-type LOCAL" and src_ip not in local:
             return False

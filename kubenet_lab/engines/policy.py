@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.engines.validation import PROTOCOLS, check_dns_subdomain, check_port
 from kubenet_lab.exceptions import ManifestError
+from kubenet_lab.model.address import cidr_contains
 from kubenet_lab.model.networkpolicy import (
     AdminPeer,
     AdminPolicy,
@@ -50,7 +51,6 @@ from kubenet_lab.model.networkpolicy import (
     NetworkPolicyRule,
     Reachability,
     Verdict,
-    cidr_contains,
 )
 
 if TYPE_CHECKING:

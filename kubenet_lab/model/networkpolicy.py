@@ -26,8 +26,8 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
-from ipaddress import IPv4Address, ip_network
+
+from kubenet_lab.model.address import cidr_span, ip_int
 
 __all__ = [
     "AdminPeer",
@@ -43,7 +43,6 @@ __all__ = [
     "NetworkPolicyRule",
     "Reachability",
     "Verdict",
-    "cidr_contains",
 ]
 
 
@@ -102,22 +101,6 @@ class LabelSelector:
         return ",".join(parts) or "{}"
 
 
-@lru_cache(maxsize=4096)
-def _span(cidr: str) -> tuple[int, int]:
-    """First and last address of a CIDR, as integers."""
-    net = ip_network(cidr)
-    return int(net.network_address), int(net.broadcast_address)
-
-
-@lru_cache(maxsize=65536)
-def _addr(ip: str) -> int:
-    return int(IPv4Address(ip))
-
-
-def cidr_contains(cidr: str, ip: str) -> bool:
-    """Is ``ip`` in ``cidr``? (Cached parsing: policies test the same blocks often.)"""
-    lo, hi = _span(cidr)
-    return lo <= _addr(ip) <= hi
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,11 +115,11 @@ class IPBlock:
     except_: tuple[str, ...] = ()
 
     def contains(self, ip: str) -> bool:
-        addr = _addr(ip)
-        lo, hi = _span(self.cidr)
+        addr = ip_int(ip)
+        lo, hi = cidr_span(self.cidr)
         if not lo <= addr <= hi:
             return False
-        return not any(a <= addr <= b for a, b in map(_span, self.except_))
+        return not any(a <= addr <= b for a, b in map(cidr_span, self.except_))
 
     def __str__(self) -> str:
         return self.cidr + (f" except {', '.join(self.except_)}" if self.except_ else "")
