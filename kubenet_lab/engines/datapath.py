@@ -305,6 +305,19 @@ class _Walk:
 
     def from_node(self, node: Node) -> str:
         dst_ip = self.dst.ip or ""
+        lb = ""
+        if self.plugin.replaces_kube_proxy:
+            # Cilium's socket LB also serves the node's own processes (host-reachable
+            # services): connect() gets the backend, no packet is ever DNATed.
+            from kubenet_lab.engines.kube_proxy import is_service_address, resolve_service
+
+            if is_service_address(self.c, dst_ip):
+                backend = resolve_service(self.c, node.name, self.src.ip or node.ip, dst_ip,
+                                          self.port, self.protocol)
+                if backend is not None:
+                    lb = (f" (Cilium's socket LB rewrote the Service address {dst_ip}:"
+                          f"{self.port} to the backend {backend[0]}:{backend[1]} in connect())")
+                    dst_ip, self.port = backend
         if self.dst.loopback or dst_ip in self._local_addresses(node):
             src_ip = self.src.ip or ("127.0.0.1" if dst_ip.startswith("127.") else dst_ip)
             pkt = self.first_packet(src_ip, dst_ip, None)
@@ -331,8 +344,8 @@ class _Walk:
         src_ip = self.src.ip or route.src or self._device_address(node, route.dev)
         pkt = self.first_packet(src_ip, dst_ip, None)
         self.hop(Location("node", node.name), node.name, "send",
-                 f"a process on {node.name} connects to {dst_ip}: route {route}; the kernel "
-                 f"picks source address {src_ip}", pkt)
+                 f"a process on {node.name} connects to {dst_ip}{lb}: route {route}; the "
+                 f"kernel picks source address {src_ip}", pkt)
         natted = self.service_nat(node, pkt, "OUTPUT")
         if natted is None:
             return src_ip

@@ -190,3 +190,14 @@ def test_flannel_walks_kube_proxy_rules_to_a_cluster_ip():
                         ports=[{"port": 80, "targetPort": 8080}])
     t = c.trace("default/client", svc.cluster_ip, port=80)
     assert t.delivered and [h.action for h in t.hops].count("dnat") == 1
+
+
+def test_cilium_serves_a_cluster_ip_to_the_node_itself():
+    c = kl.Cluster(workers=2, cni="cilium")
+    web = c.add_pod("default/web", node="node-2", labels={"app": "web"},
+                    containers=[kl.Container("app", ports=[8080])])
+    svc = c.add_service("default/web", selector={"app": "web"},
+                        ports=[{"port": 80, "targetPort": 8080}])
+    t = c.trace("node-1", svc.cluster_ip, port=80)
+    assert t.delivered and t.destination_pod == "default/web"
+    assert t.hops[0].packet.inner(kl.IPv4).dst == web.ip

@@ -59,9 +59,9 @@ def socket_lb(cluster: Cluster, pod: Pod, dst_ip: str, port: int,
     ``dst_ip:port`` is no Service. The backend is chosen from the Service's endpoints
     as kube-proxy would (``kube_proxy.resolve_service``).
     Source: cilium Documentation/network/kubernetes/kubeproxy-free.rst (socket LB)."""
-    from kubenet_lab.engines.kube_proxy import resolve_service
+    from kubenet_lab.engines.kube_proxy import is_service_address, resolve_service
 
-    if not any(dst_ip == s.cluster_ip for s in cluster.services):
+    if not is_service_address(cluster, dst_ip):
         return None
     return resolve_service(cluster, pod.node, pod.ip, dst_ip, port, protocol)
 
