@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from kubenet_lab.model.trace import Hop, Trace
     from kubenet_lab.model.traffic import TrafficReport
     from kubenet_lab.model.verification import NetworkModelReport
+    from kubenet_lab.scenarios import CniComparison
 
 __all__ = [
     "CONTAINER_RUNTIME",
@@ -531,4 +532,20 @@ def traffic_text(report: TrafficReport, *, top: int = 10) -> str:
     share = f", of which {over:,} ({100 * over / total:.1f}%) are {kind} headers" if over else (
         ", no overlay headers")
     lines.append(f"Wire total {total:,} bytes{share}.")
+    return "\n".join(lines)
+
+
+def cni_comparison_text(comparison: CniComparison) -> str:
+    """The table ``str(kl.compare_cni_plugins())`` prints."""
+    head = ["CNI", "hops", "between nodes", "node devices on the path", "overhead",
+            "pod MTU", "source seen"]
+    rows = [[r.plugin, str(r.hops), r.mode, ", ".join(r.devices), f"{r.overhead} B",
+             str(r.mtu), r.source_seen or "-"] for r in comparison.rows]
+    widths = [max(len(x[i]) for x in [head, *rows]) for i in range(len(head))]
+    right = {1, 4, 5}
+    lines = []
+    for row in [head, *rows]:
+        cells = [cell.rjust(w) if i in right else cell.ljust(w)
+                 for i, (cell, w) in enumerate(zip(row, widths, strict=True))]
+        lines.append("  ".join(cells).rstrip())
     return "\n".join(lines)

@@ -201,3 +201,17 @@ def test_cilium_serves_a_cluster_ip_to_the_node_itself():
     t = c.trace("node-1", svc.cluster_ip, port=80)
     assert t.delivered and t.destination_pod == "default/web"
     assert t.hops[0].packet.inner(kl.IPv4).dst == web.ip
+
+
+def test_plugin_comparison_matches_each_plugins_overlay():
+    rows = {r.plugin: r for r in kl.compare_cni_plugins().rows}
+    # facts sheet §3.3-3.5: VXLAN costs 50 bytes (MTU 1450), IP-in-IP 20 (1480), routing 0
+    assert (rows["flannel"].mode, rows["flannel"].overhead, rows["flannel"].mtu) == (
+        "VXLAN", 50, 1450)
+    assert (rows["calico ipipMode=Always"].overhead, rows["calico ipipMode=Always"].mtu) == (
+        20, 1480)
+    assert (rows["bridge"].mode, rows["bridge"].mtu) == ("routed", 1500)
+    assert "flannel.1" in rows["flannel"].devices and "tunl0" in rows[
+        "calico ipipMode=Always"].devices
+    assert all(r.source_seen and r.source_seen.startswith(("10.244.", "192.168."))
+               for r in rows.values())  # no NAT between pods under any plugin
