@@ -339,7 +339,7 @@ def _apply_service(cluster: Cluster, doc: Mapping[str, Any]):
         external_name=spec.get("externalName"), load_balancer_ip=lb_ip,
     )
     cluster._store_service(svc)
-    return svc
+    return cluster._services[svc.ref]
 
 
 def _apply_network_policy(cluster: Cluster, doc: Mapping[str, Any]):
