@@ -48,6 +48,7 @@ __all__ = [
     "Change",
     "Check",
     "Cluster",
+    "ConfigMap",
     "ConflictError",
     "Container",
     "ContainerPort",

@@ -17,6 +17,10 @@ Sources (facts sheet §4, §1.5, §2.5):
   for 169.254.0.0/16 unless ``masqLinkLocal``, one RETURN per non-masquerade CIDR
   (default RFC 1918), then ``-j MASQUERADE``. The ConfigMap's ``config`` key replaces
   only the keys it sets, so ``nonMasqueradeCIDRs`` replaces the whole default list.
+- Source/destination check: "each EC2 instance performs source/destination checks by
+  default: the instance must be the source or destination of any traffic it sends or
+  receives" (https://docs.aws.amazon.com/vpc/latest/userguide/VPC_NAT_Instance.html),
+  so an unmasqueraded pod address never leaves the VPC.
 - Cloud load balancer: the service controller of the cloud-controller-manager
   registers every node as a target on the Service's NodePort; for
   ``externalTrafficPolicy: Local`` its health check asks each node's
@@ -273,6 +277,15 @@ def leave_vpc(walk: Any, node: Node, pkt: Packet, how: str) -> None:
                   f"{ip.dst}", framed,
                   f"Dropped: the VPC has no route to {ip.dst} (nothing in the VPC has it and "
                   "it is not an internet address).")
+        return
+    if ip.src != node.ip:
+        walk.drop(where, None,
+                  f"the source {ip.src} is not {node.name}'s address: the cloud's "
+                  "source/destination check drops it (nothing masqueraded the pod's packet)",
+                  framed,
+                  f"Dropped: the VPC's source/destination check drops a packet from {ip.src}, "
+                  f"which is not {node.name}'s address {node.ip}; pod traffic leaving the VPC "
+                  "must be masqueraded (ip-masq-agent, or the CNI plugin's masquerade rule).")
         return
     steps: list[tuple[str, str, int, str, int, str]] = []  # where, old, oport, new, nport, why
     bare = Packet(_ip_part(pkt))

@@ -16,7 +16,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["LoadBalancer", "NatGateway", "Subnet", "Vpc"]
+__all__ = ["ConfigMap", "LoadBalancer", "NatGateway", "Subnet", "Vpc"]
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigMap:
+    """A ConfigMap; the lab reads one: ``kube-system/ip-masq-agent`` (key ``config``)."""
+
+    namespace: str
+    name: str
+    data: dict[str, str]
+
+    @property
+    def ref(self) -> str:
+        return f"{self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True, slots=True)
