@@ -32,12 +32,14 @@ SUPPORTED_KINDS = (
     ("apps/v1", "Deployment"),
     ("v1", "Service"),
     ("v1", "ConfigMap"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("networking.k8s.io/v1", "IngressClass"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"),
 )
-_LATER = {"EndpointSlice", "Ingress", "IngressClass"}
+_LATER = {"EndpointSlice", "Gateway", "HTTPRoute"}
 
 
 def load_documents(src: Any) -> list[dict[str, Any]]:
@@ -378,7 +380,36 @@ def _apply_config_map(cluster: Cluster, doc: Mapping[str, Any]):
     return ConfigMap(ns, name, dict(sorted(data.items())))
 
 
+def _apply_ingress(cluster: Cluster, doc: Mapping[str, Any]):
+    from kubenet_lab.engines.ingress import ingress_from_manifest
+
+    ing = ingress_from_manifest(cluster, doc)
+    cluster._ingresses[ing.ref] = ing
+    cluster._changed()
+    return ing
+
+
+def _apply_ingress_class(cluster: Cluster, doc: Mapping[str, Any]):
+    from kubenet_lab.model.ingress import IngressClass
+
+    obj, _, name, _ = _meta(doc, "IngressClass", namespaced=False)
+    spec = _mapping(obj, "spec", doc.get("spec"))
+    controller = spec.get("controller")
+    if not isinstance(controller, str) or "/" not in controller:
+        raise ManifestError(obj, "spec.controller", controller,
+                            "Required value: a domain-prefixed path",
+                            fix="e.g. controller: k8s.io/ingress-nginx")
+    notes = (doc.get("metadata") or {}).get("annotations") or {}
+    default = notes.get("ingressclass.kubernetes.io/is-default-class") == "true"
+    cls = IngressClass(name, controller, default)
+    cluster._ingress_classes[name] = cls
+    cluster._changed()
+    return cls
+
+
 _HANDLERS = {
+    ("networking.k8s.io/v1", "Ingress"): _apply_ingress,
+    ("networking.k8s.io/v1", "IngressClass"): _apply_ingress_class,
     ("v1", "ConfigMap"): _apply_config_map,
     ("v1", "Namespace"): _apply_namespace,
     ("v1", "Node"): _apply_node,

@@ -44,6 +44,7 @@ from kubenet_lab.exceptions import (
 )
 from kubenet_lab.model.cloud import LoadBalancer, NatGateway, Subnet, Vpc
 from kubenet_lab.model.deployment import Deployment
+from kubenet_lab.model.ingress import Ingress, IngressClass
 from kubenet_lab.model.namespace import Namespace
 from kubenet_lab.model.networkpolicy import (
     AdminPolicy,
@@ -223,6 +224,8 @@ class Cluster:
         self._load_balancers: dict[str, LoadBalancer] = {}
         self._config_maps: dict[str, dict[str, Any]] = {}
         self._addons: dict[str, None] = {}
+        self._ingresses: dict[str, Ingress] = {}
+        self._ingress_classes: dict[str, IngressClass] = {}
         for name in _KUBEADM_NAMESPACES:
             self.add_namespace(name)
         self.add_node("control-plane", control_plane=True)
@@ -612,6 +615,44 @@ class Cluster:
                 self._store_service(svc)
         self._changed()
 
+    def add_ingress_controller(self, replicas: int = 2) -> None:
+        """Deploy an ingress-nginx-like controller: namespace ``ingress-nginx``, its
+        Deployment, its LoadBalancer Service ``ingress-nginx-controller``
+        (``externalTrafficPolicy: Local``, as ingress-nginx's cloud manifest sets it; the
+        cloud load balancer controller is started for it) and the default IngressClass
+        ``nginx``. ``trace(src, "http://host/path")`` then sends HTTP requests to it.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=2)
+        >>> c.add_ingress_controller()
+        >>> c.service("ingress-nginx/ingress-nginx-controller").load_balancer_ip
+        '198.51.100.10'
+        >>> [(k.name, k.default) for k in c.ingress_classes]
+        [('nginx', True)]
+        >>> c.trace("internet", "http://shop.example.com/").http_status
+        404
+        """
+        from kubenet_lab.engines.ingress import add_controller
+
+        add_controller(self, replicas)
+
+    @property
+    def ingresses(self) -> list[Ingress]:
+        """The Ingress objects, in the order they were applied."""
+        return list(self._ingresses.values())
+
+    @property
+    def ingress_classes(self) -> list[IngressClass]:
+        """The IngressClasses."""
+        return [self._ingress_classes[k] for k in sorted(self._ingress_classes)]
+
+    def delete_ingress(self, ref: str) -> None:
+        """Delete an Ingress (``"ns/name"``)."""
+        ing = _lookup(self._ingresses, ref, "Ingress", "Ingresses")
+        del self._ingresses[ing.ref]
+        self._changed()
+
     def add_ip_masq_agent(self) -> None:
         """Deploy ip-masq-agent (a DaemonSet in kube-system): its ``IP-MASQ-AGENT`` chain
         masquerades pod traffic to anything outside its non-masquerade CIDRs. The
@@ -840,6 +881,10 @@ class Cluster:
         >>> t.nodes
         ('node-1', 'node-2')
         """
+        if isinstance(dst, str) and dst.startswith(("http://", "https://")):
+            from kubenet_lab.engines.ingress import trace_http
+
+            return trace_http(self, src, dst)
         from kubenet_lab.engines.datapath import trace
 
         return trace(self, src, dst, port=port, protocol=protocol)
