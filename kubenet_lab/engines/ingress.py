@@ -62,8 +62,10 @@ def match_path(path_type: str, rule_path: str, request_path: str) -> bool:
     ignored (``/foo/bar`` matches ``/foo/bar/baz`` but not ``/foo/barbaz``).
 
     >>> from kubenet_lab.engines.ingress import match_path
-    >>> match_path("Prefix", "/aaa/bbb", "/aaa/bbb/ccc"), match_path("Prefix", "/aaa/bb", "/aaa/bbb")
-    (True, False)
+    >>> match_path("Prefix", "/aaa/bbb", "/aaa/bbb/ccc")
+    True
+    >>> match_path("Prefix", "/aaa/bb", "/aaa/bbb")
+    False
     >>> match_path("Exact", "/foo", "/foo/")
     False
     """
