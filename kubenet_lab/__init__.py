@@ -122,6 +122,7 @@ __all__ = [
     "cluster_layout",
     "draw_chain_walk",
     "draw_cluster",
+    "draw_internet_traffic",
     "draw_load_balancing",
     "draw_network_model",
     "draw_pod",

@@ -479,3 +479,37 @@ def _egress_reply(walk: Any) -> None:
                      else Location("node", node), node, "deliver",
                      f"{walk.src.text} receives the reply from {ip.dst}", pkt))
     walk.reply = reply
+
+
+def internet_spread(cluster: Cluster, service: str, clients: int = 60,
+                    port: int | None = None) -> dict[str, Any]:
+    """``clients`` internet hosts (198.18.0.1, ...: RFC 2544 benchmark addresses) each
+    open one connection to a LoadBalancer Service's address; count the node the load
+    balancer picked, the pod that answered, how many kept their client IP and how many
+    took an extra node hop (the pod on another node than the one the LB picked)."""
+    from kubenet_lab.exceptions import NotFoundError
+
+    svc = cluster.service(service)
+    if svc.load_balancer_ip is None or svc.ref not in cluster._load_balancers:
+        raise NotFoundError(f"Service {svc.ref}", "status.loadBalancer.ingress", None,
+                            "has no cloud load balancer",
+                            fix="use a LoadBalancer Service after add_cloud_load_balancer()")
+    port = svc.ports[0].port if port is None else port
+    out: dict[str, Any] = {"nodes": {}, "pods": {}, "kept_client_ip": 0, "extra_hop": 0,
+                           "dropped": 0, "clients": clients}
+    base = int(IPv4Address("198.18.0.1"))
+    for i in range(clients):
+        ip = str(IPv4Address(base + i))
+        t = cluster.trace(ip, f"{svc.load_balancer_ip}:{port}")
+        lb_node = next((h.node for h in t.hops if h.node), None)
+        if lb_node is not None:
+            out["nodes"][lb_node] = out["nodes"].get(lb_node, 0) + 1
+        if not t.delivered:
+            out["dropped"] += 1
+            continue
+        out["pods"][t.destination_pod] = out["pods"].get(t.destination_pod, 0) + 1
+        out["kept_client_ip"] += t.source_ip_seen == ip
+        out["extra_hop"] += len(t.nodes) > 1
+    out["nodes"] = dict(sorted(out["nodes"].items()))
+    out["pods"] = dict(sorted(out["pods"].items()))
+    return out

@@ -224,3 +224,25 @@ def test_existing_load_balancer_services_get_an_address_when_the_controller_star
     c.add_service("default/web", type="LoadBalancer", selector={"app": "web"}, ports=[80])
     c.add_cloud_load_balancer()
     assert c.service("default/web").load_balancer_ip == "198.51.100.10"
+
+
+def test_many_internet_clients_cluster_versus_local():
+    from kubenet_lab.engines.cloud import internet_spread
+
+    c = kl.Cluster(workers=3)
+    _web(c)
+    c.add_cloud_load_balancer()
+    c.add_service("default/wc", type="LoadBalancer", selector={"app": "web"}, ports=[80])
+    c.add_service("default/wl", type="LoadBalancer", selector={"app": "web"}, ports=[80],
+                  external_traffic_policy="Local")
+    cl = internet_spread(c, "default/wc", clients=60)
+    lo = internet_spread(c, "default/wl", clients=60)
+    assert set(cl["nodes"]) == {"node-1", "node-2", "node-3"} and cl["kept_client_ip"] == 0
+    assert cl["extra_hop"] > 0 and sum(cl["pods"].values()) == 60
+    assert set(lo["nodes"]) == {"node-1", "node-2"} and lo["kept_client_ip"] == 60
+    assert lo["extra_hop"] == 0
+    # uneven: the LB splits by node, so node-2's single pod gets as much as node-1's two
+    assert lo["pods"]["default/web-2"] > lo["pods"]["default/web-0"]
+    assert internet_spread(c, "default/wl", clients=60) == lo  # deterministic
+    with pytest.raises(kl.NotFoundError, match="no cloud load balancer"):
+        internet_spread(c, "kube-system/kube-dns")
