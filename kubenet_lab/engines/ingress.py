@@ -354,10 +354,12 @@ def trace_http(cluster: Cluster, src: str, url: str) -> Trace:
     if not eps:
         what = "has no such port" if sp is None else "has no ready endpoints"
         return answer(503, f"Ingress {ing.ref} ({rule}) sends it to Service {svc.ref} "
-                      f"port {backend}, which {what}: 503 Service Unavailable")
+                      f"port {backend.port_number or backend.port_name}, which {what}: 503 "
+                      "Service Unavailable")
     ep = eps[_hash_port("ingress", first.src_ip, host, path) % len(eps)]
     second = trace(cluster, ctrl, f"{ep[0]}:{ep[1]}")
-    why = (f"Ingress {ing.ref} rule {rule} -> Service {svc.ref} port {backend}; the "
+    port_text = backend.port_number or backend.port_name
+    why = (f"Ingress {ing.ref} rule {rule} -> Service {svc.ref} port {port_text}; the "
            f"controller proxies to the endpoint {ep[0]}:{ep[1]} directly (round robin, not "
            "the ClusterIP), in a new connection from its own pod IP")
     hop = Hop(n + 1, last.location, last.node, "http",
