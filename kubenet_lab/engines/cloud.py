@@ -37,7 +37,7 @@ from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.engines import cni
-from kubenet_lab.model.cloud import LoadBalancer, NatGateway, Subnet
+from kubenet_lab.model.cloud import LoadBalancer, Subnet
 from kubenet_lab.model.packet import Ethernet, IPv4, Packet, packet_changes
 from kubenet_lab.model.trace import Hop, Location
 
@@ -86,8 +86,9 @@ def is_internet(cluster: Cluster, ip: str) -> bool:
                                                   cluster.vpc.cidr))
 
 
-def nat_gateways(cluster: Cluster) -> list[NatGateway]:
-    return list(cluster._nat_gateways.values())
+def _has_cloud(cluster: Cluster) -> bool:
+    """Has the VPC more than the private subnet (a public subnet or a NAT gateway)?"""
+    return len(cluster.vpc.subnets) > 1 or bool(cluster._nat_gateways)
 
 
 def route_table(cluster: Cluster, subnet: str) -> list[tuple[str, str]]:
@@ -271,6 +272,14 @@ def leave_vpc(walk: Any, node: Node, pkt: Packet, how: str) -> None:
              f"{how}; the next hop is the VPC router {subnet.router}", framed)
     table = "; ".join(f"{d} -> {t}" for d, t in route_table(c, subnet.name))
     where = Location("network", subnet.cidr)
+    if not is_internet(c, ip.dst) and not _has_cloud(c):
+        # a VPC with only the private subnet: the wording lessons 02 and 07 show
+        walk.drop(where, None,
+                  f"the VPC route table has no route to {ip.dst}: this cluster's VPC has no "
+                  "internet gateway", framed,
+                  f"Dropped: the VPC has no route to {ip.dst} (no internet gateway in this "
+                  "lab's VPC).")
+        return
     if not is_internet(c, ip.dst):
         walk.drop(where, None,
                   f"the route table of the {subnet.name} subnet ({table}) has no route to "

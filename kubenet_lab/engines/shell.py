@@ -737,6 +737,9 @@ def _curl(ctx: _Context, args: list[str]) -> str:
             return "curl: (35) OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number"
         if image.startswith("nginx"):
             return _NGINX_PAGE
+        if t.receiver and t.receiver.startswith("internet/"):
+            # the lab's internet hosts answer like ifconfig.me: the address they see
+            return t.source_ip_seen or ""
         return f"Hello from {t.receiver}"
     if t.outcome == "refused" or "Network is unreachable" in t.reason:
         return (f"curl: (7) Failed to connect to {host} port {port} after 0 ms: "

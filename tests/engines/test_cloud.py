@@ -246,3 +246,9 @@ def test_many_internet_clients_cluster_versus_local():
     assert sum(internet_spread(c, "default/wl", clients=60)["pods"].values()) == 60
     with pytest.raises(kl.NotFoundError, match="no cloud load balancer"):
         internet_spread(c, "kube-system/kube-dns")
+
+
+def test_curl_follows_the_same_path(c):
+    assert "Couldn't connect" in c.exec("default/a", "curl -s 93.184.216.34")
+    c.add_nat_gateway(public_ip="198.51.100.20")
+    assert c.exec("default/a", "curl -s 93.184.216.34") == "198.51.100.20"
