@@ -252,3 +252,15 @@ def test_curl_follows_the_same_path(c):
     assert "Couldn't connect" in c.exec("default/a", "curl -s 93.184.216.34")
     c.add_nat_gateway(public_ip="198.51.100.20")
     assert c.exec("default/a", "curl -s 93.184.216.34") == "198.51.100.20"
+
+
+def test_egress_network_policy_ip_block_sees_the_internet_address():
+    c = kl.Cluster(workers=1, network_policy="kube-network-policies")
+    c.add_nat_gateway(public_ip="198.51.100.20")
+    c.add_pod("default/a", node="node-1", labels={"app": "a"})
+    c.apply("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: e}\n"
+            "spec:\n  podSelector: {matchLabels: {app: a}}\n  policyTypes: [Egress]\n"
+            "  egress:\n  - to: [{ipBlock: {cidr: 0.0.0.0/0, except: [93.184.216.0/24]}}]\n")
+    t = c.trace("default/a", WEB)
+    assert not t.delivered and "network policy on egress" in t.reason
+    assert c.trace("default/a", "1.1.1.1").source_ip_seen == "198.51.100.20"
