@@ -275,7 +275,10 @@ def _draw_cloud(ax: Axes, cluster: Cluster, geom: _Geometry) -> None:
     rows, w = geom.rows, geom.width
     inet_y = rows["inet_y"]
     _box(ax, -0.05, inet_y - 0.15, w + 0.1, 0.3, "cloud", rounding=0.12)
-    ax.text(w - 0.1, inet_y, _fit("internet (outside hosts answer on any port)", BODY, w - 0.3),
+    label = "internet (outside hosts answer on any port)"
+    if _text_width(label, BODY) > w - 0.6:  # leave room for a hop badge at the left
+        label = "internet"
+    ax.text(w - 0.1, inet_y, label,
             fontsize=BODY, ha="right", va="center", color=TEXT, zorder=4)
     side_by_side = len({y for _, _, _, y, _ in geom.cloud}) == 1
     for _name, lines, x, y, width in geom.cloud:
@@ -569,6 +572,8 @@ def _draw_base(ax: Axes, cluster: Cluster, geom: _Geometry) -> None:
     if len(cluster.vpc.subnets) > 1:
         label = f"VPC {cluster.vpc.cidr}: " + ", ".join(
             f"{s.name} {s.cidr}" for s in cluster.vpc.subnets)
+        if _text_width(label, BODY) > geom.width - 0.8:  # a narrow picture: room for badges
+            label = f"VPC {cluster.vpc.cidr}"
     ax.text(geom.width - 0.1, rows["net_y"], _fit(label, BODY, geom.width - 0.2),
             fontsize=BODY, ha="right", va="center", color=TEXT, zorder=4)
     if "cloud_y" in rows:
