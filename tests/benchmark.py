@@ -15,6 +15,9 @@ Prints:
 - building a cluster with 10,000 Services of 5 endpoints each (issue 4: the size where
   iptables mode starts to hurt), rendering ``iptables_save`` for one node, rendering it
   again for a second node, and the median time of one trace to a cluster IP there.
+- issue 5: in a 100-node cluster with 3,000 pods, a NAT gateway, a cloud load balancer and
+  an ingress controller: applying 500 Ingresses, and the median egress trace, internet to
+  LoadBalancer trace and HTTP trace through the Ingress controller.
 """
 
 from __future__ import annotations
@@ -158,6 +161,46 @@ def verify_time(c) -> tuple[float, object]:
     return time.perf_counter() - start, report
 
 
+def _median_ms(fn, runs: int) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
+
+
+def cloud_figures(nodes: int = 100, pods: int = 3000, ingresses: int = 500) -> None:
+    """Issue 5: egress and internet-to-Service traces in the 100-node cluster, with a NAT
+    gateway, a cloud load balancer, an ingress controller and ``ingresses`` Ingresses."""
+    import kubenet_lab as kl
+
+    c = kl.Cluster(workers=nodes - 1)
+    c.add_nat_gateway(public_ip="198.51.100.20")
+    for i in range(pods):
+        c.add_pod(f"default/pod-{i}", labels={"app": f"a{i % 100}"})
+    c.add_cloud_load_balancer()
+    svc = c.add_service("default/web", type="LoadBalancer", selector={"app": "a1"}, ports=[80])
+    c.add_ingress_controller()
+    for i in range(100):
+        c.add_service(f"default/s{i}", selector={"app": f"a{i}"}, ports=[80])
+    start = time.perf_counter()
+    c.apply("---\n".join(
+        f"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: i{i}}}\nspec:\n"
+        f"  rules:\n  - host: h{i}.example.com\n    http:\n      paths:\n"
+        f"      - {{path: /p{i}, pathType: Prefix, backend: {{service: {{name: s{i % 100}, "
+        f"port: {{number: 80}}}}}}}}\n" for i in range(ingresses)))
+    seconds = time.perf_counter() - start
+    print(f"apply {ingresses} Ingresses:               {seconds * 1000:8.1f} ms")
+    egress = _median_ms(lambda: c.trace("default/pod-5", "93.184.216.34"), 50)
+    print(f"median egress trace via NAT gateway: {egress:8.3f} ms")
+    lb = _median_ms(lambda: c.trace("internet", f"{svc.load_balancer_ip}:80"), 50)
+    print(f"median internet -> LoadBalancer:     {lb:8.3f} ms")
+    url = f"http://h{ingresses - 1}.example.com/p{ingresses - 1}/x"
+    http = _median_ms(lambda: c.trace("internet", url), 20)
+    print(f"median HTTP trace ({ingresses} Ingresses):  {http:8.3f} ms")
+
+
 def main() -> None:
     print(f"import kubenet_lab:                 {import_time() * 1000:8.1f} ms")
     c, seconds = build()
@@ -168,6 +211,7 @@ def main() -> None:
           f"{seconds * 1000:8.1f} ms, {pairs / seconds:,.0f} pod pairs/s "
           f"({share:.0%} allowed)")
     service_figures()
+    cloud_figures()
     seconds, report = verify_time(c)
     print(f"verify_network_model, healthy:      {seconds * 1000:8.1f} ms  ({report!r}, "
           f"{report.pairs:,} pairs)")

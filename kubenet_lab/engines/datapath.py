@@ -40,7 +40,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, ip_network
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.engines import cni
 from kubenet_lab.engines.kube_proxy import MASQ_MARK
@@ -106,6 +106,10 @@ def resolve_source(cluster: Cluster, src: str) -> Endpoint:
     if len(parts) == 2:
         pod = cluster.pod(src)
         return Endpoint(src, pod.ip, pod=pod)
+    if src == "internet":  # the default client on the internet (engines.cloud)
+        from kubenet_lab.engines.cloud import INTERNET_CLIENT
+
+        return Endpoint(src, INTERNET_CLIENT, outside=True)
     if _is_ip(src):
         owner = cluster.owner_of(src)
         if owner is None:
@@ -119,6 +123,10 @@ def resolve_source(cluster: Cluster, src: str) -> Endpoint:
             # an outside client: a host in the nodes' own subnet (see _Walk.from_outside)
             return Endpoint(src, src, outside=True)
         kind, name = owner.split(" ", 1)
+        if kind not in ("Pod", "Node"):
+            raise ManifestError("trace", "src", src, f"is the public address of {owner}, "
+                                "which opens no connections of its own",
+                                fix="trace from a pod, a node, 'internet' or an outside address")
         if kind == "Pod":
             pod = cluster.pod(name)
             return Endpoint(src, pod.ip, pod=pod)
@@ -240,6 +248,9 @@ class _Walk:
         self.dnat: tuple[str, str, int, str, int] | None = None  # node, VIP, port, ep, port
         self.client: tuple[str, int] | None = None  # source before KUBE-POSTROUTING
         self.reply: list[Hop] = []
+        self.egress: Any = None  # engines.cloud: the translations on the way out
+        self.egress_node: str | None = None
+        self.lb: tuple[str, str, int, str, int] | None = None  # LB, its ip:port, node:port
 
 
     # ------------------------------------------------------------------ bookkeeping
@@ -268,6 +279,10 @@ class _Walk:
         pkt = next(h.packet for h in self.hops if h.action != "dns")
         if self.delivered and self.dnat is not None:
             self.reply_path()
+        if self.delivered and (self.egress is not None or self.lb is not None):
+            from kubenet_lab.engines.cloud import cloud_reply
+
+            cloud_reply(self)
         if self.delivered and not self.c.network_policy_enforced:
             self.reason += _unenforced_note(self.c, self.src, self.destination_pod,
                                             self.port, self.protocol)
@@ -368,6 +383,20 @@ class _Walk:
         cluster. It reaches node addresses directly; cluster IPs and pod IPs mean
         nothing outside the nodes, so its router has no route for them."""
         src_ip, dst_ip = self.src.ip or "", self.dst.ip or ""
+        from kubenet_lab.engines.cloud import from_internet, is_internet, public_owner
+
+        owner = public_owner(self.c, dst_ip) if is_internet(self.c, src_ip) else None
+        if owner is not None:
+            from_internet(self, *owner)
+            return
+        if self.src.text == "internet" and not is_internet(self.c, dst_ip):
+            pkt = self.first_packet(src_ip, dst_ip, None)
+            self.drop(Location("network", "internet"), None,
+                      f"the internet host {src_ip} sends to {dst_ip}, a private address: "
+                      "the internet does not route private addresses", pkt,
+                      f"Dropped: {dst_ip} is not reachable from the internet; use a public "
+                      "address (a node's public IP or a load balancer's address).")
+            return
         subnet = self.c.vpc.subnets[0]
         target = next((n for n in self.c.nodes if dst_ip in (n.ip, n.public_ip)), None)
         where = Location("network", subnet.cidr)
@@ -527,6 +556,10 @@ class _Walk:
             ip = pkt[IPv4]
         else:
             masq = self.plugin.masquerade(self.c, node, ip.src, ip.dst)
+            if masq is None:  # ip-masq-agent's chain comes after the plugin's (appended later)
+                from kubenet_lab.engines.cloud import ip_masq_masquerade
+
+                masq = ip_masq_masquerade(self.c, node, ip.src, ip.dst)
         if masq is not None:
             rule, who = masq
             new_src = self._device_address(node, route.dev)
@@ -553,18 +586,11 @@ class _Walk:
         neighbour = route.via or ip.dst
         if neighbour == subnet.router:
             target = next((n for n in self.c.nodes if n.ip == ip.dst), None)
-            where = Location("node", node.name, "eth0")
             if target is None:
-                framed = Packet((Ethernet(cni.mac_address(f"{node.name}/eth0"),
-                                          cni.mac_address(f"vpc-router/{subnet.name}")),)
-                                + _ip_part(pkt))
-                self.hop(where, node.name, "transmit",
-                         f"{how}; the next hop is the VPC router {subnet.router}", framed)
-                self.drop(Location("network", subnet.cidr), None,
-                          f"the VPC route table has no route to {ip.dst}: this cluster's VPC "
-                          "has no internet gateway", framed,
-                          f"Dropped: the VPC has no route to {ip.dst} (no internet gateway "
-                          "in this lab's VPC).")
+                from kubenet_lab.engines.cloud import leave_vpc
+
+                self.egress_node = node.name
+                leave_vpc(self, node, pkt, how)
                 return
             self.wire(node, target, pkt, route, how)
             self.ip_input(target, Packet(_unframed(pkt)))

@@ -31,12 +31,15 @@ SUPPORTED_KINDS = (
     ("v1", "Pod"),
     ("apps/v1", "Deployment"),
     ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("networking.k8s.io/v1", "IngressClass"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"),
 )
-_LATER = {"EndpointSlice", "Ingress", "IngressClass", "ConfigMap"}
+_LATER = {"EndpointSlice", "Gateway", "HTTPRoute"}
 
 
 def load_documents(src: Any) -> list[dict[str, Any]]:
@@ -339,7 +342,7 @@ def _apply_service(cluster: Cluster, doc: Mapping[str, Any]):
         external_name=spec.get("externalName"), load_balancer_ip=lb_ip,
     )
     cluster._store_service(svc)
-    return svc
+    return cluster._services[svc.ref]
 
 
 def _apply_network_policy(cluster: Cluster, doc: Mapping[str, Any]):
@@ -356,7 +359,58 @@ def _apply_admin_policy(cluster: Cluster, doc: Mapping[str, Any]):
     return cluster._set_policy(admin_policy_from_manifest(doc))
 
 
+def _apply_config_map(cluster: Cluster, doc: Mapping[str, Any]):
+    """A ConfigMap: stored; ``kube-system/ip-masq-agent``'s ``config`` key is what
+    ip-masq-agent reads (engines.cloud, facts sheet §4.1)."""
+    from kubenet_lab.engines.cloud import parse_ip_masq_config
+    from kubenet_lab.model.cloud import ConfigMap
+
+    obj, ns, name, _ = _meta(doc, "ConfigMap", namespaced=True)
+    data = dict(_mapping(obj, "data", doc.get("data")))
+    for key, value in data.items():
+        if not isinstance(value, str):
+            raise ManifestError(obj, f"data.{key}", value, "is not a string",
+                                fix="quote the value; ConfigMap data values are strings")
+    cluster.namespace(ns)
+    entry: dict[str, Any] = {"data": data}
+    if (ns, name) == ("kube-system", "ip-masq-agent"):
+        entry["parsed"] = parse_ip_masq_config(obj, data.get("config", ""))
+    cluster._config_maps[f"{ns}/{name}"] = entry
+    cluster._changed()
+    return ConfigMap(ns, name, dict(sorted(data.items())))
+
+
+def _apply_ingress(cluster: Cluster, doc: Mapping[str, Any]):
+    from kubenet_lab.engines.ingress import ingress_from_manifest
+
+    ing = ingress_from_manifest(cluster, doc)
+    cluster._ingresses[ing.ref] = ing
+    cluster._changed()
+    return ing
+
+
+def _apply_ingress_class(cluster: Cluster, doc: Mapping[str, Any]):
+    from kubenet_lab.model.ingress import IngressClass
+
+    obj, _, name, _ = _meta(doc, "IngressClass", namespaced=False)
+    spec = _mapping(obj, "spec", doc.get("spec"))
+    controller = spec.get("controller")
+    if not isinstance(controller, str) or "/" not in controller:
+        raise ManifestError(obj, "spec.controller", controller,
+                            "Required value: a domain-prefixed path",
+                            fix="e.g. controller: k8s.io/ingress-nginx")
+    notes = (doc.get("metadata") or {}).get("annotations") or {}
+    default = notes.get("ingressclass.kubernetes.io/is-default-class") == "true"
+    cls = IngressClass(name, controller, default)
+    cluster._ingress_classes[name] = cls
+    cluster._changed()
+    return cls
+
+
 _HANDLERS = {
+    ("networking.k8s.io/v1", "Ingress"): _apply_ingress,
+    ("networking.k8s.io/v1", "IngressClass"): _apply_ingress_class,
+    ("v1", "ConfigMap"): _apply_config_map,
     ("v1", "Namespace"): _apply_namespace,
     ("v1", "Node"): _apply_node,
     ("v1", "Pod"): _apply_pod,

@@ -427,6 +427,8 @@ def _bridge(ctx: _Context, args: list[str]) -> str:
 
 # ------------------------------------------------------------------ iptables-save
 def _iptables_save(ctx: _Context, args: list[str]) -> str:
+    from kubenet_lab.engines.cloud import ip_masq_rules
+
     if ctx.pod:
         return (f"iptables-save {IPTABLES_VERSION}: Could not fetch rule set generation id: "
                 "Permission denied (you must be root)")
@@ -437,6 +439,8 @@ def _iptables_save(ctx: _Context, args: list[str]) -> str:
         want = args[i + 1] if i + 1 < len(args) else None
     filt_chains, filt_rules = plugin.filter_rules(ctx.c, node)
     nat_chains, nat_rules = plugin.nat_rules(ctx.c, node)
+    masq_chains, masq_rules = ip_masq_rules(ctx.c)  # appended after the plugin's rules
+    nat_chains, nat_rules = tuple(nat_chains) + masq_chains, tuple(nat_rules) + masq_rules
     if not plugin.replaces_kube_proxy:
         kube = kube_proxy_tables(ctx.c, node)
         filt_chains = tuple(kube["filter"][0]) + tuple(filt_chains)
@@ -733,6 +737,9 @@ def _curl(ctx: _Context, args: list[str]) -> str:
             return "curl: (35) OpenSSL/3.0.13: error:0A00010B:SSL routines::wrong version number"
         if image.startswith("nginx"):
             return _NGINX_PAGE
+        if t.receiver and t.receiver.startswith("internet/"):
+            # the lab's internet hosts answer like ifconfig.me: the address they see
+            return t.source_ip_seen or ""
         return f"Hello from {t.receiver}"
     if t.outcome == "refused" or "Network is unreachable" in t.reason:
         return (f"curl: (7) Failed to connect to {host} port {port} after 0 ms: "

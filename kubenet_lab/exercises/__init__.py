@@ -7,12 +7,21 @@
 from __future__ import annotations
 
 from kubenet_lab.exceptions import NotFoundError
-from kubenet_lab.exercises import lesson01, lesson02, lesson03, lesson06, lesson07
+from kubenet_lab.exercises import (
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+)
 from kubenet_lab.exercises.base import NOT_ANSWERED, Check, Exercise, Feedback
 
 __all__ = ["NOT_ANSWERED", "Check", "Exercise", "Feedback", "exercise"]
 
 _ALL = {ex.key: ex for ex in (*lesson01.EXERCISES, *lesson02.EXERCISES, *lesson03.EXERCISES,
+                                    *lesson04.EXERCISES, *lesson05.EXERCISES,
                                     *lesson06.EXERCISES, *lesson07.EXERCISES)}
 
 

@@ -3,6 +3,7 @@
 from kubenet_lab.model.cloud import *  # noqa: F403
 from kubenet_lab.model.cluster import *  # noqa: F403
 from kubenet_lab.model.deployment import *  # noqa: F403
+from kubenet_lab.model.ingress import *  # noqa: F403
 from kubenet_lab.model.namespace import *  # noqa: F403
 from kubenet_lab.model.networkpolicy import *  # noqa: F403
 from kubenet_lab.model.node import *  # noqa: F403

@@ -42,8 +42,9 @@ from kubenet_lab.exceptions import (
     NotFoundError,
     UnschedulableError,
 )
-from kubenet_lab.model.cloud import Subnet, Vpc
+from kubenet_lab.model.cloud import LoadBalancer, NatGateway, Subnet, Vpc
 from kubenet_lab.model.deployment import Deployment
+from kubenet_lab.model.ingress import Ingress, IngressClass
 from kubenet_lab.model.namespace import Namespace
 from kubenet_lab.model.networkpolicy import (
     AdminPolicy,
@@ -219,6 +220,12 @@ class Cluster:
         self._service_ips: dict[int, str] = {}
         self._node_ports: dict[int, str] = {}
         self._recent: dict[tuple[str, str, str], None] = {}
+        self._nat_gateways: dict[str, NatGateway] = {}
+        self._load_balancers: dict[str, LoadBalancer] = {}
+        self._config_maps: dict[str, dict[str, Any]] = {}
+        self._addons: dict[str, None] = {}
+        self._ingresses: dict[str, Ingress] = {}
+        self._ingress_classes: dict[str, IngressClass] = {}
         for name in _KUBEADM_NAMESPACES:
             self.add_namespace(name)
         self.add_node("control-plane", control_plane=True)
@@ -393,7 +400,10 @@ class Cluster:
         pod_cidr : str, optional
             ``spec.podCIDR``; by default the next free block of the cluster CIDR.
         public_ip : str, optional
-            An ExternalIP.
+            An ExternalIP: the node goes into the VPC's public subnet (10.0.0.0/24), whose
+            route table sends internet traffic to the internet gateway, and the internet
+            gateway maps the node's InternalIP one to one to this address. Without it the
+            node is in the private subnet 10.0.1.0/24.
         labels : dict, optional
         control_plane : bool
             Give the node kubeadm's control-plane label and taint.
@@ -420,7 +430,7 @@ class Cluster:
         if name in self._nodes:
             raise ConflictError(obj, "metadata.name", name, "already exists",
                                 fix="choose another name")
-        subnet = self.vpc.subnets[0]
+        subnet = self.vpc.subnets[0] if public_ip is None else self._public_subnet()
         subnet_net = ip_network(subnet.cidr)
         if ip is None:
             addr = next_node_ip(subnet_net, self._ip_owner)
@@ -460,8 +470,9 @@ class Cluster:
                         "nodes claim the same pod IPs",
                     )
         if public_ip is not None:
-            pub = check_ip(obj, "status.addresses[ExternalIP]", public_ip)
-            self._check_ip_free(obj, "status.addresses[ExternalIP]", pub)
+            from kubenet_lab.engines.cloud import check_public_ip
+
+            check_public_ip(self, obj, "status.addresses[ExternalIP]", public_ip)
         all_labels = {
             "kubernetes.io/arch": "amd64",
             "kubernetes.io/hostname": name,
@@ -476,6 +487,8 @@ class Cluster:
             name=name, ip=str(addr), pod_cidr=str(block), subnet=subnet.name,
             public_ip=public_ip, labels=dict(sorted(all_labels.items())), taints=taints,
         )
+        if subnet not in self.vpc.subnets:
+            self.vpc = Vpc(self.vpc.cidr, self.vpc.subnets + (subnet,))
         self._nodes[name] = node
         self._pods_by_node[name] = {}
         self._ip_owner[int(addr)] = f"Node {name}"
@@ -484,6 +497,181 @@ class Cluster:
             self._ip_owner[int(IPv4Address(public_ip))] = f"Node {name}"
         self._changed()
         return node
+
+    def _public_subnet(self) -> Subnet:
+        from kubenet_lab.engines.cloud import PUBLIC_SUBNET
+
+        return next((s for s in self.vpc.subnets if s.public), PUBLIC_SUBNET)
+
+    def add_nat_gateway(self, public_ip: str | None = None, *, name: str = "nat-gw") -> NatGateway:
+        """Add a public NAT gateway in the public subnet with the Elastic IP ``public_ip``;
+        the private subnet's route table then sends ``0.0.0.0/0`` to it.
+
+        Pods and nodes in the private subnet reach the internet through it and are seen
+        there as ``public_ip``; the internet cannot open connections through it (facts
+        sheet §4.2).
+
+        Raises
+        ------
+        ManifestError
+            No public IP, or a malformed or private one.
+        ConflictError
+            The public IP or the name is already used.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> gw = c.add_nat_gateway(public_ip="198.51.100.20")
+        >>> gw.private_ip, gw.subnet
+        ('10.0.0.4', 'public')
+        >>> _ = c.add_pod("default/a", node="node-1")
+        >>> c.trace("default/a", "93.184.216.34").source_ip_seen
+        '198.51.100.20'
+        """
+        from kubenet_lab.engines.cloud import check_public_ip
+        from kubenet_lab.engines.ipam import next_node_ip
+        from kubenet_lab.engines.validation import check_dns_subdomain
+
+        obj = f"NatGateway {name}"
+        check_dns_subdomain(obj, "name", name)
+        if name in self._nat_gateways:
+            raise ConflictError(obj, "name", name, "already exists", fix="choose another name")
+        if self._nat_gateways:
+            raise ConflictError(obj, "name", name,
+                                "the private subnet's route table already sends 0.0.0.0/0 to "
+                                f"{next(iter(self._nat_gateways))}",
+                                fix="one NAT gateway is enough for the lab's one private subnet")
+        if public_ip is None:
+            raise ManifestError(obj, "public_ip", None,
+                                "Required value: a public NAT gateway needs an Elastic IP",
+                                fix="pass public_ip='198.51.100.20' (any public address)")
+        check_public_ip(self, obj, "public_ip", public_ip)
+        subnet = self._public_subnet()
+        private = next_node_ip(ip_network(subnet.cidr), self._ip_owner)
+        gw = NatGateway(name, str(private), public_ip, subnet.name)
+        if subnet not in self.vpc.subnets:
+            self.vpc = Vpc(self.vpc.cidr, self.vpc.subnets + (subnet,))
+        self._nat_gateways[name] = gw
+        self._ip_owner[int(private)] = f"NatGateway {name}"
+        self._ip_owner[int(IPv4Address(public_ip))] = f"NatGateway {name}"
+        self._changed()
+        return gw
+
+    @property
+    def nat_gateways(self) -> list[NatGateway]:
+        """The VPC's NAT gateways."""
+        return list(self._nat_gateways.values())
+
+    @property
+    def load_balancers(self) -> list[LoadBalancer]:
+        """The cloud load balancers provisioned for LoadBalancer Services."""
+        return [self._load_balancers[k] for k in sorted(self._load_balancers)]
+
+    def route_table(self, subnet: str) -> list[tuple[str, str]]:
+        """The VPC route table of ``subnet`` (``"private"`` or ``"public"``) as
+        (destination, target) pairs.
+
+        Examples
+        --------
+        >>> c = kl.Cluster()
+        >>> c.route_table("private")
+        [('10.0.0.0/16', 'local')]
+        >>> _ = c.add_nat_gateway(public_ip="198.51.100.20")
+        >>> c.route_table("private")
+        [('10.0.0.0/16', 'local'), ('0.0.0.0/0', 'nat-gw')]
+        >>> c.route_table("public")
+        [('10.0.0.0/16', 'local'), ('0.0.0.0/0', 'igw')]
+        """
+        from kubenet_lab.engines.cloud import route_table
+
+        try:
+            return route_table(self, subnet)
+        except KeyError:
+            raise NotFoundError("Vpc", "subnets", subnet, "is not a subnet of the VPC",
+                                fix="subnets are: " + ", ".join(
+                                    s.name for s in self.vpc.subnets)) from None
+
+    def add_cloud_load_balancer(self) -> None:
+        """Run the cloud's load-balancer controller (the service controller of a
+        cloud-controller-manager): every ``type: LoadBalancer`` Service, now and later,
+        gets a cloud load balancer with a public address in
+        ``status.loadBalancer.ingress``. Without it (plain kubeadm) such Services stay
+        ``<pending>``.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> c.add_cloud_load_balancer()
+        >>> c.add_service("default/web", type="LoadBalancer", selector={"app": "web"},
+        ...               ports=[80]).load_balancer_ip
+        '198.51.100.10'
+        """
+        if "cloud-load-balancer" in self._addons:
+            return
+        self._addons["cloud-load-balancer"] = None
+        for ref in sorted(self._services):
+            svc = self._services[ref]
+            if svc.type == "LoadBalancer" and svc.load_balancer_ip is None:
+                self._store_service(svc)
+        self._changed()
+
+    def add_ingress_controller(self, replicas: int = 2) -> None:
+        """Deploy an ingress-nginx-like controller: namespace ``ingress-nginx``, its
+        Deployment, its LoadBalancer Service ``ingress-nginx-controller``
+        (``externalTrafficPolicy: Local``, as ingress-nginx's cloud manifest sets it; the
+        cloud load balancer controller is started for it) and the default IngressClass
+        ``nginx``. ``trace(src, "http://host/path")`` then sends HTTP requests to it.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=2)
+        >>> c.add_ingress_controller()
+        >>> c.service("ingress-nginx/ingress-nginx-controller").load_balancer_ip
+        '198.51.100.10'
+        >>> [(k.name, k.default) for k in c.ingress_classes]
+        [('nginx', True)]
+        >>> c.trace("internet", "http://shop.example.com/").http_status
+        404
+        """
+        from kubenet_lab.engines.ingress import add_controller
+
+        add_controller(self, replicas)
+
+    @property
+    def ingresses(self) -> list[Ingress]:
+        """The Ingress objects, in the order they were applied."""
+        return list(self._ingresses.values())
+
+    @property
+    def ingress_classes(self) -> list[IngressClass]:
+        """The IngressClasses."""
+        return [self._ingress_classes[k] for k in sorted(self._ingress_classes)]
+
+    def delete_ingress(self, ref: str) -> None:
+        """Delete an Ingress (``"ns/name"``)."""
+        ing = _lookup(self._ingresses, ref, "Ingress", "Ingresses")
+        del self._ingresses[ing.ref]
+        self._changed()
+
+    def add_ip_masq_agent(self) -> None:
+        """Deploy ip-masq-agent (a DaemonSet in kube-system): its ``IP-MASQ-AGENT`` chain
+        masquerades pod traffic to anything outside its non-masquerade CIDRs. The
+        ``kube-system/ip-masq-agent`` ConfigMap (``apply`` it) replaces the defaults
+        key by key (facts sheet §4.1).
+
+        Examples
+        --------
+        >>> c = kl.Cluster(cni="bridge", workers=1)
+        >>> c.add_ip_masq_agent()
+        >>> "-A IP-MASQ-AGENT -d 10.0.0.0/8" in c.exec("node-1", "iptables-save -t nat")
+        True
+        """
+        self._addons["ip-masq-agent"] = None
+        self._changed()
+
+    @property
+    def _ip_masq_agent(self) -> bool:
+        return "ip-masq-agent" in self._addons
 
     def add_pod(
         self,
@@ -693,6 +881,10 @@ class Cluster:
         >>> t.nodes
         ('node-1', 'node-2')
         """
+        if isinstance(dst, str) and dst.startswith(("http://", "https://")):
+            from kubenet_lab.engines.ingress import trace_http
+
+            return trace_http(self, src, dst)
         from kubenet_lab.engines.datapath import trace
 
         return trace(self, src, dst, port=port, protocol=protocol)
@@ -839,7 +1031,7 @@ class Cluster:
             internal_traffic_policy=internal_traffic_policy, labels=labels,
         )
         self._store_service(svc)
-        return svc
+        return self._services[svc.ref]
 
     def delete_service(self, ref: str) -> None:
         """Delete a Service; its cluster IP and node ports become free."""
@@ -905,6 +1097,10 @@ cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y'
         old = self._services.get(svc.ref)
         if old is not None:
             self._drop_service(old)
+        if svc.type == "LoadBalancer" and "cloud-load-balancer" in self._addons:
+            from kubenet_lab.engines.cloud import provision_load_balancer
+
+            svc = provision_load_balancer(self, svc, old)
         self._services[svc.ref] = svc
         if svc.cluster_ip:
             self._service_ips[int(IPv4Address(svc.cluster_ip))] = svc.ref
@@ -917,6 +1113,9 @@ cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y'
 
     def _drop_service(self, svc: Service) -> None:
         del self._services[svc.ref]
+        lb = self._load_balancers.pop(svc.ref, None)
+        if lb is not None:
+            self._ip_owner.pop(int(IPv4Address(lb.public_ip)), None)
         if svc.cluster_ip:
             self._service_ips.pop(int(IPv4Address(svc.cluster_ip)), None)
         for p in svc.ports:

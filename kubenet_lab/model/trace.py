@@ -96,6 +96,9 @@ class Trace:
     reply : tuple of Hop
         For a connection kube-proxy translated (a Service), the first reply packet:
         from the endpoint, through conntrack's reverse translation, to the client.
+    http_status : int or None
+        For ``trace(src, "http://host/path")``: the HTTP status the client gets
+        (200, or the ingress controller's 404/502/503).
     """
 
     src: str
@@ -111,6 +114,7 @@ class Trace:
     hops: tuple[Hop, ...]
     receiver: str | None = None
     reply: tuple[Hop, ...] = ()
+    http_status: int | None = None
 
     @property
     def nodes(self) -> tuple[str, ...]:

@@ -76,6 +76,7 @@ PALETTE = {
     "device": ("#ffffff", "#5b6573"),
     "crash": ("#fde0dd", "#c62828"),
     "pause": ("#eeeeee", "#8a8a8a"),
+    "cloud": ("#fff4d6", "#b7791f"),
 }
 WIRE = "#4d4d4d"
 TEXT = "#1f1f1f"
@@ -133,6 +134,7 @@ class _Geometry:
     width: float
     rows: dict[str, float]
     subnet: str
+    cloud: tuple = ()  # (name, lines, x, y, width) of the gateways and load balancers
 
 
 def _rows(slots: int) -> dict[str, float]:
@@ -148,6 +150,7 @@ def _rows(slots: int) -> dict[str, float]:
     r["net_top"] = r["node_bottom"] - 0.4
     r["net_y"] = r["net_top"] - NET_H / 2
     r["net_bottom"] = r["net_top"] - NET_H
+    r["bottom"] = r["net_bottom"]
     return r
 
 
@@ -184,7 +187,8 @@ def _select(
     return selection
 
 
-def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool]]) -> _Geometry:
+def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool]],
+              only: set[str] | None = None) -> _Geometry:
     lanes = max((len(shown) for _, shown, _, _ in selection), default=0)
     slots = max([1] + [len(shown) + (1 if hidden else 0) for _, shown, hidden, _ in selection])
     pod_left = max(FIRST_LANE + max(lanes - 1, 0) * LANE + LANE_TO_POD, MIN_NODE_W - PAD - POD_W)
@@ -216,7 +220,78 @@ def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool
     width = max(len(selection) * (node_w + NODE_GAP) - NODE_GAP, node_w)
     subnet = cluster.vpc.subnets[0].cidr
     points[("network", subnet, "")] = (width / 2, rows["net_y"])
-    return _Geometry(tuple(columns), points, node_w, width, rows, subnet)
+    for other in cluster.vpc.subnets[1:]:
+        points[("network", other.cidr, "")] = (width * 0.75, rows["net_y"])
+    cloud: tuple = ()
+    if _has_cloud(cluster):
+        cloud = _cloud_points(cluster, points, rows, width, only)
+    return _Geometry(tuple(columns), points, node_w, width, rows, subnet, cloud)
+
+
+def _has_cloud(cluster: Cluster) -> bool:
+    """Does the cluster have anything outside its subnet to draw (public subnet, NAT
+    gateway, cloud load balancers)? Clusters without stay drawn as before."""
+    return len(cluster.vpc.subnets) > 1 or bool(cluster.nat_gateways or cluster.load_balancers)
+
+
+def _cloud_points(cluster: Cluster, points: dict[Key, Point], rows: dict[str, float],
+                  width: float, only: set[str] | None = None) -> tuple:
+    """The band under the VPC subnet (NAT gateway, load balancers, internet gateway) and
+    the internet under it. Items sit side by side, or one under the other when they do
+    not fit; ``only`` keeps just the places a trace visits."""
+    items: list[tuple[str, list[str]]] = []
+    for gw in cluster.nat_gateways:
+        items.append((f"NAT gateway {gw.name}", [f"NAT gateway {gw.name}",
+                                                 f"{gw.private_ip} -> {gw.public_ip}"]))
+    for lb in cluster.load_balancers:
+        items.append((f"load balancer {lb.service}", [f"load balancer {lb.service}",
+                                                      f"{lb.public_ip} -> NodePorts"]))
+    items.append(("internet gateway", ["internet gateway", "1:1 NAT private <-> public"]))
+    if only is not None:
+        items = [i for i in items if i[0] in only] or items[-1:]
+    widths = [max(_text_width(t, SMALL, k == 0) for k, t in enumerate(lines)) + 0.38
+              for _, lines in items]
+    gap = 0.15
+    side_by_side = sum(widths) + gap * (len(items) - 1) <= width
+    placed = []
+    y = rows["net_bottom"] - 0.55
+    x = 0.0 if not side_by_side else (width - sum(widths) - gap * (len(items) - 1)) / 2
+    for (name, lines), w in zip(items, widths, strict=True):
+        placed.append((name, lines, x, y, w))
+        points[("network", name, "")] = (x + 0.14, y)
+        if side_by_side:
+            x += w + gap
+        else:
+            y -= 0.58
+    rows["cloud_y"] = rows["net_bottom"] - 0.55
+    rows["inet_y"] = (y if not side_by_side else rows["cloud_y"]) - 0.7 + (
+        0.58 if not side_by_side else 0)
+    rows["bottom"] = rows["inet_y"] - 0.2
+    points[("network", "internet", "")] = (0.25, rows["inet_y"])
+    return tuple(placed)
+
+
+def _draw_cloud(ax: Axes, cluster: Cluster, geom: _Geometry) -> None:
+    rows, w = geom.rows, geom.width
+    inet_y = rows["inet_y"]
+    _box(ax, -0.05, inet_y - 0.15, w + 0.1, 0.3, "cloud", rounding=0.12)
+    label = "internet (outside hosts answer on any port)"
+    if _text_width(label, BODY) > w - 0.6:  # leave room for a hop badge at the left
+        label = "internet"
+    ax.text(w - 0.1, inet_y, label,
+            fontsize=BODY, ha="right", va="center", color=TEXT, zorder=4)
+    side_by_side = len({y for _, _, _, y, _ in geom.cloud}) == 1
+    for _name, lines, x, y, width in geom.cloud:
+        _pill(ax, x, y, lines, "cloud", pad=0.28)
+        cx = x + width - 0.12 if not side_by_side else x + width / 2
+        if side_by_side:
+            _line(ax, [(cx, rows["net_bottom"]), (cx, y + 0.2)])
+            _line(ax, [(cx, y - 0.2), (cx, inet_y + 0.15)])
+    if not side_by_side:  # one trunk on the right from the subnet down to the internet
+        tx = max(x + width for _, _, x, _, width in geom.cloud) + 0.1
+        _line(ax, [(tx, rows["net_bottom"]), (tx, inet_y + 0.15)])
+        for _, _, x, y, width in geom.cloud:
+            _line(ax, [(x + width, y), (tx, y)])
 
 
 def cluster_layout(
@@ -493,8 +568,16 @@ def _draw_base(ax: Axes, cluster: Cluster, geom: _Geometry) -> None:
     for col in geom.columns:
         _draw_node(ax, cluster, geom, col)
     _box(ax, -0.05, rows["net_bottom"], geom.width + 0.1, NET_H, "network", rounding=0.06)
-    ax.text(geom.width - 0.1, rows["net_y"], f"VPC subnet {geom.subnet}", fontsize=BODY,
-            ha="right", va="center", color=TEXT, zorder=4)
+    label = f"VPC subnet {geom.subnet}"
+    if len(cluster.vpc.subnets) > 1:
+        label = f"VPC {cluster.vpc.cidr}: " + ", ".join(
+            f"{s.name} {s.cidr}" for s in cluster.vpc.subnets)
+        if _text_width(label, BODY) > geom.width - 0.8:  # a narrow picture: room for badges
+            label = f"VPC {cluster.vpc.cidr}"
+    ax.text(geom.width - 0.1, rows["net_y"], _fit(label, BODY, geom.width - 0.2),
+            fontsize=BODY, ha="right", va="center", color=TEXT, zorder=4)
+    if "cloud_y" in rows:
+        _draw_cloud(ax, cluster, geom)
 
 
 def draw_cluster(
@@ -539,7 +622,7 @@ def draw_cluster(
     """
     selection = _select(cluster, namespaces=namespaces, max_pods=max_pods)
     geom = _geometry(cluster, selection)
-    canvas = _canvas(ax, -0.15, geom.width + 0.15, geom.rows["net_bottom"] - 0.12, 0.12,
+    canvas = _canvas(ax, -0.15, geom.width + 0.15, geom.rows["bottom"] - 0.12, 0.12,
                      top=0.35)
     ax = canvas.ax
     _draw_base(ax, cluster, geom)
@@ -763,14 +846,16 @@ def draw_trace(
                              or not 1 <= step <= len(hops)):
         raise ManifestError("draw_trace", "step", step, "is not the number of a hop",
                             fix=f"use 1 to {len(hops)}, or None for the whole trace")
-    geom = _geometry(cluster, _trace_selection(cluster, trace, max_pods))
+    visited = {h.location.name for h in hops if h.location.kind == "network"}
+    visited |= {h.location.name for h in trace.reply if h.location.kind == "network"}
+    geom = _geometry(cluster, _trace_selection(cluster, trace, max_pods), visited)
     rows = geom.rows
     extra = 0.42 + (0.3 if step is not None else 0)
     x0, x1 = -0.15, geom.width + 0.15
     if x1 - x0 < 4.6:  # room for the title and the legend around a single node
         x0, x1 = (geom.width - 4.6) / 2, (geom.width + 4.6) / 2
     title = _title(trace, x1 - x0 - 0.1)
-    canvas = _canvas(ax, x0, x1, rows["net_bottom"] - 0.3 - extra, 0.12,
+    canvas = _canvas(ax, x0, x1, rows["bottom"] - 0.3 - extra, 0.12,
                      top=0.2 + 0.18 * (title.count("\n") + 1))
     ax = canvas.ax
     _draw_base(ax, cluster, geom)
@@ -828,7 +913,7 @@ def _draw_legend(ax: Axes, geom: _Geometry, trace: Trace, pts: list[Point], step
                 ha="center", va="center", color=overlay, fontweight="bold", zorder=9,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
                       "alpha": 0.85})
-    y = rows["net_bottom"] - 0.36
+    y = rows["bottom"] - 0.36
     if step is not None:
         hop = hops[step - 1]
         ax.text(x0 + 0.15, y, f"step {step} of {len(hops)}: {hop.action} at {hop.location}",

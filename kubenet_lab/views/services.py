@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from kubenet_lab.model.cluster import Cluster
     from kubenet_lab.model.trace import Trace
 
-__all__ = ["draw_chain_walk", "draw_load_balancing"]
+__all__ = ["draw_chain_walk", "draw_internet_traffic", "draw_load_balancing"]
 
 
 def _figure(w: float, h: float) -> Figure:
@@ -161,4 +161,48 @@ def draw_load_balancing(
     right.set_ylim(0, 1.05)
     right.set_title("per node (dashed: expected)", fontsize=SMALL, loc="left")
     right.tick_params(labelsize=7)
+    return fig
+
+
+def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: int = 60,
+                          ax: Axes | None = None) -> Figure:
+    """Many internet clients hit LoadBalancer Services: one panel per Service (e.g.
+    ``externalTrafficPolicy`` Cluster and Local side by side), bars of the connections
+    each pod got, coloured by the node that answered, and the share that kept the
+    client's IP and that took an extra node hop.
+
+    Examples
+    --------
+    >>> c = kl.Cluster(workers=2)
+    >>> c.add_cloud_load_balancer()
+    >>> _ = c.add_pod("default/w", node="node-1", labels={"app": "w"})
+    >>> _ = c.add_service("default/w", type="LoadBalancer", selector={"app": "w"}, ports=[80])
+    >>> len(kl.draw_internet_traffic(c, "default/w", clients=10).axes)
+    1
+    """
+    from kubenet_lab.engines.cloud import internet_spread
+
+    names = [services] if isinstance(services, str) else list(services)
+    fig = _figure(4.6 * len(names), 3.8) if ax is None else ax.figure
+    pods_node = {p.ref: p.node for p in cluster.pods}
+    for i, ref in enumerate(names):
+        stats = internet_spread(cluster, ref, clients)
+        svc = cluster.service(ref)
+        a = (fig.add_axes((0.08 + i / len(names), 0.2, 0.8 / len(names), 0.46))
+             if ax is None else ax)
+        pods = list(stats["pods"])
+        a.bar(range(len(pods)), [stats["pods"][p] / clients for p in pods],
+              color=PALETTE["pod"][0], edgecolor=PALETTE["pod"][1])
+        a.set_xticks(range(len(pods)), [f"{p.split('/')[-1]}\n({pods_node.get(p, '?')})"
+                                        for p in pods], fontsize=7)
+        a.set_ylim(0, 1.05)
+        a.tick_params(labelsize=7)
+        a.set_ylabel("share of connections", fontsize=SMALL)
+        lb = ", ".join(f"{n} {c}" for n, c in stats["nodes"].items())
+        a.set_title(f"{svc.ref}: externalTrafficPolicy {svc.external_traffic_policy}\n"
+                    f"LB -> nodes: {lb}\nclient IP kept {stats['kept_client_ip']}/{clients}, "
+                    f"extra node hop {stats['extra_hop']}/{clients}",
+                    fontsize=SMALL, loc="left", color=TEXT)
+    fig.suptitle(f"{clients} internet clients, one connection each", fontsize=TITLE,
+                 x=0.02, ha="left", color=TEXT)
     return fig

@@ -168,7 +168,7 @@ def test_malformed_yaml_says_where():
 
 def test_unsupported_kind_lists_the_supported_ones(c):
     with pytest.raises(kl.UnsupportedKindError) as err:
-        c.apply("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: web}\n")
+        c.apply("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web}\n")
     msg = str(err.value)
     assert "a later lesson adds it" in msg
     for kind in ("Namespace", "Node", "Pod", "Deployment", "Service", "NetworkPolicy"):

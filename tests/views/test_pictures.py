@@ -288,3 +288,17 @@ def test_pod_marks_the_crashing_container(cluster, figures):
 def test_pod_that_does_not_exist_is_an_error(cluster):
     with pytest.raises(kl.NotFoundError):
         draw_pod(cluster, "default/nope")
+
+
+def test_cloud_band_only_when_the_cluster_has_a_cloud():
+    from kubenet_lab.views.pictures import cluster_layout, draw_cluster
+
+    plain = kl.Cluster(workers=1)
+    assert ("network", "internet", "") not in cluster_layout(plain)
+    c = kl.Cluster(workers=1)
+    c.add_nat_gateway(public_ip="198.51.100.20")
+    points = cluster_layout(c)
+    assert points[("network", "internet", "")][1] < points[("network", "NAT gateway nat-gw",
+                                                             "")][1]
+    texts = " ".join(t.get_text() for t in draw_cluster(c).axes[0].texts)
+    assert "internet gateway" in texts and "10.0.0.4 -> 198.51.100.20" in texts

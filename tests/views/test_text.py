@@ -218,7 +218,7 @@ def test_kubectl_get_nodes_wide(cluster: kl.Cluster) -> None:
         "EXTERNAL-IP    OS-IMAGE             KERNEL-VERSION     CONTAINER-RUNTIME\n"
         "control-plane   Ready    control-plane   <unknown>   v1.31.4   10.0.1.4      "
         "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
-        "edge            Ready    <none>          <unknown>   v1.31.4   10.0.1.7      "
+        "edge            Ready    <none>          <unknown>   v1.31.4   10.0.0.4      "
         "203.0.113.10   Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
         "node-1          Ready    <none>          <unknown>   v1.31.4   10.0.1.5      "
         "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"

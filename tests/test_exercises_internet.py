@@ -1,0 +1,84 @@
+"""Exercises of lessons 04 (egress) and 05 (ingress): the solutions pass and each hint
+fits its mistake."""
+
+import pytest
+
+import kubenet_lab as kl
+
+MASQ_CM = ("apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: ip-masq-agent, namespace: "
+           "kube-system}}\ndata:\n  config: 'nonMasqueradeCIDRs: [{}]'\n")
+
+
+@pytest.fixture
+def c4():
+    c = kl.Cluster(workers=2)
+    c.add_nat_gateway(public_ip="198.51.100.20")
+    c.add_pod("default/a", node="node-1")
+    return c
+
+
+def test_4_1_solution_and_hints(c4):
+    ex = kl.exercise("4.1")
+    assert ex.check("198.51.100.20", c4).passed
+    assert "pod's own address" in ex.check("10.244.1.2", c4).message
+    assert "not on the internet yet" in ex.check("10.0.1.5", c4).message
+    assert "Elastic IP" in ex.check("10.0.0.4", c4).message
+    assert "source_ip_seen" in ex.check("1.2.3.4", c4).message
+
+
+def test_4_2_solution_and_hints():
+    ex = kl.exercise("4.2")
+    c = kl.Cluster(cni="bridge", workers=1)
+    c.add_pod("default/a", node="node-1")
+    assert "add_ip_masq_agent" in ex.check("done", c).message
+    c.add_ip_masq_agent()
+    assert "ConfigMap named ip-masq-agent" in ex.check("done", c).message
+    c.apply(MASQ_CM.format("192.168.0.0/16"))
+    assert "10.0.0.0/16 in" in ex.check("done", c).message
+    c.apply(MASQ_CM.format("10.0.0.0/8"))
+    assert "replaces the defaults" in ex.check("done", c).message
+    c.apply(MASQ_CM.format("10.0.0.0/16, 64.0.0.0/2"))
+    assert "93.184.216.34" in ex.check("done", c).message
+    c.apply(MASQ_CM.format("10.0.0.0/16, 10.244.0.0/16"))
+    assert ex.check("done", c).passed
+
+
+@pytest.fixture
+def c5():
+    c = kl.Cluster(workers=2)
+    c.add_ingress_controller()
+    for name in ("shop", "api", "blog"):
+        c.add_pod(f"default/{name}", labels={"app": name},
+                  containers=[kl.Container("web", "nginx", (kl.ContainerPort(80),))])
+        c.add_service(f"default/{name}", selector={"app": name}, ports=[80])
+    c.apply("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: shop}\n"
+            "spec:\n  rules:\n  - host: shop.example.com\n    http:\n      paths:\n"
+            "      - {path: /, pathType: Prefix, backend: {service: {name: shop, port: "
+            "{number: 80}}}}\n      - {path: /api, pathType: Prefix, backend: {service: "
+            "{name: api, port: {number: 80}}}}\n")
+    return c
+
+
+def test_5_1_solution_and_hints(c5):
+    ex = kl.exercise("5.1")
+    assert ex.check("api", c5).passed
+    assert "longest matching" in ex.check("shop", c5).message
+    assert "Service name" in ex.check("x", c5).message
+
+
+def _blog(path="/", service="blog", port=80):
+    return ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: blog}\nspec:\n"
+            "  rules:\n  - host: blog.example.com\n    http:\n      paths:\n"
+            f"      - {{path: {path}, pathType: Prefix, backend: {{service: {{name: {service}, "
+            f"port: {{number: {port}}}}}}}}}\n")
+
+
+def test_5_2_solution_and_hints(c5):
+    ex = kl.exercise("5.2")
+    assert "host: blog.example.com" in ex.check("done", c5).message
+    c5.apply(_blog(path="/admin"))
+    assert "404" in ex.check("done", c5).message
+    c5.apply(_blog(port=8080))
+    assert "503" in ex.check("done", c5).message
+    c5.apply(_blog())
+    assert ex.check("done", c5).passed
