@@ -153,8 +153,8 @@ def provision_load_balancer(cluster: Cluster, svc: Any, old: Any) -> Any:
 def lb_targets(cluster: Cluster, svc: Any) -> list[tuple[Node, bool]]:
     """The load balancer's target nodes and whether each passes the health check.
 
-    All nodes except kubeadm's control-plane node (kubeadm labels it
-    ``node.kubernetes.io/exclude-from-external-load-balancers``). With
+    All nodes except those labelled ``node.kubernetes.io/exclude-from-external-load-balancers``
+    (the service controller skips them; kubeadm labels its control-plane node so). With
     ``externalTrafficPolicy: Cluster`` the check is kube-proxy's ``:10256/healthz``
     (healthy everywhere); with ``Local`` it is the ``healthCheckNodePort``, which
     answers 200 only where a ready endpoint runs (facts sheet §2.5)."""
@@ -165,7 +165,7 @@ def lb_targets(cluster: Cluster, svc: Any) -> list[tuple[Node, bool]]:
         local |= {e[2] for e in service_endpoints(cluster, svc, sp)}
     out = []
     for node in cluster.nodes:
-        if node.control_plane:
+        if "node.kubernetes.io/exclude-from-external-load-balancers" in node.labels:
             continue
         healthy = svc.external_traffic_policy != "Local" or node.name in local
         out.append((node, healthy))

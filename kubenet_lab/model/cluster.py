@@ -481,7 +481,9 @@ class Cluster:
         }
         taints: tuple = ()
         if control_plane:
+            # kubeadm's mark-control-plane phase sets both labels and the taint
             all_labels["node-role.kubernetes.io/control-plane"] = ""
+            all_labels["node.kubernetes.io/exclude-from-external-load-balancers"] = ""
             taints = (CONTROL_PLANE_TAINT,)
         node = Node(
             name=name, ip=str(addr), pod_cidr=str(block), subnet=subnet.name,

@@ -264,3 +264,11 @@ def test_egress_network_policy_ip_block_sees_the_internet_address():
     t = c.trace("default/a", WEB)
     assert not t.delivered and "network policy on egress" in t.reason
     assert c.trace("default/a", "1.1.1.1").source_ip_seen == "198.51.100.20"
+
+
+def test_kubeadm_control_plane_is_excluded_from_cloud_load_balancers_by_its_label():
+    c = kl.Cluster(workers=2)
+    assert "node.kubernetes.io/exclude-from-external-load-balancers" in c.node(
+        "control-plane").labels
+    assert "node.kubernetes.io/exclude-from-external-load-balancers" not in c.node(
+        "node-1").labels
