@@ -168,7 +168,8 @@ def draw_load_balancing(
 
 
 def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: int = 60,
-                          ax: Axes | None = None, *, max_width: float = 15.0) -> Figure:
+                          ax: Axes | None = None, *, max_width: float = 15.0,
+                          max_nodes: int = 4) -> Figure:
     """Many internet clients hit LoadBalancer Services, drawn on the cluster picture: one
     panel per Service (e.g. ``externalTrafficPolicy`` Cluster and Local side by side).
 
@@ -191,6 +192,9 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
         Draw the (first) Service's panel here instead of on a new figure.
     max_width : float, optional
         Widest the new figure gets, in inches (the panels shrink to fit).
+    max_nodes : int, optional
+        Draw at most this many nodes per panel, those with the most connections (the
+        caption counts the others; their arrows are left out).
 
     Examples
     --------
@@ -214,13 +218,17 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
         svc = cluster.service(ref)
         owners = {p.ref: p.node for p in cluster.pods}
         nodes = set(stats["nodes"]) | {owners[p] for p in stats["pods"] if p in owners}
-        keep = list(stats["pods"])
-        selection = _select(cluster, nodes=nodes, namespaces=svc.namespace, max_pods=0,
+        load = {n: stats["nodes"].get(n, 0) + sum(k for p, k in stats["pods"].items()
+                                                   if owners.get(p) == n) for n in nodes}
+        shown = set(sorted(nodes, key=lambda n: (-load[n], n))[:max_nodes])
+        keep = [p for p in stats["pods"] if owners.get(p) in shown]
+        selection = _select(cluster, nodes=shown, namespaces=svc.namespace, max_pods=0,
                             keep=keep)
         geom = _geometry(cluster, selection, only={f"load balancer {svc.ref}"})
-        owners_ = {(n, owners[p]) for n, p in stats["flows"] if owners.get(p, n) != n}
-        geom = _lower_cloud(geom, HOP_STEP * len(owners_))
-        panels.append((svc, stats, geom))
+        pairs = {(n, owners[p]) for n, p in stats["flows"]
+                 if owners.get(p, n) != n and {n, owners[p]} <= shown}
+        geom = _lower_cloud(geom, HOP_STEP * len(pairs))
+        panels.append((svc, dict(stats, hidden=len(nodes) - len(shown)), geom))
     widths = [g.width + 0.3 for _, _, g in panels]
     height = max(-g.rows["bottom"] + 0.24 for _, _, g in panels)
     gap = 0.3
@@ -311,6 +319,8 @@ def _draw_flows(ax: Axes, cluster: Cluster, svc, stats: dict, geom, height: floa
     _label(ax, (lb_x + 0.12, (rows["inet_y"] + ly) / 2 - 0.05), f"{total} clients", ha="left")
     # the load balancer -> each node's eth0 (the NodePort)
     for node, n in stats["nodes"].items():
+        if ("node", node, "eth0") not in pts:  # a node left out (max_nodes)
+            continue
         ex, ey = pts[("node", node, "eth0")]
         start = (lb_x, ly + 0.22)
         end = (ex, ey - ETH_H / 2 - 0.02)
@@ -333,7 +343,8 @@ def _draw_flows(ax: Axes, cluster: Cluster, svc, stats: dict, geom, height: floa
     # kube-proxy forwards some to a pod on another node: down to the subnet and over
     pairs: dict[tuple[str, str], int] = {}
     for (node, pod), n in stats["flows"].items():
-        if owners.get(pod, node) != node:
+        if owners.get(pod, node) != node and ("node", node, "eth0") in pts and (
+                "node", owners[pod], "eth0") in pts:
             pairs[(node, owners[pod])] = pairs.get((node, owners[pod]), 0) + n
     for k, ((a, b), n) in enumerate(pairs.items()):
         ax_, ey = pts[("node", a, "eth0")]
@@ -345,6 +356,7 @@ def _draw_flows(ax: Axes, cluster: Cluster, svc, stats: dict, geom, height: floa
         _label(ax, (sx + (0.5 if bx > ax_ else -0.5), y), f"{n} to {b}", color=EXTRA_HOP)
     ax.set_title(f"{svc.ref}: externalTrafficPolicy {svc.external_traffic_policy}\n"
                  f"client IP kept {stats['kept_client_ip']}/{stats['clients']}, "
-                 f"extra node hop {stats['extra_hop']}/{stats['clients']}",
+                 f"extra node hop {stats['extra_hop']}/{stats['clients']}"
+                 + (f"; {stats['hidden']} more nodes not drawn" if stats.get("hidden") else ""),
                  fontsize=TITLE * s, loc="left", color=TEXT)
     canvas.finish()

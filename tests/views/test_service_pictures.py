@@ -103,3 +103,15 @@ def test_internet_traffic_widths_follow_the_connection_counts_and_are_seeded():
     again = kl.draw_internet_traffic(_internet_cluster(), "default/web-local", clients=60)
     assert _texts(again.axes[0]) == _texts(ax)
     assert again.axes[0].get_title(loc="left") == ax.get_title(loc="left")
+
+
+def test_internet_traffic_draws_the_busiest_nodes_and_counts_the_others():
+    c = kl.Cluster(workers=8)
+    for i in range(8):
+        c.add_pod(f"default/web-{i}", node=f"node-{i + 1}", labels={"app": "web"})
+    c.add_cloud_load_balancer()
+    c.add_service("default/web", type="LoadBalancer", selector={"app": "web"}, ports=[80])
+    ax = kl.draw_internet_traffic(c, "default/web", clients=40, max_nodes=3).axes[0]
+    drawn = [t for t in _texts(ax) if t.startswith("node-")]
+    assert len(drawn) == 3
+    assert ax.get_title(loc="left").endswith("; 5 more nodes not drawn")
