@@ -139,6 +139,7 @@ __all__ = [
     "hop_text",
     "human_bytes",
     "kubectl_command",
+    "kubectl_get_ingresses",
     "kubectl_get_networkpolicies",
     "kubectl_get_nodes",
     "kubectl_get_pods",

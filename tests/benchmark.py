@@ -17,11 +17,13 @@ Prints:
   again for a second node, and the median time of one trace to a cluster IP there.
 - issue 5: in a 100-node cluster with 3,000 pods, a NAT gateway, a cloud load balancer and
   an ingress controller: applying 500 Ingresses, and the median egress trace, internet to
-  LoadBalancer trace and HTTP trace through the Ingress controller.
+  LoadBalancer trace and HTTP trace through the Ingress controller; and lesson 05's
+  internet-traffic picture (60 clients on eTP Cluster and Local, drawn and rendered to PNG).
 """
 
 from __future__ import annotations
 
+import io
 import statistics
 import subprocess
 import sys
@@ -199,6 +201,18 @@ def cloud_figures(nodes: int = 100, pods: int = 3000, ingresses: int = 500) -> N
     url = f"http://h{ingresses - 1}.example.com/p{ingresses - 1}/x"
     http = _median_ms(lambda: c.trace("internet", url), 20)
     print(f"median HTTP trace ({ingresses} Ingresses):  {http:8.3f} ms")
+    lesson = kl.Cluster(workers=3)  # lesson 05's traffic picture: 60 clients on each side
+    for i, node in enumerate(["node-1", "node-1", "node-2"]):
+        lesson.add_pod(f"default/web-{i}", node=node, labels={"app": "web"})
+    lesson.add_cloud_load_balancer()
+    for name, policy in (("web", "Cluster"), ("web-local", "Local")):
+        lesson.add_service(f"default/{name}", type="LoadBalancer", selector={"app": "web"},
+                           ports=[80], external_traffic_policy=policy)
+    kl.draw_cluster(kl.Cluster())  # import matplotlib and load the fonts first
+    start = time.perf_counter()
+    fig = kl.draw_internet_traffic(lesson, ["default/web", "default/web-local"], clients=60)
+    fig.savefig(io.BytesIO(), format="png")
+    print(f"internet traffic picture + PNG:    {(time.perf_counter() - start) * 1000:8.1f} ms")
 
 
 def main() -> None:

@@ -495,7 +495,8 @@ def internet_spread(cluster: Cluster, service: str, clients: int = 60,
     """``clients`` internet hosts (198.18.0.1, ...: RFC 2544 benchmark addresses) each
     open one connection to a LoadBalancer Service's address; count the node the load
     balancer picked, the pod that answered, how many kept their client IP and how many
-    took an extra node hop (the pod on another node than the one the LB picked)."""
+    took an extra node hop (the pod on another node than the one the LB picked);
+    ``flows`` counts each (node the LB picked, pod that answered) pair."""
     from kubenet_lab.exceptions import NotFoundError
 
     svc = cluster.service(service)
@@ -504,8 +505,8 @@ def internet_spread(cluster: Cluster, service: str, clients: int = 60,
                             "has no cloud load balancer",
                             fix="use a LoadBalancer Service after add_cloud_load_balancer()")
     port = svc.ports[0].port if port is None else port
-    out: dict[str, Any] = {"nodes": {}, "pods": {}, "kept_client_ip": 0, "extra_hop": 0,
-                           "dropped": 0, "clients": clients}
+    out: dict[str, Any] = {"nodes": {}, "pods": {}, "flows": {}, "kept_client_ip": 0,
+                           "extra_hop": 0, "dropped": 0, "clients": clients}
     base = int(IPv4Address("198.18.0.1"))
     for i in range(clients):
         ip = str(IPv4Address(base + i))
@@ -517,8 +518,11 @@ def internet_spread(cluster: Cluster, service: str, clients: int = 60,
             out["dropped"] += 1
             continue
         out["pods"][t.destination_pod] = out["pods"].get(t.destination_pod, 0) + 1
+        flow = (lb_node, t.destination_pod)
+        out["flows"][flow] = out["flows"].get(flow, 0) + 1
         out["kept_client_ip"] += t.source_ip_seen == ip
         out["extra_hop"] += len(t.nodes) > 1
     out["nodes"] = dict(sorted(out["nodes"].items()))
     out["pods"] = dict(sorted(out["pods"].items()))
+    out["flows"] = dict(sorted(out["flows"].items()))
     return out

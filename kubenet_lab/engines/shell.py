@@ -617,6 +617,12 @@ _PING_USAGE = "\nUsage\n  ping [options] <destination>"
 
 
 def _traceroute(ctx: _Context, args: list[str]) -> str:
+    """``traceroute -n``: a line per router that decrements the TTL and answers ICMP time
+    exceeded (the nodes), then the destination. The VPC's router and internet gateway
+    forward without decrementing the TTL, so they are no hop (AWS; e.g. "Why traceroute
+    ignores route table in AWS EC2 with VPC", cloudaffaire.com). Whether an AWS NAT
+    gateway answers as a hop is not documented: it is shown as no hop either, and the
+    internet is one flat network (no routers between the gateway and the host)."""
     hosts = [a for a in args if not a.startswith("-")]
     max_hops = 30
     if "-m" in args:

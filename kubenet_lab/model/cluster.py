@@ -946,7 +946,7 @@ class Cluster:
         really changes that node's routes), ``ip neigh``, ``bridge fdb``,
         ``iptables-save``, ``cat /etc/resolv.conf``, ``ping -c N``, ``traceroute -n``,
         ``nslookup``, ``curl``, ``tcpdump -n -i IFACE``, ``hostname`` and, on a node,
-        ``kubectl get pods|nodes|svc [-A] [-o wide]``. Anything else answers as a shell
+        ``kubectl get pods|nodes|svc|ingress [-A] [-o wide]``. Anything else answers as a shell
         does (``command not found``, a usage line), never with a Python error.
 
         Raises

@@ -191,7 +191,9 @@ def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool
               only: set[str] | None = None) -> _Geometry:
     lanes = max((len(shown) for _, shown, _, _ in selection), default=0)
     slots = max([1] + [len(shown) + (1 if hidden else 0) for _, shown, hidden, _ in selection])
-    pod_left = max(FIRST_LANE + max(lanes - 1, 0) * LANE + LANE_TO_POD, MIN_NODE_W - PAD - POD_W)
+    min_w = max([MIN_NODE_W] + [_text_width(_header(node), SMALL) + 0.4  # a public IP's
+                                for node, _, _, _ in selection if node.public_ip])  # longer
+    pod_left = max(FIRST_LANE + max(lanes - 1, 0) * LANE + LANE_TO_POD, min_w - PAD - POD_W)
     node_w = pod_left + POD_W + PAD
     rows = _rows(slots)
     points: dict[Key, Point] = {}
@@ -490,6 +492,14 @@ def _line(ax: Axes, pts: list[Point], *, color: str = WIRE, lw: float = 1.2, ls:
 
 
 # ---------------------------------------------------------------------------- the cluster
+def _header(node: Node) -> str:
+    """The line under a node's name: its IP, its public IP if it has one (a node in the
+    public subnet: the internet gateway translates it 1:1 to the private IP, AWS VPC docs
+    "Enable internet access for a VPC using an internet gateway"), its podCIDR."""
+    public = f" · public {node.public_ip}" if node.public_ip else ""
+    return f"IP {node.ip}{public} · podCIDR {node.pod_cidr}"
+
+
 def _draw_node(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn) -> None:
     """One node: box, header, pods with their veths, then its devices."""
     node, x, nw = col.node, col.x, geom.node_w
@@ -497,7 +507,7 @@ def _draw_node(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn) ->
          z=1)
     ax.text(x + 0.28, NAME_Y, _fit(node.name, HEAD, nw - 0.88, True), fontsize=HEAD,
             fontweight="bold", va="center", color=TEXT, zorder=4)
-    ax.text(x + 0.28, INFO_Y, _fit(f"IP {node.ip} · podCIDR {node.pod_cidr}", SMALL, nw - 0.34),
+    ax.text(x + 0.28, INFO_Y, _fit(_header(node), SMALL, nw - 0.34),
             fontsize=SMALL, va="center", color=TEXT, zorder=4)
     _pill(ax, x + nw - PAD - 0.46, NAME_Y, ["lo"], "device", h=0.2, bold_first=False)
     for slot in col.pods:

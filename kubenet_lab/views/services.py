@@ -6,8 +6,11 @@
 - :func:`draw_load_balancing`: N new connections to a Service, counted per endpoint and
   per node, against the expected share 1/n (kube-proxy's ``statistic`` rules give each
   endpoint 1/n of new connections; ClientIP affinity sends one client to one endpoint).
+- :func:`draw_internet_traffic`: many internet clients on LoadBalancer Services, drawn
+  on the cluster picture (internet -> load balancer -> node -> pod, and kube-proxy's
+  extra node hop), one panel per Service.
 
-Both return a matplotlib ``Figure`` made without pyplot, and are deterministic for a
+All return a matplotlib ``Figure`` made without pyplot, and are deterministic for a
 given cluster seed.
 """
 
@@ -165,11 +168,33 @@ def draw_load_balancing(
 
 
 def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: int = 60,
-                          ax: Axes | None = None) -> Figure:
-    """Many internet clients hit LoadBalancer Services: one panel per Service (e.g.
-    ``externalTrafficPolicy`` Cluster and Local side by side), bars of the connections
-    each pod got, coloured by the node that answered, and the share that kept the
-    client's IP and that took an extra node hop.
+                          ax: Axes | None = None, *, max_width: float = 15.0,
+                          max_nodes: int = 4) -> Figure:
+    """Many internet clients hit LoadBalancer Services, drawn on the cluster picture: one
+    panel per Service (e.g. ``externalTrafficPolicy`` Cluster and Local side by side).
+
+    In each panel, arrows run from the internet to the Service's cloud load balancer,
+    from it to each node it picked (width by connections) and from the node to the pod
+    that answered (width by connections). A connection kube-proxy sent on to a pod on
+    another node (``externalTrafficPolicy: Cluster``) takes the extra hop drawn dashed
+    through the VPC subnet; the caption counts the connections that kept the client's IP
+    and those that took an extra node hop. The clients are 198.18.0.1, ... (the same
+    every run: the picture is deterministic for a given cluster seed).
+
+    Parameters
+    ----------
+    cluster : Cluster
+    services : str or list of str
+        ``namespace/name`` of LoadBalancer Services, one panel each.
+    clients : int, optional
+        How many internet clients, one connection each.
+    ax : matplotlib.axes.Axes, optional
+        Draw the (first) Service's panel here instead of on a new figure.
+    max_width : float, optional
+        Widest the new figure gets, in inches (the panels shrink to fit).
+    max_nodes : int, optional
+        Draw at most this many nodes per panel, those with the most connections (the
+        caption counts the others; their arrows are left out).
 
     Examples
     --------
@@ -177,32 +202,161 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
     >>> c.add_cloud_load_balancer()
     >>> _ = c.add_pod("default/w", node="node-1", labels={"app": "w"})
     >>> _ = c.add_service("default/w", type="LoadBalancer", selector={"app": "w"}, ports=[80])
-    >>> len(kl.draw_internet_traffic(c, "default/w", clients=10).axes)
-    1
+    >>> fig = kl.draw_internet_traffic(c, "default/w", clients=10)
+    >>> len(fig.axes), fig.axes[0].get_title(loc="left").splitlines()[-1]
+    (1, 'client IP kept 0/10, extra node hop 4/10')
     """
     from kubenet_lab.engines.cloud import internet_spread
+    from kubenet_lab.views.pictures import _geometry, _select, _wrap
 
     names = [services] if isinstance(services, str) else list(services)
-    fig = _figure(4.6 * len(names), 3.8) if ax is None else ax.figure
-    pods_node = {p.ref: p.node for p in cluster.pods}
-    for i, ref in enumerate(names):
+    if ax is not None:
+        names = names[:1]
+    panels = []
+    for ref in names:
         stats = internet_spread(cluster, ref, clients)
         svc = cluster.service(ref)
-        a = (fig.add_axes((0.08 + i / len(names), 0.2, 0.8 / len(names), 0.46))
-             if ax is None else ax)
-        pods = list(stats["pods"])
-        a.bar(range(len(pods)), [stats["pods"][p] / clients for p in pods],
-              color=PALETTE["pod"][0], edgecolor=PALETTE["pod"][1])
-        a.set_xticks(range(len(pods)), [f"{p.split('/')[-1]}\n({pods_node.get(p, '?')})"
-                                        for p in pods], fontsize=7)
-        a.set_ylim(0, 1.05)
-        a.tick_params(labelsize=7)
-        a.set_ylabel("share of connections", fontsize=SMALL)
-        lb = ", ".join(f"{n} {c}" for n, c in stats["nodes"].items())
-        a.set_title(f"{svc.ref}: externalTrafficPolicy {svc.external_traffic_policy}\n"
-                    f"LB -> nodes: {lb}\nclient IP kept {stats['kept_client_ip']}/{clients}, "
-                    f"extra node hop {stats['extra_hop']}/{clients}",
-                    fontsize=SMALL, loc="left", color=TEXT)
-    fig.suptitle(f"{clients} internet clients, one connection each", fontsize=TITLE,
-                 x=0.02, ha="left", color=TEXT)
+        owners = {p.ref: p.node for p in cluster.pods}
+        nodes = set(stats["nodes"]) | {owners[p] for p in stats["pods"] if p in owners}
+        load = {n: stats["nodes"].get(n, 0) + sum(k for p, k in stats["pods"].items()
+                                                   if owners.get(p) == n) for n in nodes}
+        shown = set(sorted(nodes, key=lambda n: (-load[n], n))[:max_nodes])
+        keep = [p for p in stats["pods"] if owners.get(p) in shown]
+        selection = _select(cluster, nodes=shown, namespaces=svc.namespace, max_pods=0,
+                            keep=keep)
+        geom = _geometry(cluster, selection, only={f"load balancer {svc.ref}"})
+        pairs = {(n, owners[p]) for n, p in stats["flows"]
+                 if owners.get(p, n) != n and {n, owners[p]} <= shown}
+        geom = _lower_cloud(geom, HOP_STEP * len(pairs))
+        panels.append((svc, dict(stats, hidden=len(nodes) - len(shown)), geom))
+    widths = [g.width + 0.3 for _, _, g in panels]
+    height = max(-g.rows["bottom"] + 0.24 for _, _, g in panels)
+    gap = 0.3
+    total = sum(widths) + gap * (len(panels) - 1)
+    scale = min(1.0, max_width / total)
+    title = _wrap(f"{clients} internet clients, one connection each: internet -> load "
+                  "balancer -> node -> pod (line width = connections; dashed = extra node hop)",
+                  TITLE, total - 0.2, 3)
+    top = 0.72 + 0.19 * title.count("\n") if ax is None else 0.0
+    if ax is None:
+        from matplotlib.figure import Figure
+
+        _show_figures_in_notebooks()
+        fig = Figure(figsize=(total * scale, (height + top) * scale), dpi=100)
+        axes, x = [], 0.0
+        for w in widths:
+            axes.append(fig.add_axes((x / total, 0, w / total, height / (height + top))))
+            x += w + gap
+    else:
+        fig, axes = ax.figure, [ax]
+    for (svc, stats, geom), a in zip(panels, axes, strict=True):
+        _draw_flows(a, cluster, svc, stats, geom, height)
+    if ax is None:
+        fig.suptitle(title, fontsize=TITLE * scale, x=0.01, y=0.995, ha="left", va="top",
+                     color=TEXT)
     return fig
+
+
+#: the colour of the extra hop kube-proxy takes to a pod on another node
+EXTRA_HOP = "#6a51a3"
+#: between the extra-hop lines under the VPC subnet, in inches
+HOP_STEP = 0.22
+
+
+def _lower_cloud(geom, dy: float):
+    """The geometry with the cloud band and the internet ``dy`` lower (room for the
+    extra-hop lines under the VPC subnet)."""
+    from dataclasses import replace
+
+    rows = dict(geom.rows)
+    for key in ("cloud_y", "inet_y", "bottom"):
+        rows[key] -= dy
+    cloud = tuple((n, lines, x, y - dy, w) for n, lines, x, y, w in geom.cloud)
+    return replace(geom, rows=rows, cloud=cloud)
+
+
+def _arrow_w(ax: Axes, pts: list, *, color: str, lw: float, dashed: bool = False) -> None:
+    """A polyline of width ``lw`` points with an arrowhead at its end."""
+    from matplotlib.patches import FancyArrowPatch
+
+    from kubenet_lab.views.pictures import _line
+
+    _line(ax, pts, color=color, lw=lw, ls=(0, (3, 1.5)) if dashed else "-", alpha=0.85, z=6)
+    (x0, y0), (x1, y1) = pts[-2], pts[-1]
+    ax.add_patch(FancyArrowPatch((x1 - (x1 - x0) * 1e-3, y1 - (y1 - y0) * 1e-3), (x1, y1),
+                                 arrowstyle="-|>", mutation_scale=8 + lw, color=color,
+                                 linewidth=0, shrinkA=0, shrinkB=0, zorder=6))
+
+
+def _label(ax: Axes, p: tuple, text: str, *, color: str = PATH, ha: str = "center") -> None:
+    """A count on a flow, on a white box so that it reads over the lines."""
+    ax.text(p[0], p[1], text, fontsize=SMALL, fontweight="bold", ha=ha, va="center",
+            color=color, zorder=9, bbox={"boxstyle": "round,pad=0.15", "facecolor": "white",
+                                         "edgecolor": color, "linewidth": 0.8})
+
+
+def _draw_flows(ax: Axes, cluster: Cluster, svc, stats: dict, geom, height: float) -> None:
+    """One Service's panel of :func:`draw_internet_traffic` on ``ax``."""
+    from kubenet_lab.views.pictures import ETH_H, _canvas, _draw_base
+    from kubenet_lab.views.pictures import POD_H as POD_BOX_H
+
+    canvas = _canvas(ax, -0.15, geom.width + 0.15, 0.12 - height, 0.12)
+    s = canvas.scale
+    _draw_base(ax, cluster, geom)
+    clients = max(stats["clients"], 1)
+    rows, pts = geom.rows, geom.points
+    lb = next(c for c in geom.cloud if c[0] == f"load balancer {svc.ref}")
+    _, _, lx, ly, lw = lb
+    lb_x = lx + lw / 2
+
+    def width(n: int) -> float:
+        return 1.0 + 7.0 * n / clients
+
+    # the internet -> the load balancer
+    total = sum(stats["nodes"].values())
+    _arrow_w(ax, [(lb_x, rows["inet_y"] + 0.15), (lb_x, ly - 0.22)], color=PATH,
+             lw=width(total))
+    _label(ax, (lb_x + 0.12, (rows["inet_y"] + ly) / 2 - 0.05), f"{total} clients", ha="left")
+    # the load balancer -> each node's eth0 (the NodePort)
+    for node, n in stats["nodes"].items():
+        if ("node", node, "eth0") not in pts:  # a node left out (max_nodes)
+            continue
+        ex, ey = pts[("node", node, "eth0")]
+        start = (lb_x, ly + 0.22)
+        end = (ex, ey - ETH_H / 2 - 0.02)
+        _arrow_w(ax, [start, end], color=PATH, lw=width(n))
+        mid = (start[0] + (end[0] - start[0]) * 0.62, start[1] + (end[1] - start[1]) * 0.62)
+        _label(ax, mid, str(n))
+    # each node -> the pods that answered (all the pod's connections, local or forwarded)
+    owners = {p.ref: p.node for p in cluster.pods}
+    for col in geom.columns:
+        for slot in col.pods:
+            n = stats["pods"].get(slot.pod.ref, 0)
+            if not n:
+                continue
+            ex, ey = pts[("node", col.node.name, "eth0")]
+            lane, py = slot.lane_x, slot.y + POD_BOX_H / 2
+            path = [(ex, ey + ETH_H / 2), (ex, ey + 0.28), (lane, ey + 0.28), (lane, py),
+                    (slot.x - 0.02, py)]
+            _arrow_w(ax, path, color=PATH, lw=width(n))
+            _label(ax, (lane - 0.08, py), str(n), ha="right")
+    # kube-proxy forwards some to a pod on another node: down to the subnet and over
+    pairs: dict[tuple[str, str], int] = {}
+    for (node, pod), n in stats["flows"].items():
+        if owners.get(pod, node) != node and ("node", node, "eth0") in pts and (
+                "node", owners[pod], "eth0") in pts:
+            pairs[(node, owners[pod])] = pairs.get((node, owners[pod]), 0) + n
+    for k, ((a, b), n) in enumerate(pairs.items()):
+        ax_, ey = pts[("node", a, "eth0")]
+        bx, _ = pts[("node", b, "eth0")]
+        y = rows["net_bottom"] - 0.12 - HOP_STEP * k
+        sx, tx = ax_ + 0.1 * (1 if bx > ax_ else -1), bx - 0.1 * (1 if bx > ax_ else -1)
+        _arrow_w(ax, [(sx, ey - ETH_H / 2), (sx, y), (tx, y), (tx, ey - ETH_H / 2 - 0.02)],
+                 color=EXTRA_HOP, lw=width(n), dashed=True)
+        _label(ax, (sx + (0.5 if bx > ax_ else -0.5), y), f"{n} to {b}", color=EXTRA_HOP)
+    ax.set_title(f"{svc.ref}: externalTrafficPolicy {svc.external_traffic_policy}\n"
+                 f"client IP kept {stats['kept_client_ip']}/{stats['clients']}, "
+                 f"extra node hop {stats['extra_hop']}/{stats['clients']}"
+                 + (f"; {stats['hidden']} more nodes not drawn" if stats.get("hidden") else ""),
+                 fontsize=TITLE * s, loc="left", color=TEXT)
+    canvas.finish()

@@ -5,7 +5,8 @@ text, byte for byte, so the output can be compared by doctests and by nbval.
 
 - ``trace_text`` and ``hop_text``: a packet's walk, as ``str(trace)`` shows it.
 - ``kubectl_get_pods`` and ``kubectl_get_nodes``: ``kubectl get pods`` / ``kubectl get
-  nodes`` in kubectl's own table format (``-A`` and ``-o wide`` included).
+  nodes`` in kubectl's own table format (``-A`` and ``-o wide`` included); likewise
+  ``kubectl_get_services`` and ``kubectl_get_ingresses``.
 
 kubectl prints its tables through Go's ``text/tabwriter`` with a minimum cell width of 6
 and a padding of 3 (``k8s.io/cli-runtime/pkg/printers/tabwriter.go``): every column but the
@@ -39,6 +40,7 @@ __all__ = [
     "OS_IMAGE",
     "hop_text",
     "kubectl_command",
+    "kubectl_get_ingresses",
     "kubectl_get_nodes",
     "kubectl_get_pods",
     "kubectl_get_services",
@@ -462,14 +464,58 @@ def kubectl_get_services(cluster: Cluster, namespace: str = "default", *,
     return _kubectl_table(rows)
 
 
+def kubectl_get_ingresses(cluster: Cluster, namespace: str = "default", *,
+                          all_namespaces: bool = False, wide: bool = False) -> str:
+    """``kubectl get ingress`` as kubectl prints it (``-A`` adds NAMESPACE; ``-o wide``
+    adds no column for Ingresses).
+
+    CLASS is ``spec.ingressClassName`` or ``<none>``; HOSTS the rules' hosts joined by
+    commas (the first three, then ``+ N more...``), ``*`` when no rule has one; ADDRESS
+    ``status.loadBalancer``, which ingress-nginx (``--publish-service``) fills with its
+    controller Service's load-balancer IP for the Ingresses of its class, else empty;
+    PORTS ``80``, or ``80, 443`` when the Ingress has TLS (kubectl's ingress printer,
+    k8s.io/kubernetes pkg/printers/internalversion/printers.go ``printIngress``,
+    ``formatHosts``, ``formatPorts``).
+
+    >>> c = kl.Cluster()
+    >>> print(kubectl_get_ingresses(c))
+    No resources found in default namespace.
+    """
+    from kubenet_lab.engines.ingress import SERVICE, _handled
+
+    ingresses = [i for i in cluster.ingresses if all_namespaces or i.namespace == namespace]
+    if not ingresses:
+        return ("No resources found" if all_namespaces
+                else f"No resources found in {namespace} namespace.")
+    ctrl = next((s for s in cluster.services if s.ref == SERVICE), None)
+    address = (ctrl.load_balancer_ip or "") if ctrl is not None else ""
+    rows = [(["NAMESPACE"] if all_namespaces else [])
+            + ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]]
+    for ing in sorted(ingresses, key=lambda i: (i.namespace, i.name)):
+        hosts: list[str] = []
+        more = False
+        for rule in ing.rules:  # formatHosts: the first 3 hosts, then "+ N more..."
+            more = more or len(hosts) == 3
+            if not more and rule.host:
+                hosts.append(rule.host)
+        text = ",".join(hosts) or "*"
+        if more:
+            text += f" + {len(ing.rules) - 3} more..."
+        row = [ing.name, ing.ingress_class_name or "<none>", text,
+               address if _handled(cluster, ing) else "", "80, 443" if ing.tls else "80",
+               UNKNOWN_AGE]
+        rows.append(([ing.namespace] if all_namespaces else []) + row)
+    return _kubectl_table(rows)
+
+
 def kubectl_command(cluster: Cluster, args: list[str]) -> str:
-    """``kubectl get pods|nodes|svc [-A] [-n NS] [-o wide]``, for ``Cluster.exec``.
+    """``kubectl get pods|nodes|svc|ingress [-A] [-n NS] [-o wide]``, for ``Cluster.exec``.
 
     >>> print(kubectl_command(kl.Cluster(), ["get", "nodes"]))
     NAME            STATUS   ROLES           AGE         VERSION
     control-plane   Ready    control-plane   <unknown>   v1.31.4
-    >>> print(kubectl_command(kl.Cluster(), ["get", "ingresses"]))
-    error: the server doesn't have a resource type "ingresses"
+    >>> print(kubectl_command(kl.Cluster(), ["get", "gateways"]))
+    error: the server doesn't have a resource type "gateways"
     """
     if len(args) < 2 or args[0] != "get":
         return ("error: unknown command \"" + (args[0] if args else "") + "\" for \"kubectl\""
@@ -490,6 +536,8 @@ def kubectl_command(cluster: Cluster, args: list[str]) -> str:
         return kubectl_get_nodes(cluster, wide=wide)
     if what in ("svc", "service", "services"):
         return kubectl_get_services(cluster, namespace, all_namespaces=all_ns, wide=wide)
+    if what in ("ingress", "ingresses", "ing"):
+        return kubectl_get_ingresses(cluster, namespace, all_namespaces=all_ns, wide=wide)
     return f'error: the server doesn\'t have a resource type "{what}"'
 
 

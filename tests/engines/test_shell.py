@@ -279,3 +279,15 @@ def test_traceroute_on_cilium_gets_no_answer_from_ebpf_routing():
     lines = c.exec("default/a", f"traceroute -n {b.ip}").splitlines()
     assert lines[1] == " 1  * * *"
     assert lines[2].startswith(f" 2  {b.ip}  ")
+
+
+def test_traceroute_to_the_internet_shows_the_node_then_the_host():
+    # the VPC router and internet gateway do not decrement the TTL: no hop of their own;
+    # the pod's first hop is its node (cni0's address), then the internet host answers
+    c = kl.Cluster(workers=1)
+    c.add_nat_gateway(public_ip="198.51.100.20")
+    c.add_pod("default/a", node="node-1")
+    out = c.exec("default/a", "traceroute -n 93.184.216.34").splitlines()
+    assert out[0] == "traceroute to 93.184.216.34 (93.184.216.34), 30 hops max, 60 byte packets"
+    assert [line.split()[:2] for line in out[1:]] == [["1", "10.244.1.1"],
+                                                     ["2", "93.184.216.34"]]

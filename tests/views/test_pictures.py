@@ -302,3 +302,21 @@ def test_cloud_band_only_when_the_cluster_has_a_cloud():
                                                              "")][1]
     texts = " ".join(t.get_text() for t in draw_cluster(c).axes[0].texts)
     assert "internet gateway" in texts and "10.0.0.4 -> 198.51.100.20" in texts
+
+
+def test_a_node_with_a_public_ip_shows_it_in_its_header_and_others_are_unchanged():
+    c = kl.Cluster(workers=1)
+    before = kl.cluster_layout(c)
+    texts = [t.get_text() for t in kl.draw_cluster(c).axes[0].texts]
+    assert "IP 10.0.1.5 · podCIDR 10.244.1.0/24" in texts
+    assert not any("public" in t for t in texts)
+    c.add_node("edge", public_ip="203.0.113.10")  # first usable address: 10.0.0.4 (AWS
+    texts = [t.get_text() for t in kl.draw_cluster(c).axes[0].texts]  # keeps .0-.3)
+    assert "IP 10.0.0.4 · public 203.0.113.10 · podCIDR 10.244.2.0/24" in texts  # not cut
+    assert "IP 10.0.1.5 · podCIDR 10.244.1.0/24" in texts
+    c2 = kl.Cluster(workers=1)
+    c2.add_node("edge")  # no public IP: the picture keeps its widths
+    after = kl.cluster_layout(c2)
+    step = before[("node", "node-1", "eth0")][0] - before[("node", "control-plane", "eth0")][0]
+    assert after[("node", "edge", "eth0")][0] - after[("node", "control-plane", "eth0")][0] in (
+        pytest.approx(step), pytest.approx(2 * step))

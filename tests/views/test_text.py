@@ -230,3 +230,89 @@ def test_kubectl_get_nodes_wide(cluster: kl.Cluster) -> None:
 def test_the_node_image_constants() -> None:
     assert (KUBERNETES_VERSION, OS_IMAGE, KERNEL_VERSION, CONTAINER_RUNTIME) == (
         "v1.31.4", "Ubuntu 24.04.1 LTS", "6.8.0-51-generic", "containerd://1.7.24")
+
+
+_B = "{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}"
+_INGRESSES = f"""
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: shop}}
+spec:
+  tls: [{{hosts: [shop.example.com], secretName: shop-tls}}]
+  rules:
+  - host: shop.example.com
+    http: {{paths: [{_B}]}}
+  - host: api.example.com
+    http: {{paths: [{_B}]}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: catch-all}}
+spec:
+  defaultBackend: {{service: {{name: web, port: {{number: 80}}}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {{name: many, namespace: kube-system}}
+spec:
+  ingressClassName: other
+  rules:
+  - {{host: a.example.com, http: {{paths: [{_B}]}}}}
+  - {{host: b.example.com, http: {{paths: [{_B}]}}}}
+  - {{host: c.example.com, http: {{paths: [{_B}]}}}}
+  - {{host: d.example.com, http: {{paths: [{_B}]}}}}
+  - {{host: e.example.com, http: {{paths: [{_B}]}}}}
+"""
+
+
+def _ingress_cluster() -> kl.Cluster:
+    c = kl.Cluster(workers=1)
+    c.add_cloud_load_balancer()
+    c.add_ingress_controller()
+    c.apply(_INGRESSES)
+    return c
+
+
+def test_kubectl_get_ingress_in_kubectls_format() -> None:
+    # kubectl's printIngress: NAME CLASS HOSTS ADDRESS PORTS AGE, columns padded by
+    # tabwriter (3 spaces); HOSTS "*" without hosts; PORTS "80, 443" with TLS; ADDRESS
+    # the ingress-nginx controller Service's load balancer (--publish-service)
+    c = _ingress_cluster()
+    ip = c.service("ingress-nginx/ingress-nginx-controller").load_balancer_ip
+    lines = kl.kubectl_get_ingresses(c).splitlines()
+    assert lines[0].split() == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
+    assert lines[1].split() == ["catch-all", "nginx", "*", ip, "80", "<unknown>"]
+    assert lines[2].split() == ["shop", "nginx", "shop.example.com,api.example.com", ip,
+                                "80,", "443", "<unknown>"]
+    assert [line.index("ADDRESS") for line in lines[:1]] == [line.index(ip) for line in lines[1:2]]
+    assert lines[2].endswith("   80, 443   <unknown>")
+
+
+def test_kubectl_get_ingress_all_namespaces_exact_table() -> None:
+    c = _ingress_cluster()
+    ip = c.service("ingress-nginx/ingress-nginx-controller").load_balancer_ip
+    assert ip == "198.51.100.10"
+    # the class "other" has no controller here: no status, ADDRESS stays empty
+    expected = "\n".join([
+        "NAMESPACE     NAME        CLASS   HOSTS" + " " * 51 + "ADDRESS         PORTS     AGE",
+        "default       catch-all   nginx   *" + " " * 55 + "198.51.100.10   80        <unknown>",
+        "default       shop        nginx   shop.example.com,api.example.com" + " " * 24
+        + "198.51.100.10   80, 443   <unknown>",
+        "kube-system   many        other   a.example.com,b.example.com,c.example.com + 2 more..."
+        + " " * 19 + "80        <unknown>",
+    ])
+    assert kl.kubectl_get_ingresses(c, all_namespaces=True) == expected
+    assert c.exec("node-1", "kubectl get ingress -A") == expected
+    assert c.exec("node-1", "kubectl get ing -A -o wide") == expected  # no wide columns
+    assert c.exec("node-1", "kubectl get ingresses -n kube-system").splitlines()[1].startswith(
+        "many   other   a.example.com,b.example.com,c.example.com + 2 more...")
+
+
+def test_kubectl_get_ingress_without_ingresses_or_load_balancer() -> None:
+    c = kl.Cluster(workers=1)
+    assert c.exec("node-1", "kubectl get ingress") == "No resources found in default namespace."
+    assert kl.kubectl_get_ingresses(c, all_namespaces=True) == "No resources found"
+    c.apply(_INGRESSES.split("---")[1])  # no controller: no class filled in, no status
+    assert kl.kubectl_get_ingresses(c) == (
+        "NAME        CLASS    HOSTS   ADDRESS   PORTS   AGE\n"
+        "catch-all   <none>   *                 80      <unknown>")
