@@ -4,151 +4,90 @@
 >>> c = kl.Cluster(workers=2)
 >>> c.add_pod("default/a", node="node-1").ip
 '10.244.1.2'
+
+Every public name is here, in one flat namespace (``kl.Cluster``, ``kl.draw_trace``, ...),
+whichever module of the layers holds it (``_EXPORTS`` says which). A module is imported
+the first time one of its names is used, so ``import kubenet_lab`` itself is quick and
+a lesson pays only for what it uses (widgets, for instance, need ipywidgets and IPython,
+which take most of a second to import).
 """
 
-from kubenet_lab.course import *  # noqa: F403
-from kubenet_lab.exceptions import *  # noqa: F403
-from kubenet_lab.exercises import *  # noqa: F403
-from kubenet_lab.model import *  # noqa: F403
-from kubenet_lab.scenarios import *  # noqa: F403
-from kubenet_lab.views.html import *  # noqa: F403
-from kubenet_lab.views.network import *  # noqa: F403
-from kubenet_lab.views.pictures import *  # noqa: F403
-from kubenet_lab.views.policy import *  # noqa: F403
-from kubenet_lab.views.services import *  # noqa: F403
-from kubenet_lab.views.text import *  # noqa: F403
+from __future__ import annotations
+
+import importlib
+from typing import Any as _Any
 
 __version__ = "0.1.0"
 
-# The widgets need ipywidgets (and IPython), which take most of a second to import;
-# they are loaded on first use so that ``import kubenet_lab`` stays fast.
-_LAZY = {"TraceExplorer": "kubenet_lab.views.widgets", "TraceStepper": "kubenet_lab.views.widgets",
-         "PolicyPlayground": "kubenet_lab.views.policy_widgets"}
+#: Public name -> the module (under ``kubenet_lab.``) that defines it.
+_EXPORTS: dict[str, tuple[str, ...]] = {
+    "cluster": ("CNI_PLUGINS", "Cluster", "NETWORK_POLICY_AGENTS",),
+    "course": ("EnvironmentReport", "Requirement", "environment_report",),
+    "dataplane.runtime": ("Runtime",),
+    "exceptions": (
+        "AddressExhaustedError", "ConflictError", "KubenetLabError", "ManifestError",
+        "NotFoundError", "UnschedulableError", "UnsupportedKindError",
+    ),
+    "exercises": ("NOT_ANSWERED", "exercise",),
+    "exercises.base": ("Check", "Exercise", "Feedback",),
+    "model.cloud": ("ConfigMap", "LoadBalancer", "NatGateway", "Subnet", "Vpc",),
+    "model.config": ("ClusterConfig",),
+    "model.deployment": ("Deployment",),
+    "model.ingress": (
+        "Ingress", "IngressBackend", "IngressClass", "IngressPath", "IngressRule", "IngressTLS",
+    ),
+    "model.namespace": ("Namespace",),
+    "model.networkpolicy": (
+        "AdminPeer", "AdminPolicy", "AdminPort", "AdminRule", "Explanation", "IPBlock",
+        "LabelSelector", "NetworkPolicy", "NetworkPolicyPeer", "NetworkPolicyPort",
+        "NetworkPolicyRule", "Reachability", "Verdict",
+    ),
+    "model.node": (
+        "CONTAINER_RUNTIME", "CONTROL_PLANE_TAINT", "KERNEL_VERSION", "KUBERNETES_VERSION",
+        "NODE_PORTS", "Node", "OS_IMAGE", "Taint",
+    ),
+    "model.packet": (
+        "Change", "Ethernet", "IPv4", "Layer", "Packet", "SCTP", "TCP", "UDP", "VXLAN",
+        "packet_changes",
+    ),
+    "model.pod": ("Container", "ContainerPort", "Pod", "Toleration",),
+    "model.route": ("Interface", "Route",),
+    "model.service": ("Endpoint", "EndpointSlice", "Service", "ServicePort",),
+    "model.store": ("Snapshot", "Store", "StoreView",),
+    "model.trace": ("Hop", "Location", "Trace",),
+    "model.traffic": ("Flow", "TrafficReport",),
+    "model.verification": ("NetworkModelReport", "Problem", "RuleCheck",),
+    "scenarios": (
+        "BROKEN_CLUSTERS", "CniComparison", "CniComparisonRow", "broken_cluster",
+        "compare_cni_plugins", "healthy_cluster",
+    ),
+    "tools.kubectl": (
+        "kubectl_command", "kubectl_get_ingresses", "kubectl_get_networkpolicies",
+        "kubectl_get_nodes", "kubectl_get_pods", "kubectl_get_services",
+    ),
+    "views.html": ("hop_html", "network_model_html", "trace_html",),
+    "views.network": ("draw_network_model", "draw_traffic", "human_bytes",),
+    "views.pictures": ("cluster_layout", "draw_cluster", "draw_pod", "draw_trace",),
+    "views.policy": ("draw_reachability", "reachability_html", "reachability_text",),
+    "views.policy_widgets": ("PolicyPlayground",),
+    "views.services": ("draw_chain_walk", "draw_internet_traffic", "draw_load_balancing",),
+    "views.text": ("hop_text", "network_model_text", "trace_text", "traffic_text",),
+    "views.widgets": ("TraceExplorer", "TraceStepper",),
+}
+_WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        import importlib
+def __getattr__(name: str) -> _Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kubenet_lab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"kubenet_lab.{module}"), name)
+    globals()[name] = value
+    return value
 
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'kubenet_lab' has no attribute {name!r}")
 
-__all__ = [
-    "AddressExhaustedError",
-    "AdminPeer",
-    "AdminPolicy",
-    "AdminPort",
-    "AdminRule",
-    "BROKEN_CLUSTERS",
-    "CNI_PLUGINS",
-    "CONTAINER_RUNTIME",
-    "CONTROL_PLANE_TAINT",
-    "Change",
-    "Check",
-    "Cluster",
-    "CniComparison",
-    "CniComparisonRow",
-    "ConfigMap",
-    "ConflictError",
-    "Container",
-    "ContainerPort",
-    "Deployment",
-    "Endpoint",
-    "EndpointSlice",
-    "EnvironmentReport",
-    "Ethernet",
-    "Exercise",
-    "Explanation",
-    "Feedback",
-    "Flow",
-    "Hop",
-    "IPBlock",
-    "IPv4",
-    "Ingress",
-    "IngressBackend",
-    "IngressClass",
-    "IngressPath",
-    "IngressRule",
-    "IngressTLS",
-    "Interface",
-    "KERNEL_VERSION",
-    "KUBERNETES_VERSION",
-    "KubenetLabError",
-    "LabelSelector",
-    "Layer",
-    "LoadBalancer",
-    "Location",
-    "ManifestError",
-    "NETWORK_POLICY_AGENTS",
-    "NODE_PORTS",
-    "NOT_ANSWERED",
-    "Namespace",
-    "NatGateway",
-    "NetworkModelReport",
-    "NetworkPolicy",
-    "NetworkPolicyPeer",
-    "NetworkPolicyPort",
-    "NetworkPolicyRule",
-    "Node",
-    "NotFoundError",
-    "OS_IMAGE",
-    "Packet",
-    "Pod",
-    "PolicyPlayground",
-    "Problem",
-    "Reachability",
-    "Requirement",
-    "Route",
-    "RuleCheck",
-    "SCTP",
-    "Service",
-    "ServicePort",
-    "Subnet",
-    "TCP",
-    "Taint",
-    "Toleration",
-    "Trace",
-    "TraceExplorer",
-    "TraceStepper",
-    "TrafficReport",
-    "UDP",
-    "UnschedulableError",
-    "UnsupportedKindError",
-    "VXLAN",
-    "Verdict",
-    "Vpc",
-    "__version__",
-    "broken_cluster",
-    "cluster_layout",
-    "compare_cni_plugins",
-    "draw_chain_walk",
-    "draw_cluster",
-    "draw_internet_traffic",
-    "draw_load_balancing",
-    "draw_network_model",
-    "draw_pod",
-    "draw_reachability",
-    "draw_trace",
-    "draw_traffic",
-    "environment_report",
-    "exercise",
-    "healthy_cluster",
-    "hop_html",
-    "hop_text",
-    "human_bytes",
-    "kubectl_command",
-    "kubectl_get_ingresses",
-    "kubectl_get_networkpolicies",
-    "kubectl_get_nodes",
-    "kubectl_get_pods",
-    "kubectl_get_services",
-    "network_model_html",
-    "network_model_text",
-    "reachability_html",
-    "reachability_text",
-    "trace_html",
-    "trace_text",
-    "traffic_text",
-]
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
+
+__all__ = sorted([*_WHERE, "__version__"])

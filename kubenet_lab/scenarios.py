@@ -29,8 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from ipaddress import IPv4Address
 
+from kubenet_lab.cluster import Cluster
+from kubenet_lab.dataplane.cni import plugin
 from kubenet_lab.exceptions import NotFoundError
-from kubenet_lab.model.cluster import Cluster
 
 __all__ = [
     "BROKEN_CLUSTERS",
@@ -87,10 +88,8 @@ def broken_cluster(problem: str) -> Cluster:
     if problem == "overlapping-podcidr":
         c = Cluster(workers=2)
         node3 = c.add_node("node-3")
-        # kubelet --pod-cidr set by hand: the record now claims node-2's block
-        c._nodes["node-3"] = replace(node3, pod_cidr=c.node("node-2").pod_cidr)
-        c._node_order = None
-        c._changed()
+        # node-3's podCIDR set by hand to node-2's: the record now claims node-2's block
+        c.store.put(replace(node3, pod_cidr=c.node("node-2").pod_cidr))
         c.add_pod("default/client", node="node-1", labels={"app": "client"})
         for i in (1, 2, 3):
             c.add_pod(f"default/web-{i}", node=f"node-{i}", labels={"app": "web"})
@@ -98,10 +97,7 @@ def broken_cluster(problem: str) -> Cluster:
     c = healthy_cluster()
     pod = c.pod("default/web-2")
     wrong = str(IPv4Address(c.node("node-1").pod_cidr.split("/")[0]) + 200)
-    c._ip_owner.pop(int(IPv4Address(pod.ip)))
-    c._ip_owner[int(IPv4Address(wrong))] = f"Pod {pod.ref}"
-    c._pods[pod.ref] = replace(pod, ip=wrong)
-    c._changed()
+    c.store.put(replace(pod, ip=wrong))
     return c
 
 
@@ -146,17 +142,15 @@ def compare_cni_plugins(
     flannel     11  VXLAN          cni0, eth0, flannel.1          50 B     1450  10.244.1.2
     bridge       9  routed         cni0, eth0                      0 B     1500  10.244.1.2
     """
-    from kubenet_lab.engines import cni
-
     rows = []
     for name, config in setups:
         c = healthy_cluster(name, cni_config=config)
-        plugin = cni.plugin(c)
+        cni = plugin(c.store)
         t = c.trace("default/client", "default/web-2")
         devices = sorted({h.location.interface for h in t.hops if h.location.kind == "node"
                           and h.location.interface
                           and not h.location.interface.startswith(("veth", "cali", "lxc"))})
         label = name + "".join(f" {k}={v}" for k, v in sorted(config.items()))
-        rows.append(CniComparisonRow(label, len(t.hops), plugin.mode, tuple(devices),
-                                     plugin.overhead, plugin.mtu, t.source_ip_seen))
+        rows.append(CniComparisonRow(label, len(t.hops), cni.mode, tuple(devices),
+                                     cni.overhead, cni.mtu, t.source_ip_seen))
     return CniComparison(tuple(rows))

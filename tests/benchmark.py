@@ -1,6 +1,7 @@
 """Benchmark figures asked for by the issues (a script, not a test).
 
 Run:  python tests/benchmark.py
+      python tests/benchmark.py --compare OTHER_CHECKOUT   (issue 9: before and after)
 
 Prints:
 - the time of ``import kubenet_lab`` in a fresh interpreter (median of 5, minus the
@@ -19,23 +20,33 @@ Prints:
   an ingress controller: applying 500 Ingresses, and the median egress trace, internet to
   LoadBalancer trace and HTTP trace through the Ingress controller; and lesson 05's
   internet-traffic picture (60 clients on eTP Cluster and Local, drawn and rendered to PNG).
+
+``--compare`` runs the redesign's figures (issue 9) for another checkout (say, a ``git
+worktree`` of the commit before) and for this one, each in a fresh interpreter,
+alternating between the two, and prints a table of the medians and their ratios; ``import
+kubenet_lab`` runs with bytecode caching as a learner's Python has it.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+#: The source tree to measure (``--tree``; this checkout by default).
+TREE = Path(os.environ.get("KUBENET_LAB_TREE", Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(TREE))
 
 
 def _fresh(code: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True)
+    subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, {str(TREE)!r}); {code}"],
+                   check=True)
     return time.perf_counter() - start
 
 
@@ -215,6 +226,65 @@ def cloud_figures(nodes: int = 100, pods: int = 3000, ingresses: int = 500) -> N
     print(f"internet traffic picture + PNG:    {(time.perf_counter() - start) * 1000:8.1f} ms")
 
 
+# ---------------------------------------------------------------- issue 9: before / after
+def _figures() -> dict[str, Any]:
+    """The redesign's figures, each a function returning seconds."""
+    def build_time() -> float:
+        return build()[1]
+
+    def trace_time() -> float:
+        return trace_median(build()[0])
+
+    def policy_time() -> float:
+        return policy_table()[0]
+
+    def save_times() -> tuple[float, float]:
+        c, _ = build_services()
+        start = time.perf_counter()
+        c.iptables_save("node-1")
+        first = time.perf_counter() - start
+        start = time.perf_counter()
+        c.iptables_save("node-2")
+        return first, time.perf_counter() - start
+
+    def first_use() -> float:
+        code = ("import kubenet_lab as kl; c = kl.Cluster(workers=2); "
+                "c.trace('kube-system/' + c.pods[0].name, c.pods[1].ref)")
+        return _fresh(code) - _fresh("pass")
+
+    return {
+        "import kubenet_lab": lambda: import_time(),
+        "import, Cluster(workers=2), first trace": first_use,
+        "build 100 nodes / 3,000 pods": build_time,
+        "median cross-node trace": trace_time,
+        "policy truth table, 1,000 pods / 200 policies": policy_time,
+        "iptables_save, 10,000 Services (first node)": lambda: save_times()[0],
+        "iptables_save, 10,000 Services (second node)": lambda: save_times()[1],
+    }
+
+
+def compare(before: Path, rounds: int = 3) -> None:
+    """Each figure in a fresh interpreter, alternating between ``before`` and this
+    checkout, ``rounds`` times; the table of medians (ms) and their ratio."""
+    after = Path(__file__).resolve().parents[1]
+    names = list(_figures())
+    results: dict[tuple[str, Path], list[float]] = {}
+    for _ in range(rounds):
+        for name in names:
+            for tree in (before, after):
+                out = subprocess.run(
+                    [sys.executable, __file__, "--figure", name],
+                    env={**os.environ, "KUBENET_LAB_TREE": str(tree)},
+                    capture_output=True, text=True, check=True).stdout
+                results.setdefault((name, tree), []).append(float(out.split()[-1]))
+    print("| figure | before (ms) | after (ms) | after / before |")
+    print("| --- | ---: | ---: | ---: |")
+    for name in names:
+        old = statistics.median(results[(name, before)]) * 1000
+        new = statistics.median(results[(name, after)]) * 1000
+        print(f"| {name} | {old:,.1f} | {new:,.1f} | {new / old:.2f} |")
+
+
 def main() -> None:
     print(f"import kubenet_lab:                 {import_time() * 1000:8.1f} ms")
     c, seconds = build()
@@ -239,4 +309,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if "--figure" in sys.argv:
+        print(_figures()[sys.argv[sys.argv.index("--figure") + 1]]())
+    elif "--compare" in sys.argv:
+        compare(Path(sys.argv[sys.argv.index("--compare") + 1]).resolve())
+    else:
+        main()

@@ -9,19 +9,18 @@ from __future__ import annotations
 from ipaddress import IPv4Address, ip_network
 from typing import Any
 
+from kubenet_lab.api.ipam import next_pod_ip
+from kubenet_lab.cluster import Cluster
 from kubenet_lab.exercises.base import Check, Exercise
-from kubenet_lab.model.cluster import Cluster
 from kubenet_lab.model.packet import IPv4
 
 __all__ = ["EXERCISES"]
 
 
 def _next_ip(cluster: Cluster, node: str) -> str:
-    from kubenet_lab.engines.ipam import next_pod_ip
-
     in_use = {int(IPv4Address(p.ip)) for p in cluster.pods_on(node)}
     cidr = ip_network(cluster.node(node).pod_cidr)
-    return str(next_pod_ip(cidr, in_use, cluster._last_pod_ip.get(node)))
+    return str(next_pod_ip(cidr, in_use, cluster.store.last_pod_ip(node)))
 
 
 def _ip_hint(answer: Any, cluster: Cluster) -> str:

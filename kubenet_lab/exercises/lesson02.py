@@ -9,8 +9,9 @@ from __future__ import annotations
 from ipaddress import IPv4Address, ip_network
 from typing import Any
 
+from kubenet_lab.cluster import Cluster
+from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.exercises.base import Check, Exercise
-from kubenet_lab.model.cluster import Cluster
 from kubenet_lab.model.packet import IPv4
 from kubenet_lab.model.trace import Trace
 
@@ -35,10 +36,7 @@ def _outer_hint(answer: Any, t: Trace) -> str:
 
 
 def _covering(cluster: Cluster, node: str, target: str) -> Any:
-    from kubenet_lab.engines import cni
-    from kubenet_lab.engines.routing import route_lookup
-
-    return route_lookup(cni.node_routes(cluster, cluster.node(node)),
+    return route_lookup(cluster.dataplane().node_routes(cluster.node(node)),
                         str(ip_network(cluster.node(target).pod_cidr).network_address + 2))
 
 

@@ -8,15 +8,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubenet_lab.cluster import Cluster
+from kubenet_lab.dataplane.kube_proxy import service_chain_name
 from kubenet_lab.exercises.base import Check, Exercise
-from kubenet_lab.model.cluster import Cluster
 
 __all__ = ["EXERCISES"]
 
 
 def _svc_chain(cluster: Cluster) -> str:
-    from kubenet_lab.engines.kube_proxy import service_chain_name
-
     svc = cluster.service("default/web")
     return service_chain_name("KUBE-SVC-", svc.port_name(svc.ports[0]), svc.ports[0].protocol)
 

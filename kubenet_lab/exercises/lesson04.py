@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubenet_lab.api.configmap import IP_MASQ_AGENT
+from kubenet_lab.cluster import Cluster
+from kubenet_lab.dataplane import ip_masq_agent
 from kubenet_lab.exercises.base import Check, Exercise
-from kubenet_lab.model.cluster import Cluster
 
 __all__ = ["EXERCISES"]
 
@@ -37,10 +39,9 @@ def _seen_hint(answer: Any, cluster: Cluster) -> str:
 
 
 def _masq(cluster: Cluster, dst: str) -> bool:
-    from kubenet_lab.engines.cloud import ip_masq_masquerade
-
     pod = cluster.pod("default/a")
-    return ip_masq_masquerade(cluster, cluster.node(pod.node), pod.ip, dst) is not None
+    return ip_masq_agent.masquerade(cluster.store, cluster.node(pod.node), pod.ip,
+                                    dst) is not None
 
 
 EXERCISES = [
@@ -61,9 +62,9 @@ EXERCISES = [
         "(10.0.0.0/16) keeps the pod IP, while traffic to the partner network 10.100.0.0/16 "
         "and to the internet is masqueraded.",
         checks=[
-            Check(lambda a, c: c._ip_masq_agent,
+            Check(lambda a, c: c.store.has_addon(ip_masq_agent.ADDON),
                   "ip-masq-agent is not running: c.add_ip_masq_agent()."),
-            Check(lambda a, c: "kube-system/ip-masq-agent" in c._config_maps,
+            Check(lambda a, c: c.store.config_map(IP_MASQ_AGENT) is not None,
                   "Apply a ConfigMap named ip-masq-agent in kube-system, with a key config."),
             Check(lambda a, c: not _masq(c, "10.0.1.200"),
                   "Traffic to the VPC is still masqueraded: list 10.0.0.0/16 in "

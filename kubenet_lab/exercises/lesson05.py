@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from kubenet_lab.cluster import Cluster
+from kubenet_lab.controllers.ingress import route
 from kubenet_lab.exercises.base import Check, Exercise
-from kubenet_lab.model.cluster import Cluster
 
 __all__ = ["EXERCISES"]
 
@@ -16,9 +17,7 @@ URL = "http://shop.example.com/api/v1/items"
 
 
 def _service(cluster: Cluster) -> str:
-    from kubenet_lab.engines.ingress import route
-
-    _, ing, target = route(cluster, "shop.example.com", "/api/v1/items")
+    _, ing, target = route(cluster.store, "shop.example.com", "/api/v1/items")
     backend = getattr(target, "backend", target)
     return getattr(backend, "service", "")
 

@@ -14,9 +14,11 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from kubenet_lab.api.load import load_documents
+from kubenet_lab.cluster import Cluster
 from kubenet_lab.exceptions import KubenetLabError
 from kubenet_lab.exercises.base import Check, Exercise
-from kubenet_lab.model.cluster import Cluster
+from kubenet_lab.model.pod import Container, ContainerPort
 
 __all__ = ["EXERCISES", "lesson_cluster"]
 
@@ -28,8 +30,6 @@ def lesson_cluster() -> Cluster:
     >>> [p.ref for p in lesson_cluster().pods if p.namespace != "kube-system"]
     ['dev/tester', 'payments/db', 'shop/api', 'shop/web']
     """
-    from kubenet_lab.model.pod import Container, ContainerPort
-
     c = Cluster(workers=2, network_policy="kube-network-policies")
     c.add_namespace("shop", labels={"team": "shop", "env": "prod"})
     c.add_namespace("payments", labels={"team": "payments", "env": "prod"})
@@ -46,9 +46,8 @@ def lesson_cluster() -> Cluster:
 
 def _fresh(cluster: Cluster) -> Cluster:
     c = copy.deepcopy(cluster)
-    c._network_policies.clear()
-    c._admin_policies.clear()
-    c._changed()
+    for policy in [*c.network_policies, *c.admin_network_policies]:
+        c.store.remove(policy)
     return c
 
 
@@ -116,8 +115,6 @@ def _from_ns(ns: str, expected):
 
 
 def _kinds(answer: Any) -> set[str]:
-    from kubenet_lab.engines.manifests import load_documents
-
     return {d.get("kind") for d in load_documents(answer)}
 
 

@@ -10,19 +10,19 @@ from __future__ import annotations
 from ipaddress import IPv4Address, ip_network
 from typing import Any
 
+from kubenet_lab.cluster import Cluster
+from kubenet_lab.dataplane.cni.bridge import cni_chain
 from kubenet_lab.exercises.base import Check, Exercise
-from kubenet_lab.model.cluster import Cluster
 
 __all__ = ["EXERCISES"]
 
 
 def _missing(cluster: Cluster) -> list[tuple[str, str]]:
     """(node, podCIDR) pairs where the node has no route for another node's block."""
-    from kubenet_lab.engines import cni
-
+    dp = cluster.dataplane()
     found = []
     for node in cluster.nodes:
-        table = {r.dst for r in cni.node_routes(cluster, node)}
+        table = {r.dst for r in dp.node_routes(node)}
         for other in cluster.nodes:
             if other.name != node.name and other.pod_cidr not in table:
                 found.append((node.name, other.pod_cidr))
@@ -73,8 +73,6 @@ def _pod_hint(answer: Any, c: Cluster) -> str:
 
 
 def _masq_chain(c: Cluster) -> str:
-    from kubenet_lab.engines.cni.bridge import cni_chain
-
     return cni_chain(c.pod("default/client"))
 
 

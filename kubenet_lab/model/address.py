@@ -1,4 +1,4 @@
-"""IPv4 address arithmetic shared by the model and the engines, with cached parsing
+"""IPv4 address arithmetic shared by every layer, with cached parsing
 (policies, kube-proxy's rules and routes test the same addresses and blocks often).
 
 >>> cidr_contains("10.244.0.0/16", "10.244.3.7"), cidr_span("10.244.1.0/24")

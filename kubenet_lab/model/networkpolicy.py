@@ -18,7 +18,7 @@ Two APIs control which connections a pod may make or accept:
 
 All records are frozen; ``AdminPolicy`` stands for the three admin kinds (``kind`` says
 which). Matching a label set against a ``LabelSelector`` is pure data and lives here; the
-evaluation of tiers is in ``kubenet_lab.engines.policy``.
+evaluation of tiers is in ``kubenet_lab.dataplane.policy``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,25 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["CONTROL_PLANE_TAINT", "Node", "Taint"]
+__all__ = [
+    "CONTAINER_RUNTIME",
+    "CONTROL_PLANE_TAINT",
+    "KERNEL_VERSION",
+    "KUBERNETES_VERSION",
+    "NODE_PORTS",
+    "OS_IMAGE",
+    "Node",
+    "Taint",
+]
+
+#: The kubelet version of every node (the VERSION column of ``kubectl get nodes``).
+KUBERNETES_VERSION = "v1.31.4"
+#: The lab's fixed node image: ``status.nodeInfo.osImage`` of every node.
+OS_IMAGE = "Ubuntu 24.04.1 LTS"
+#: ``status.nodeInfo.kernelVersion`` of every node.
+KERNEL_VERSION = "6.8.0-51-generic"
+#: ``status.nodeInfo.containerRuntimeVersion`` of every node.
+CONTAINER_RUNTIME = "containerd://1.7.24"
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,6 +37,19 @@ class Taint:
         value = f"={self.value}" if self.value else ""
         return f"{self.key}{value}:{self.effect}"
 
+
+#: TCP ports that host-network processes listen on, on every node and on the
+#: control plane (kubelet 10250, kube-proxy health 10256, sshd 22; kube-apiserver 6443,
+#: etcd 2379-2380). Pods that use the node's own network (kube-proxy, flannel, the
+#: control-plane components) are not modelled as pods; these ports stand for them.
+#: Source: kubernetes.io/docs/reference/networking/ports-and-protocols/
+NODE_PORTS: dict[str, dict[int, str]] = {
+    "worker": {22: "sshd", 10250: "kubelet", 10256: "kube-proxy"},
+    "control-plane": {
+        22: "sshd", 2379: "etcd", 2380: "etcd", 6443: "kube-apiserver",
+        10250: "kubelet", 10256: "kube-proxy",
+    },
+}
 
 #: kubeadm taints its control-plane node so that ordinary pods go to workers.
 CONTROL_PLANE_TAINT = Taint("node-role.kubernetes.io/control-plane")

@@ -6,7 +6,8 @@ A dropped or refused packet is a normal result (``delivered=False`` with a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from kubenet_lab.model.packet import Change, Packet
 
@@ -99,6 +100,9 @@ class Trace:
     http_status : int or None
         For ``trace(src, "http://host/path")``: the HTTP status the client gets
         (200, or the ingress controller's 404/502/503).
+    snapshot : Snapshot or None
+        The cluster as it was when the packet walked (a read-only ``Snapshot`` of its
+        Store): pictures of the trace draw this, not the cluster as it is later.
     """
 
     src: str
@@ -115,6 +119,7 @@ class Trace:
     receiver: str | None = None
     reply: tuple[Hop, ...] = ()
     http_status: int | None = None
+    snapshot: Any = field(default=None, compare=False, repr=False)
 
     @property
     def nodes(self) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ import dataclasses
 import html
 from typing import TYPE_CHECKING
 
-from kubenet_lab.views.text import _hop
+from kubenet_lab.views.text import hop_at
 
 if TYPE_CHECKING:
     from kubenet_lab.model.packet import Change, Layer, Packet
@@ -277,7 +277,7 @@ def hop_html(trace: Trace, index: int) -> str:
     >>> "nothing" in hop_html(t, 2)
     True
     """
-    hop = _hop(trace, index)
+    hop = hop_at(trace, index)
     n = len(trace.hops)
     marks = _marks(hop.packet, hop.changes)
     if index == 1:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from math import cos, pi, sin
 from typing import TYPE_CHECKING, Any
 
-from kubenet_lab.views.pictures import BAD, GOOD, MUTED, PALETTE, TEXT, _show_figures_in_notebooks
+from kubenet_lab.views.pictures import BAD, GOOD, MUTED, PALETTE, TEXT, show_figures_in_notebooks
 
 if TYPE_CHECKING:
     from kubenet_lab.model.traffic import TrafficReport
@@ -40,7 +40,7 @@ def _figure(ax: Any, w: float, h: float) -> tuple[Any, Any]:
     if ax is None:
         from matplotlib.figure import Figure
 
-        _show_figures_in_notebooks()
+        show_figures_in_notebooks()
         fig = Figure(figsize=(w, h), dpi=100)
         ax = fig.add_axes((0.02, 0.02, 0.96, 0.86))
     ax.set_axis_off()
@@ -139,7 +139,7 @@ def draw_traffic(report: TrafficReport, ax: Any = None, *, top_pairs: int = 30) 
     from matplotlib.patches import Circle, FancyArrowPatch
 
     if ax is None:
-        _show_figures_in_notebooks()
+        show_figures_in_notebooks()
         fig = Figure(figsize=(12, 5.6), dpi=100)
         left = fig.add_axes((0.01, 0.02, 0.48, 0.88))
         right = fig.add_axes((0.51, 0.02, 0.48, 0.88))

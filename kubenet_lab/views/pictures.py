@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from kubenet_lab.engines import cni
+from kubenet_lab.dataplane.cni import BRIDGE, VXLAN_DEVICE, VXLAN_VNI, plugin
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.packet import UDP
 
@@ -55,9 +55,10 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from kubenet_lab.model.cluster import Cluster
+    from kubenet_lab.cluster import Cluster
     from kubenet_lab.model.node import Node
     from kubenet_lab.model.pod import Pod
+    from kubenet_lab.model.store import StoreView
     from kubenet_lab.model.trace import Hop, Trace
 
 __all__ = ["cluster_layout", "draw_cluster", "draw_pod", "draw_trace"]
@@ -154,8 +155,8 @@ def _rows(slots: int) -> dict[str, float]:
     return r
 
 
-def _select(
-    cluster: Cluster,
+def select_pods(
+    cluster: StoreView,
     *,
     nodes: Iterable[str] | None = None,
     namespaces: str | Iterable[str] | None = None,
@@ -187,7 +188,7 @@ def _select(
     return selection
 
 
-def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool]],
+def geometry(cluster: StoreView, selection: list[tuple[Node, list[Pod], int, bool]],
               only: set[str] | None = None) -> _Geometry:
     lanes = max((len(shown) for _, shown, _, _ in selection), default=0)
     slots = max([1] + [len(shown) + (1 if hidden else 0) for _, shown, hidden, _ in selection])
@@ -205,7 +206,7 @@ def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool
             top = PODS_TOP - r * (POD_H + POD_GAP)
             left, bottom = x + pod_left, top - POD_H
             lane_x = left - LANE_TO_POD - (len(shown) - 1 - r) * LANE
-            slot = _PodSlot(pod, left, bottom, cni.veth_name(pod, cluster),
+            slot = _PodSlot(pod, left, bottom, plugin(cluster).veth_name(pod),
                             (left + POD_W - 0.22, bottom), bottom - 0.1, lane_x)
             slots_.append(slot)
             points[("pod", pod.ref, "")] = (left + POD_W / 2, bottom + POD_H / 2)
@@ -214,7 +215,7 @@ def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool
             points[("node", node.name, slot.veth)] = (lane_x, slot.stub_y)
         points[("node", node.name, "")] = (x + CORRIDOR, NAME_Y)
         points[("node", node.name, "lo")] = (x + node_w - PAD - 0.36, NAME_Y)
-        points[("node", node.name, cni.BRIDGE)] = (x + SPINE, rows["bar_y"])
+        points[("node", node.name, BRIDGE)] = (x + SPINE, rows["bar_y"])
         points[("node", node.name, _overlay(cluster, node)[0])] = (x + OVERLAY_X,
                                                                     rows["flannel_y"])
         points[("node", node.name, "eth0")] = (x + SPINE, rows["eth_y"])
@@ -230,13 +231,13 @@ def _geometry(cluster: Cluster, selection: list[tuple[Node, list[Pod], int, bool
     return _Geometry(tuple(columns), points, node_w, width, rows, subnet, cloud)
 
 
-def _has_cloud(cluster: Cluster) -> bool:
+def _has_cloud(cluster: StoreView) -> bool:
     """Does the cluster have anything outside its subnet to draw (public subnet, NAT
     gateway, cloud load balancers)? Clusters without stay drawn as before."""
     return len(cluster.vpc.subnets) > 1 or bool(cluster.nat_gateways or cluster.load_balancers)
 
 
-def _cloud_points(cluster: Cluster, points: dict[Key, Point], rows: dict[str, float],
+def _cloud_points(cluster: StoreView, points: dict[Key, Point], rows: dict[str, float],
                   width: float, only: set[str] | None = None) -> tuple:
     """The band under the VPC subnet (NAT gateway, load balancers, internet gateway) and
     the internet under it. Items sit side by side, or one under the other when they do
@@ -273,7 +274,7 @@ def _cloud_points(cluster: Cluster, points: dict[Key, Point], rows: dict[str, fl
     return tuple(placed)
 
 
-def _draw_cloud(ax: Axes, cluster: Cluster, geom: _Geometry) -> None:
+def _draw_cloud(ax: Axes, cluster: StoreView, geom: _Geometry) -> None:
     rows, w = geom.rows, geom.width
     inet_y = rows["inet_y"]
     _box(ax, -0.05, inet_y - 0.15, w + 0.1, 0.3, "cloud", rounding=0.12)
@@ -287,17 +288,18 @@ def _draw_cloud(ax: Axes, cluster: Cluster, geom: _Geometry) -> None:
         _pill(ax, x, y, lines, "cloud", pad=0.28)
         cx = x + width - 0.12 if not side_by_side else x + width / 2
         if side_by_side:
-            _line(ax, [(cx, rows["net_bottom"]), (cx, y + 0.2)])
-            _line(ax, [(cx, y - 0.2), (cx, inet_y + 0.15)])
+            draw_line(ax, [(cx, rows["net_bottom"]), (cx, y + 0.2)])
+            draw_line(ax, [(cx, y - 0.2), (cx, inet_y + 0.15)])
     if not side_by_side:  # one trunk on the right from the subnet down to the internet
         tx = max(x + width for _, _, x, _, width in geom.cloud) + 0.1
-        _line(ax, [(tx, rows["net_bottom"]), (tx, inet_y + 0.15)])
+        draw_line(ax, [(tx, rows["net_bottom"]), (tx, inet_y + 0.15)])
         for _, _, x, y, width in geom.cloud:
-            _line(ax, [(x + width, y), (tx, y)])
+            draw_line(ax, [(x + width, y), (tx, y)])
 
 
 def cluster_layout(
-    cluster: Cluster, namespaces: str | Iterable[str] | None = None, max_pods: int = 8
+    cluster: Cluster | StoreView, namespaces: str | Iterable[str] | None = None,
+    max_pods: int = 8
 ) -> dict[Key, Point]:
     """Where each place of the cluster is drawn by :func:`draw_cluster` and :func:`draw_trace`.
 
@@ -330,8 +332,9 @@ def cluster_layout(
     >>> y > points[("node", "node-1", "cni0")][1] > points[("network", "10.0.1.0/24", "")][1]
     True
     """
-    return dict(_geometry(cluster, _select(cluster, namespaces=namespaces,
-                                           max_pods=max_pods)).points)
+    view = cluster.snapshot()
+    return dict(geometry(view, select_pods(view, namespaces=namespaces,
+                                        max_pods=max_pods)).points)
 
 
 # ---------------------------------------------------------------------------- helpers
@@ -367,7 +370,7 @@ def _fit(text: str, size: float, width: float, bold: bool = False) -> str:
     return text[:1] + "…"
 
 
-def _wrap(text: str, size: float, width: float, max_lines: int) -> str:
+def wrap(text: str, size: float, width: float, max_lines: int) -> str:
     """Word-wrap ``text`` to ``width`` inches, at most ``max_lines`` (the last one shortened)."""
     lines: list[str] = []
     for word in text.split():
@@ -412,7 +415,7 @@ class _Canvas:
         return self.fig
 
 
-def _show_figures_in_notebooks() -> None:
+def show_figures_in_notebooks() -> None:
     """Let IPython display a ``Figure`` as PNG, once per session.
 
     The pictures are made without pyplot (no global figure state, no double display), but
@@ -433,7 +436,7 @@ def _show_figures_in_notebooks() -> None:
         select_figure_formats(shell, {"png"})
 
 
-def _canvas(ax: Axes | None, x0: float, x1: float, y0: float, y1: float,
+def make_canvas(ax: Axes | None, x0: float, x1: float, y0: float, y1: float,
             top: float = 0.0) -> _Canvas:
     """An axes showing ``[x0, x1] x [y0, y1]``: on a new figure at one inch per unit with
     ``top`` inches above it for a title, or on ``ax``."""
@@ -441,7 +444,7 @@ def _canvas(ax: Axes | None, x0: float, x1: float, y0: float, y1: float,
     if ax is None:
         from matplotlib.figure import Figure
 
-        _show_figures_in_notebooks()
+        show_figures_in_notebooks()
         fig = Figure(figsize=(w, h + top), dpi=100)
         ax = fig.add_axes((0, 0, 1, h / (h + top)))
     marks = (len(ax.texts), len(ax.lines), len(ax.patches))
@@ -481,7 +484,7 @@ def _pill(ax: Axes, x: float, y: float, lines: list[str], kind: str, *,
     return w
 
 
-def _line(ax: Axes, pts: list[Point], *, color: str = WIRE, lw: float = 1.2, ls: str = "-",
+def draw_line(ax: Axes, pts: list[Point], *, color: str = WIRE, lw: float = 1.2, ls: str = "-",
           alpha: float = 1.0, z: float = 1.5) -> None:
     """A polyline through ``pts`` (a wire, or a leg of a packet's path)."""
     from matplotlib.lines import Line2D
@@ -500,7 +503,7 @@ def _header(node: Node) -> str:
     return f"IP {node.ip}{public} · podCIDR {node.pod_cidr}"
 
 
-def _draw_node(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn) -> None:
+def _draw_node(ax: Axes, cluster: StoreView, geom: _Geometry, col: _NodeColumn) -> None:
     """One node: box, header, pods with their veths, then its devices."""
     node, x, nw = col.node, col.x, geom.node_w
     _box(ax, x, geom.rows["node_bottom"], nw, -geom.rows["node_bottom"], "node", rounding=0.1,
@@ -524,26 +527,26 @@ def _draw_node(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn) ->
 _NO_BRIDGE = {"calico": "no bridge: /32 routes + proxy-ARP", "cilium": "no bridge: eBPF (bpf_lxc)"}
 
 
-def _overlay(cluster: Cluster, node: Node) -> tuple[str, tuple[str, ...]]:
+def _overlay(cluster: StoreView, node: Node) -> tuple[str, tuple[str, ...]]:
     """The device between nodes, and the two lines of its label."""
-    plugin = cni.plugin(cluster)
-    ifaces = {i.name: i for i in cni.node_interfaces(cluster, node)}
+    cni = plugin(cluster)
+    ifaces = {i.name: i for i in plugin(cluster).node_interfaces(cluster, node)}
     if cluster.cni == "flannel":
-        vx = ifaces[cni.VXLAN_DEVICE]
-        return cni.VXLAN_DEVICE, (f"flannel.1 {vx.address}", f"(VXLAN, VNI {cni.VXLAN_VNI})")
+        vx = ifaces[VXLAN_DEVICE]
+        return VXLAN_DEVICE, (f"flannel.1 {vx.address}", f"(VXLAN, VNI {VXLAN_VNI})")
     if cluster.cni == "cilium":
         return "cilium_vxlan", ("cilium_vxlan", "(VXLAN, UDP 8472)")
-    if plugin.encapsulation == "IPIP":
+    if cni.encapsulation == "IPIP":
         return "tunl0", (f"tunl0 {ifaces['tunl0'].address}", "(IP-in-IP)")
     if cluster.cni == "calico":
         return "", ("no overlay:", "BGP routes via eth0")
     return "", ("no overlay:", "host routes via eth0")
 
 
-def _draw_devices(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn) -> None:
+def _draw_devices(ax: Axes, cluster: StoreView, geom: _Geometry, col: _NodeColumn) -> None:
     """The node's cni0 bridge (when it has pods), flannel.1, eth0 and its wire to the VPC."""
     x, rows, nw = col.x, geom.rows, geom.node_w
-    ifaces = {i.name: i for i in cni.node_interfaces(cluster, col.node)}
+    ifaces = {i.name: i for i in plugin(cluster).node_interfaces(cluster, col.node)}
     if col.has_pods:
         bar_x = x + SPINE - 0.1
         _box(ax, bar_x, rows["bar_top"] - BAR_H, x + nw - PAD - bar_x, BAR_H, "bridge",
@@ -556,7 +559,7 @@ def _draw_devices(ax: Axes, cluster: Cluster, geom: _Geometry, col: _NodeColumn)
           "overlay", h=FLANNEL_H, bold_first=False)
     _pill(ax, x + SPINE - 0.12, rows["eth_y"], [f"eth0 {ifaces['eth0'].address}"], "network",
           h=ETH_H)
-    _line(ax, [(x + SPINE, rows["eth_y"] - ETH_H / 2), (x + SPINE, rows["net_top"])], lw=1.6)
+    draw_line(ax, [(x + SPINE, rows["eth_y"] - ETH_H / 2), (x + SPINE, rows["net_top"])], lw=1.6)
 
 
 def _draw_pod_slot(ax: Axes, slot: _PodSlot, bar_top: float) -> None:
@@ -567,13 +570,13 @@ def _draw_pod_slot(ax: Axes, slot: _PodSlot, bar_top: float) -> None:
     ax.text(slot.x + 0.045, slot.y + 0.14, slot.pod.ip, fontsize=SMALL, va="center", color=TEXT,
             zorder=4)
     ex, ey = slot.eth0
-    _line(ax, [(ex, ey), (ex, slot.stub_y), (slot.lane_x, slot.stub_y),
+    draw_line(ax, [(ex, ey), (ex, slot.stub_y), (slot.lane_x, slot.stub_y),
                (slot.lane_x, bar_top)], z=1.5)
     ax.text(slot.x + 0.06, slot.stub_y - 0.115, slot.veth, fontsize=SMALL, va="center",
             color=MUTED, zorder=4)
 
 
-def _draw_base(ax: Axes, cluster: Cluster, geom: _Geometry) -> None:
+def draw_base(ax: Axes, cluster: StoreView, geom: _Geometry) -> None:
     rows = geom.rows
     for col in geom.columns:
         _draw_node(ax, cluster, geom, col)
@@ -591,7 +594,7 @@ def _draw_base(ax: Axes, cluster: Cluster, geom: _Geometry) -> None:
 
 
 def draw_cluster(
-    cluster: Cluster,
+    cluster: Cluster | StoreView,
     ax: Axes | None = None,
     *,
     namespaces: str | Iterable[str] | None = None,
@@ -630,19 +633,20 @@ def draw_cluster(
     >>> "podCIDR 10.244.1.0/24" in " ".join(t.get_text() for t in fig.axes[0].texts)
     True
     """
-    selection = _select(cluster, namespaces=namespaces, max_pods=max_pods)
-    geom = _geometry(cluster, selection)
-    canvas = _canvas(ax, -0.15, geom.width + 0.15, geom.rows["bottom"] - 0.12, 0.12,
+    cluster = cluster.snapshot()
+    selection = select_pods(cluster, namespaces=namespaces, max_pods=max_pods)
+    geom = geometry(cluster, selection)
+    canvas = make_canvas(ax, -0.15, geom.width + 0.15, geom.rows["bottom"] - 0.12, 0.12,
                      top=0.35)
     ax = canvas.ax
-    _draw_base(ax, cluster, geom)
+    draw_base(ax, cluster, geom)
     shown = sum(len(s) + h for _, s, h, _ in selection)
-    mode = cni.plugin(cluster).mode
+    mode = plugin(cluster).mode
     title = f"Cluster: {len(selection)} nodes, {shown} pods, CNI {cluster.cni} ({mode})"
     if namespaces is not None:
         names = [namespaces] if isinstance(namespaces, str) else sorted(namespaces)
         title += f"; namespaces {', '.join(names)}"
-    ax.set_title(_wrap(title, TITLE, geom.width + 0.2, 2), fontsize=TITLE * canvas.scale,
+    ax.set_title(wrap(title, TITLE, geom.width + 0.2, 2), fontsize=TITLE * canvas.scale,
                  color=TEXT)
     return canvas.finish()
 
@@ -665,7 +669,7 @@ def _role(key: Key) -> str:
     return {"": "header", "eth0": "node-eth0"}.get(iface, iface)
 
 
-_ELBOWS = ({"pod-eth0", "veth"}, {"veth", cni.BRIDGE}, {"node-eth0", "network"})
+_ELBOWS = ({"pod-eth0", "veth"}, {"veth", BRIDGE}, {"node-eth0", "network"})
 
 
 def _hop_points(geom: _Geometry, trace: Trace) -> tuple[list[Point], list[Point]]:
@@ -703,8 +707,8 @@ def _route(ka: Key, kb: Key, a: Point, b: Point, geom: _Geometry) -> list[Point]
         pts = [a, (a[0], b[1]), b]
     else:
         pts = [a, (b[0], a[1]), b]
-    if roles == {"veth", cni.BRIDGE}:  # to the bridge above its middle, away from it below
-        dy = 0.05 if _role(kb) == cni.BRIDGE else -0.05
+    if roles == {"veth", BRIDGE}:  # to the bridge above its middle, away from it below
+        dy = 0.05 if _role(kb) == BRIDGE else -0.05
         pts = [(x, y + dy) if abs(y - geom.rows["bar_y"]) < 1e-9 else (x, y) for x, y in pts]
     return pts
 
@@ -734,7 +738,7 @@ def _arrow(ax: Axes, pts: list[Point], *, color: str, dashed: bool, alpha: float
     pts = [p for i, p in enumerate(pts) if i == 0 or p != pts[i - 1]]
     if len(pts) < 2:
         return
-    _line(ax, pts, color=color, lw=2.2, ls=(0, (4, 2.5)) if dashed else "-", alpha=alpha, z=6)
+    draw_line(ax, pts, color=color, lw=2.2, ls=(0, (4, 2.5)) if dashed else "-", alpha=alpha, z=6)
     (x0, y0), (x1, y1) = pts[-2], pts[-1]
     ax.add_patch(FancyArrowPatch((x1 - (x1 - x0) * 1e-3, y1 - (y1 - y0) * 1e-3), (x1, y1),
                                  arrowstyle="-|>", mutation_scale=13, color=color,
@@ -768,7 +772,7 @@ def _mark(ax: Axes, center: Point, delivered: bool, alpha: float, away: Point) -
     else:
         strokes = [[(x - s, y - s), (x + s, y + s)], [(x - s, y + s), (x + s, y - s)]]
     for stroke in strokes:
-        _line(ax, stroke, color=color, lw=2.2, alpha=alpha, z=9)
+        draw_line(ax, stroke, color=color, lw=2.2, alpha=alpha, z=9)
 
 
 def _hop_badge(ax: Axes, p: Point, index: int, *, state: str, color: str) -> None:
@@ -786,7 +790,7 @@ def _hop_badge(ax: Axes, p: Point, index: int, *, state: str, color: str) -> Non
             zorder=8)
 
 
-def _trace_selection(cluster: Cluster, trace: Trace, max_pods: int) -> list:
+def _trace_selection(cluster: StoreView, trace: Trace, max_pods: int) -> list:
     """The nodes the trace visits or ends on, with its own pods always among those drawn."""
     keep = {h.location.name for h in trace.hops if h.location.kind == "pod"}
     nodes = {h.node for h in trace.hops if h.node}
@@ -795,16 +799,16 @@ def _trace_selection(cluster: Cluster, trace: Trace, max_pods: int) -> list:
             nodes.add(cluster.pod(ref).node)
         except LookupError:
             pass
-    return _select(cluster, nodes=nodes, max_pods=max_pods, keep=keep)
+    return select_pods(cluster, nodes=nodes, max_pods=max_pods, keep=keep)
 
 
 def _title(trace: Trace, width: float) -> str:
     reason = textwrap.shorten(trace.reason, 200, placeholder=" …")
-    return f"{trace.src} -> {trace.target}\n" + _wrap(reason, TITLE, width, 3)
+    return f"{trace.src} -> {trace.target}\n" + wrap(reason, TITLE, width, 3)
 
 
 def draw_trace(
-    cluster: Cluster,
+    cluster: Cluster | StoreView,
     trace: Trace,
     ax: Axes | None = None,
     *,
@@ -821,7 +825,8 @@ def draw_trace(
     Parameters
     ----------
     cluster : Cluster
-        The cluster the trace was made in.
+        The cluster the trace was made in; the picture draws it as it was when the
+        packet walked (``trace.snapshot``), even if it changed since.
     trace : Trace
         From ``Cluster.trace``.
     ax : matplotlib.axes.Axes, optional
@@ -851,6 +856,7 @@ def draw_trace(
     >>> sorted(int(t.get_text()) for t in fig.axes[0].texts if t.get_text().isdigit())
     [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]
     """
+    cluster = trace.snapshot if trace.snapshot is not None else cluster.snapshot()
     hops = trace.hops
     if step is not None and (isinstance(step, bool) or not isinstance(step, int)
                              or not 1 <= step <= len(hops)):
@@ -858,17 +864,17 @@ def draw_trace(
                             fix=f"use 1 to {len(hops)}, or None for the whole trace")
     visited = {h.location.name for h in hops if h.location.kind == "network"}
     visited |= {h.location.name for h in trace.reply if h.location.kind == "network"}
-    geom = _geometry(cluster, _trace_selection(cluster, trace, max_pods), visited)
+    geom = geometry(cluster, _trace_selection(cluster, trace, max_pods), visited)
     rows = geom.rows
     extra = 0.42 + (0.3 if step is not None else 0)
     x0, x1 = -0.15, geom.width + 0.15
     if x1 - x0 < 4.6:  # room for the title and the legend around a single node
         x0, x1 = (geom.width - 4.6) / 2, (geom.width + 4.6) / 2
     title = _title(trace, x1 - x0 - 0.1)
-    canvas = _canvas(ax, x0, x1, rows["bottom"] - 0.3 - extra, 0.12,
+    canvas = make_canvas(ax, x0, x1, rows["bottom"] - 0.3 - extra, 0.12,
                      top=0.2 + 0.18 * (title.count("\n") + 1))
     ax = canvas.ax
-    _draw_base(ax, cluster, geom)
+    draw_base(ax, cluster, geom)
     ax.set_title(title, fontsize=TITLE * canvas.scale, color=TEXT, linespacing=1.3)
     base, pts = _hop_points(geom, trace)
     _draw_path(ax, geom, trace, base, pts, step)
@@ -956,7 +962,7 @@ def _container_lines(pod: Pod, container: Any) -> list[str]:
     return lines
 
 
-def draw_pod(cluster: Cluster, ref: str, ax: Axes | None = None) -> Figure:
+def draw_pod(cluster: Cluster | StoreView, ref: str, ax: Axes | None = None) -> Figure:
     """Draw one pod's network namespace: its containers, ``lo``, ``eth0`` and the veth.
 
     Inside the pod: the ``pause`` container that holds the namespace, one box per
@@ -990,8 +996,9 @@ def draw_pod(cluster: Cluster, ref: str, ax: Axes | None = None) -> Figure:
     >>> "lo 127.0.0.1/8" in texts, "eth0 10.244.1.2/24" in texts, "ports 80/TCP" in texts
     (True, True, True)
     """
+    cluster = cluster.snapshot()
     pod = cluster.pod(ref)
-    pod_if = {i.name: i for i in cni.pod_interfaces(cluster, pod)}
+    pod_if = {i.name: i for i in plugin(cluster).pod_interfaces(cluster, pod)}
     boxes = [["pause: holds the network namespace"]]
     boxes += [_container_lines(pod, c) for c in pod.containers]
     widths = [max(_text_width(t, SMALL, i == 0 or t.startswith("CrashLoop"))
@@ -1001,7 +1008,7 @@ def draw_pod(cluster: Cluster, ref: str, ax: Axes | None = None) -> Figure:
     width = max(row_w, _text_width(title, HEAD, True) + 0.1, 3.6) + 0.4
     dev_y = -0.5 - max(0.12 + 0.17 * len(b) for b in boxes) - 0.6
     pod_bottom = dev_y - 0.55
-    canvas = _canvas(ax, -0.1, width + 0.1, pod_bottom - 1.8, 0.1)
+    canvas = make_canvas(ax, -0.1, width + 0.1, pod_bottom - 1.8, 0.1)
     ax = canvas.ax
     _box(ax, 0, pod_bottom, width, -pod_bottom, "pod", rounding=0.12, z=1)
     ax.text(0.2, -0.22, title, fontsize=HEAD, fontweight="bold", va="center", color=TEXT,
@@ -1014,7 +1021,7 @@ def draw_pod(cluster: Cluster, ref: str, ax: Axes | None = None) -> Figure:
     ax.text(width / 2, dev_y - 0.32, "the containers share lo and eth0: one network namespace",
             fontsize=SMALL, style="italic", ha="center", va="center", color=MUTED, zorder=4)
     veth = (pod_if["eth0"].peer.split(":", 1)[1] if pod_if["eth0"].peer
-            else cni.veth_name(pod, cluster))
+            else plugin(cluster).veth_name(pod))
     _draw_host_end(ax, cluster, cluster.node(pod.node), veth, eth_x, width,
                    (dev_y - 0.13, pod_bottom))
     return canvas.finish()
@@ -1034,11 +1041,11 @@ def _draw_containers(ax: Axes, pod: Pod, boxes: list[list[str]], widths: list[fl
                     color=PALETTE["crash"][1] if red else TEXT,
                     fontweight="bold" if j == 0 or red else "normal", zorder=4)
         if i > 0:
-            _line(ax, [(x + w / 2, -0.5 - h), lo], lw=1.0)
+            draw_line(ax, [(x + w / 2, -0.5 - h), lo], lw=1.0)
         x += w + 0.2
 
 
-def _draw_host_end(ax: Axes, cluster: Cluster, node: Node, veth: str, x: float, width: float,
+def _draw_host_end(ax: Axes, cluster: StoreView, node: Node, veth: str, x: float, width: float,
                    top: tuple[float, float]) -> None:
     """Below the pod (``top``: the bottom of its eth0 and of its box): the veth pair to
     the host end, and the cni0 bridge, in the node's root namespace."""
@@ -1048,12 +1055,12 @@ def _draw_host_end(ax: Axes, cluster: Cluster, node: Node, veth: str, x: float, 
     ax.text(0.2, node_bottom + 0.16, f"node {node.name} (root network namespace)",
             fontsize=BODY, fontweight="bold", va="center", color=TEXT, zorder=4)
     port_x = x + 0.14
-    _line(ax, [(port_x, eth0_bottom), (port_x, veth_y)], lw=1.6)
+    draw_line(ax, [(port_x, eth0_bottom), (port_x, veth_y)], lw=1.6)
     ax.text(port_x + 0.1, (pod_bottom + veth_y) / 2 + 0.05, "veth pair", fontsize=SMALL,
             style="italic", va="center", color=MUTED, zorder=4)
     _pill(ax, x, veth_y, [veth], "device", h=0.26, pad=0.12)
-    _line(ax, [(port_x, veth_y - 0.13), (port_x, bar_y)], lw=1.2)
-    bridge = {i.name: i for i in cni.node_interfaces(cluster, node)}.get(cni.BRIDGE)
+    draw_line(ax, [(port_x, veth_y - 0.13), (port_x, bar_y)], lw=1.2)
+    bridge = {i.name: i for i in plugin(cluster).node_interfaces(cluster, node)}.get(BRIDGE)
     _box(ax, 0.2, bar_y - BAR_H / 2, width - 0.4, BAR_H, "bridge", rounding=0.05)
     label = (f"cni0 {bridge.address if bridge else ''}  (bridge on {node.name})"
              if cluster.cni in ("flannel", "bridge")

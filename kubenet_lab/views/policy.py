@@ -9,17 +9,15 @@ allowed and ``X`` for blocked.
 from __future__ import annotations
 
 import html
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from kubenet_lab.model.cluster import Cluster
     from kubenet_lab.model.networkpolicy import Reachability
 
-__all__ = ["draw_reachability", "kubectl_get_networkpolicies", "reachability_html",
-           "reachability_text"]
+__all__ = ["draw_reachability", "reachability_html", "reachability_text"]
 
 _WHICH = ("combined", "egress", "ingress")
 
@@ -108,9 +106,9 @@ def draw_reachability(r: Reachability, which: str = "combined", ax: Axes | None 
     if own:
         from matplotlib.figure import Figure
 
-        from kubenet_lab.views.pictures import _show_figures_in_notebooks
+        from kubenet_lab.views.pictures import show_figures_in_notebooks
 
-        _show_figures_in_notebooks()
+        show_figures_in_notebooks()
         side = min(12.0, max(4.0, 1.2 + 0.32 * n))
         fig = Figure(figsize=(side, side), dpi=100)
         ax = fig.add_axes((0.3, 0.1, 0.62, 0.6))
@@ -140,40 +138,3 @@ def draw_reachability(r: Reachability, which: str = "combined", ax: Axes | None 
     else:
         ax.set_title(title, fontsize=9, loc="left", y=-0.1)
     return ax.figure if own else ax
-
-
-def _age_free_selector(sel: Any) -> str:
-    return "<none>" if sel.empty else str(sel)
-
-
-def kubectl_get_networkpolicies(cluster: Cluster) -> str:
-    """``kubectl get networkpolicies -A`` (without the AGE column), then the admin tier
-    as ``kubectl get clusternetworkpolicies,adminnetworkpolicies,baselineadminnetworkpolicies``
-    would list it.
-
-    Examples
-    --------
-    >>> c = kl.Cluster()
-    >>> _ = c.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-    ...              "metadata": {"name": "deny-all"}, "spec": {"podSelector": {}}})
-    >>> print(kubectl_get_networkpolicies(c))
-    NAMESPACE   NAME       POD-SELECTOR
-    default     deny-all   <none>
-    """
-    rows = [("NAMESPACE", "NAME", "POD-SELECTOR")]
-    rows += [(p.namespace, p.name, _age_free_selector(p.pod_selector))
-             for p in cluster.network_policies]
-    out = [_columns(rows)] if len(rows) > 1 else ["No NetworkPolicies."]
-    admin = cluster.admin_network_policies
-    if admin:
-        arows = [("KIND", "NAME", "TIER", "PRIORITY", "SUBJECT")]
-        arows += [(a.kind, a.name, a.tier, "-" if a.priority is None else str(a.priority),
-                   str(a.subject)) for a in admin]
-        out.append(_columns(arows))
-    return "\n\n".join(out)
-
-
-def _columns(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)

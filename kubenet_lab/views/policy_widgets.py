@@ -24,7 +24,7 @@ from kubenet_lab.views.policy import draw_reachability, reachability_html
 from kubenet_lab.views.widgets import figure_png
 
 if TYPE_CHECKING:
-    from kubenet_lab.model.cluster import Cluster
+    from kubenet_lab.cluster import Cluster
     from kubenet_lab.model.networkpolicy import Reachability
 
 __all__ = ["PolicyPlayground"]
@@ -117,18 +117,16 @@ class PolicyPlayground(widgets.VBox):
 
     def _update(self, text: str) -> None:
         c = self._cluster
-        state = c._snapshot()
         try:
-            applied = c.apply(text) if text.strip() else []
-            r = c.reachability(self._port, self._protocol, namespaces=self._namespaces)
+            with c.store.transaction(rollback=True):  # a "what if": always undone
+                applied = c.apply(text) if text.strip() else []
+                r = c.reachability(self._port, self._protocol, namespaces=self._namespaces)
         except KubenetLabError as err:
             self.reachability = None
             self.status = str(err)
             self._status.value = ('<div style="color:#cf222e;font-family:sans-serif">'
                                   f"{html.escape(self.status)}</div>")
             return
-        finally:
-            c._restore(state)
         self.reachability = r
         kinds = ", ".join(f"{type(o).__name__} {getattr(o, 'ref', '')}" for o in applied)
         self.status = f"applied: {kinds}" if kinds else "no policy"

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from kubenet_lab.views.pictures import (
     BAD,
+    ETH_H,
     GOOD,
     MUTED,
     PALETTE,
@@ -28,14 +29,21 @@ from kubenet_lab.views.pictures import (
     SMALL,
     TEXT,
     TITLE,
-    _show_figures_in_notebooks,
+    draw_base,
+    draw_line,
+    geometry,
+    make_canvas,
+    select_pods,
+    show_figures_in_notebooks,
+    wrap,
 )
+from kubenet_lab.views.pictures import POD_H as POD_BOX_H
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-    from kubenet_lab.model.cluster import Cluster
+    from kubenet_lab.cluster import Cluster
     from kubenet_lab.model.trace import Trace
 
 __all__ = ["draw_chain_walk", "draw_internet_traffic", "draw_load_balancing"]
@@ -44,7 +52,7 @@ __all__ = ["draw_chain_walk", "draw_internet_traffic", "draw_load_balancing"]
 def _figure(w: float, h: float) -> Figure:
     from matplotlib.figure import Figure
 
-    _show_figures_in_notebooks()
+    show_figures_in_notebooks()
     return Figure(figsize=(w, h), dpi=100)
 
 
@@ -109,8 +117,8 @@ def draw_load_balancing(
 ) -> Figure:
     """Send ``requests`` new connections from pod ``src`` to a Service and plot how
     they spread over its endpoints (left) and over nodes (right), with the expected
-    share 1/n of each endpoint as a dashed line. Uses (and advances) the cluster's
-    seeded generator.
+    share 1/n of each endpoint as a dashed line. The connections are counted on a fork
+    of the kernels' state (``Cluster.spread``): drawing changes nothing.
 
     Examples
     --------
@@ -120,9 +128,7 @@ def draw_load_balancing(
     >>> len(fig.axes)
     2
     """
-    from kubenet_lab.engines.kube_proxy import spread
-
-    counts = spread(cluster, src, service, requests, port, protocol)
+    counts = cluster.spread(src, service, requests, port, protocol)
     svc = cluster.service(service)
     pods = {p.ref: p for p in cluster.pods}
     eps = list(counts)
@@ -206,15 +212,12 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
     >>> len(fig.axes), fig.axes[0].get_title(loc="left").splitlines()[-1]
     (1, 'client IP kept 0/10, extra node hop 4/10')
     """
-    from kubenet_lab.engines.cloud import internet_spread
-    from kubenet_lab.views.pictures import _geometry, _select, _wrap
-
     names = [services] if isinstance(services, str) else list(services)
     if ax is not None:
         names = names[:1]
     panels = []
     for ref in names:
-        stats = internet_spread(cluster, ref, clients)
+        stats = cluster.internet_spread(ref, clients)
         svc = cluster.service(ref)
         owners = {p.ref: p.node for p in cluster.pods}
         nodes = set(stats["nodes"]) | {owners[p] for p in stats["pods"] if p in owners}
@@ -222,9 +225,9 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
                                                    if owners.get(p) == n) for n in nodes}
         shown = set(sorted(nodes, key=lambda n: (-load[n], n))[:max_nodes])
         keep = [p for p in stats["pods"] if owners.get(p) in shown]
-        selection = _select(cluster, nodes=shown, namespaces=svc.namespace, max_pods=0,
+        selection = select_pods(cluster, nodes=shown, namespaces=svc.namespace, max_pods=0,
                             keep=keep)
-        geom = _geometry(cluster, selection, only={f"load balancer {svc.ref}"})
+        geom = geometry(cluster, selection, only={f"load balancer {svc.ref}"})
         pairs = {(n, owners[p]) for n, p in stats["flows"]
                  if owners.get(p, n) != n and {n, owners[p]} <= shown}
         geom = _lower_cloud(geom, HOP_STEP * len(pairs))
@@ -234,14 +237,14 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
     gap = 0.3
     total = sum(widths) + gap * (len(panels) - 1)
     scale = min(1.0, max_width / total)
-    title = _wrap(f"{clients} internet clients, one connection each: internet -> load "
+    title = wrap(f"{clients} internet clients, one connection each: internet -> load "
                   "balancer -> node -> pod (line width = connections; dashed = extra node hop)",
                   TITLE, total - 0.2, 3)
     top = 0.72 + 0.19 * title.count("\n") if ax is None else 0.0
     if ax is None:
         from matplotlib.figure import Figure
 
-        _show_figures_in_notebooks()
+        show_figures_in_notebooks()
         fig = Figure(figsize=(total * scale, (height + top) * scale), dpi=100)
         axes, x = [], 0.0
         for w in widths:
@@ -279,9 +282,7 @@ def _arrow_w(ax: Axes, pts: list, *, color: str, lw: float, dashed: bool = False
     """A polyline of width ``lw`` points with an arrowhead at its end."""
     from matplotlib.patches import FancyArrowPatch
 
-    from kubenet_lab.views.pictures import _line
-
-    _line(ax, pts, color=color, lw=lw, ls=(0, (3, 1.5)) if dashed else "-", alpha=0.85, z=6)
+    draw_line(ax, pts, color=color, lw=lw, ls=(0, (3, 1.5)) if dashed else "-", alpha=0.85, z=6)
     (x0, y0), (x1, y1) = pts[-2], pts[-1]
     ax.add_patch(FancyArrowPatch((x1 - (x1 - x0) * 1e-3, y1 - (y1 - y0) * 1e-3), (x1, y1),
                                  arrowstyle="-|>", mutation_scale=8 + lw, color=color,
@@ -297,12 +298,9 @@ def _label(ax: Axes, p: tuple, text: str, *, color: str = PATH, ha: str = "cente
 
 def _draw_flows(ax: Axes, cluster: Cluster, svc, stats: dict, geom, height: float) -> None:
     """One Service's panel of :func:`draw_internet_traffic` on ``ax``."""
-    from kubenet_lab.views.pictures import ETH_H, _canvas, _draw_base
-    from kubenet_lab.views.pictures import POD_H as POD_BOX_H
-
-    canvas = _canvas(ax, -0.15, geom.width + 0.15, 0.12 - height, 0.12)
+    canvas = make_canvas(ax, -0.15, geom.width + 0.15, 0.12 - height, 0.12)
     s = canvas.scale
-    _draw_base(ax, cluster, geom)
+    draw_base(ax, cluster, geom)
     clients = max(stats["clients"], 1)
     rows, pts = geom.rows, geom.points
     lb = next(c for c in geom.cloud if c[0] == f"load balancer {svc.ref}")

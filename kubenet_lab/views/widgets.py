@@ -26,13 +26,16 @@ from typing import TYPE_CHECKING, Any
 
 import ipywidgets as widgets
 
+from kubenet_lab.api.fields import check_port, check_protocol
 from kubenet_lab.exceptions import KubenetLabError
 from kubenet_lab.views.html import hop_html, trace_html
+from kubenet_lab.views.pictures import draw_trace
+from kubenet_lab.walk.endpoints import resolve_destination, resolve_source
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from kubenet_lab.model.cluster import Cluster
+    from kubenet_lab.cluster import Cluster
     from kubenet_lab.model.trace import Trace
 
 __all__ = ["TraceExplorer", "TraceStepper"]
@@ -79,8 +82,6 @@ def figure_png(fig: Figure, *, dpi: int = PNG_DPI) -> bytes:
 
 
 def _trace_png(cluster: Cluster, trace: Trace, step: int | None = None) -> bytes:
-    from kubenet_lab.views.pictures import draw_trace
-
     return figure_png(draw_trace(cluster, trace, step=step))
 
 
@@ -261,13 +262,11 @@ class TraceExplorer(widgets.VBox):
     def _check(self, *, src: str | None, dst: str | None, port: int | None,
                protocol: str | None) -> None:
         """Raise the package's error for a value the trace would refuse."""
-        from kubenet_lab.engines.datapath import resolve_destination, resolve_source
-        from kubenet_lab.engines.validation import check_port, check_protocol
-
+        view = self.cluster.snapshot()
         if src is not None:
-            resolve_source(self.cluster, src)
+            resolve_source(view, src)
         if dst is not None:
-            resolve_destination(self.cluster, dst, 80)
+            resolve_destination(view, dst, 80)
         if port is not None:
             check_port("TraceExplorer", "port", port)
         if protocol is not None:
@@ -319,7 +318,9 @@ class TraceStepper(widgets.VBox):
     Parameters
     ----------
     cluster : Cluster
-        The cluster the trace was made in (the picture draws it).
+        The cluster the trace was made in. The picture draws it as it was when the
+        packet walked (``trace.snapshot``), so later changes to the cluster do not
+        show up in it.
     trace : Trace
     **kwargs
         Passed on to ``ipywidgets.VBox``.

@@ -9,7 +9,7 @@ import pytest  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 import kubenet_lab as kl  # noqa: E402
-from kubenet_lab.engines import cni  # noqa: E402
+from kubenet_lab.dataplane import cni  # noqa: E402
 from kubenet_lab.views.pictures import cluster_layout, draw_cluster, draw_pod, draw_trace  # noqa: E402
 
 
@@ -112,7 +112,7 @@ def test_cluster_shows_every_node_pod_ip_and_pod_cidr(cluster, figures):
         assert f"eth0 {node.ip}/24" in text
     for pod in cluster.pods:
         assert pod.ip in text
-        assert cni.veth_name(pod) in text
+        assert cni.BridgeFamily().veth_name(pod) in text
     assert "VPC subnet 10.0.1.0/24" in text
 
 
@@ -174,7 +174,7 @@ def test_layout_has_a_point_for_every_hop(cluster, src, dst, port):
 
 def test_layout_places_a_pod_above_its_veth_bridge_and_eth0(cluster):
     p = cluster_layout(cluster)
-    veth = cni.veth_name(cluster.pod("default/a"))
+    veth = cni.BridgeFamily().veth_name(cluster.pod("default/a"))
     ys = [p[("pod", "default/a", "eth0")][1], p[("node", "node-1", veth)][1],
           p[("node", "node-1", "cni0")][1], p[("node", "node-1", "eth0")][1],
           p[("network", "10.0.1.0/24", "")][1]]
@@ -273,7 +273,7 @@ def test_pod_shows_containers_devices_and_the_veth(cluster, figures):
     assert f"network namespace of pod default/two (IP {pod.ip})" in shown
     assert "pause: holds the network namespace" in shown
     assert {"web", "sidecar", "ports 80/TCP", "lo 127.0.0.1/8", f"eth0 {pod.ip}/24"} <= set(shown)
-    assert cni.veth_name(pod) in shown and "veth pair" in shown
+    assert cni.BridgeFamily().veth_name(pod) in shown and "veth pair" in shown
     assert any(t.startswith("cni0 10.244.1.1/24") and "node-1" in t for t in shown)
 
 

@@ -1,7 +1,6 @@
 """Service pictures: the chain walk and the load-balancing spread."""
 
 import kubenet_lab as kl
-from kubenet_lab.engines.kube_proxy import spread
 
 
 def _cluster():
@@ -15,16 +14,16 @@ def _cluster():
 
 def test_spread_is_close_to_one_third_and_seeded():
     c = _cluster()
-    counts = spread(c, "default/client", "default/w", requests=900)
+    counts = c.spread("default/client", "default/w", requests=900)
     assert sorted(counts) == ["default/w0", "default/w1", "default/w2"]
     assert all(240 < n < 360 for n in counts.values())
-    assert counts == spread(_cluster(), "default/client", "default/w", requests=900)
+    assert counts == _cluster().spread("default/client", "default/w", requests=900)
 
 
 def test_affinity_sends_everything_to_one_endpoint_and_keeps_the_others_listed():
     c = _cluster()
     c.add_service("default/w", selector={"app": "w"}, ports=[80], session_affinity="ClientIP")
-    counts = spread(c, "default/client", "default/w", requests=50)
+    counts = c.spread("default/client", "default/w", requests=50)
     assert len(counts) == 3 and sorted(counts.values()) == [0, 0, 50]
 
 
@@ -82,11 +81,10 @@ def test_internet_traffic_is_drawn_on_the_cluster_picture_cluster_versus_local()
 
 
 def test_internet_traffic_widths_follow_the_connection_counts_and_are_seeded():
-    from kubenet_lab.engines.cloud import internet_spread
     from kubenet_lab.views.pictures import PATH
 
     c = _internet_cluster()
-    stats = internet_spread(c, "default/web-local", clients=60)
+    stats = c.internet_spread("default/web-local", clients=60)
     # the LB splits by node: node-2's single pod gets as much as node-1's two together
     assert stats["nodes"]["node-1"] == stats["pods"]["default/web-0"] + stats["pods"][
         "default/web-1"]

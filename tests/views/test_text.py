@@ -5,17 +5,9 @@ from __future__ import annotations
 import pytest
 
 import kubenet_lab as kl
-from kubenet_lab.views.text import (
-    CONTAINER_RUNTIME,
-    KERNEL_VERSION,
-    KUBERNETES_VERSION,
-    OS_IMAGE,
-    TEXT_WIDTH,
-    hop_text,
-    kubectl_get_nodes,
-    kubectl_get_pods,
-    trace_text,
-)
+from kubenet_lab.model.node import CONTAINER_RUNTIME, KERNEL_VERSION, KUBERNETES_VERSION, OS_IMAGE
+from kubenet_lab.tools.kubectl import kubectl_get_nodes, kubectl_get_pods
+from kubenet_lab.views.text import TEXT_WIDTH, hop_text, trace_text
 
 
 def _flat(text: str) -> str:

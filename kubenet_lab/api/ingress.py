@@ -1,0 +1,148 @@
+"""Ingress and IngressClass (networking.k8s.io/v1) as the API server validates them
+(pkg/apis/networking/validation/validation.go), with the DefaultIngressClass admission
+plugin filling in ``ingressClassName``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from kubenet_lab.api.fields import (
+    check_dns_subdomain,
+    check_port,
+    check_port_name,
+    mapping,
+    meta,
+    sequence,
+)
+from kubenet_lab.exceptions import ManifestError
+from kubenet_lab.model.ingress import (
+    Ingress,
+    IngressBackend,
+    IngressClass,
+    IngressPath,
+    IngressRule,
+    IngressTLS,
+)
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.store import StoreView
+
+__all__ = ["PATH_TYPES", "decode_ingress", "decode_ingress_class"]
+
+PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
+
+
+def _check_host(obj: str, field: str, host: Any) -> str:
+    if not isinstance(host, str):
+        raise ManifestError(obj, field, host, "must be a string", fix="write a DNS name")
+    try:
+        IPv4Address(host)
+    except ValueError:
+        pass
+    else:
+        raise ManifestError(obj, field, host, "Invalid value: must be a DNS name, not an IP "
+                            "address", fix="use a DNS name (and point public DNS at the "
+                            "controller's address), or leave host out to match every host")
+    if "*" in host:
+        if not host.startswith("*.") or "*" in host[2:]:
+            raise ManifestError(
+                obj, field, host,
+                "Invalid value: a wildcard DNS-1123 subdomain must start with '*.', followed "
+                "by a valid DNS subdomain ('*' matches exactly one label, and only as the "
+                "first label)", fix="write *.example.com, or leave host out for all hosts")
+        check_dns_subdomain(obj, field, host[2:])
+        return host
+    check_dns_subdomain(obj, field, host)
+    return host
+
+
+def _backend(obj: str, field: str, raw: Any) -> IngressBackend:
+    raw = mapping(obj, field, raw, required=True)
+    svc = mapping(obj, f"{field}.service", raw.get("service"), required=True)
+    name = svc.get("name")
+    if not isinstance(name, str) or not name:
+        raise ManifestError(obj, f"{field}.service.name", name, "Required value",
+                            fix="name the backend Service")
+    port = mapping(obj, f"{field}.service.port", svc.get("port"), required=True)
+    number, pname = port.get("number"), port.get("name")
+    if (number is None) == (pname is None):
+        raise ManifestError(obj, f"{field}.service.port", dict(port),
+                            "Invalid value: cannot set both port name & port number"
+                            if number is not None else "Required value: port name or number "
+                            "is required", fix="give exactly one of number: or name:")
+    if number is not None:
+        return IngressBackend(name, check_port(obj, f"{field}.service.port.number", number))
+    return IngressBackend(name, None, check_port_name(obj, f"{field}.service.port.name", pname))
+
+
+def decode_ingress(store: StoreView, doc: Mapping[str, Any]) -> Ingress:
+    """Validate a networking.k8s.io/v1 Ingress as the API server does."""
+    obj, ns, name, _ = meta(doc, "Ingress", namespaced=True)
+    check_dns_subdomain(obj, "metadata.name", name)
+    store.namespace(ns)
+    spec = mapping(obj, "spec", doc.get("spec"))
+    default = (_backend(obj, "spec.defaultBackend", spec["defaultBackend"])
+               if spec.get("defaultBackend") is not None else None)
+    rules = []
+    for i, r in enumerate(sequence(obj, "spec.rules", spec.get("rules"))):
+        f = f"spec.rules[{i}]"
+        r = mapping(obj, f, r, required=True)
+        host = _check_host(obj, f"{f}.host", r["host"]) if r.get("host") else ""
+        http = mapping(obj, f"{f}.http", r.get("http"))
+        paths = []
+        for j, p in enumerate(sequence(obj, f"{f}.http.paths", http.get("paths"),
+                                    required=bool(http))):
+            pf = f"{f}.http.paths[{j}]"
+            p = mapping(obj, pf, p, required=True)
+            ptype = p.get("pathType")
+            if ptype is None:
+                raise ManifestError(obj, f"{pf}.pathType", None,
+                                    "Required value: pathType must be specified",
+                                    fix="add pathType: Prefix (or Exact)")
+            if ptype not in PATH_TYPES:
+                raise ManifestError(obj, f"{pf}.pathType", ptype, "Unsupported value",
+                                    fix="supported values: " + ", ".join(PATH_TYPES))
+            path = p.get("path", "/" if ptype == "ImplementationSpecific" else None)
+            if not isinstance(path, str) or not path.startswith("/"):
+                raise ManifestError(obj, f"{pf}.path", path,
+                                    "Invalid value: must be an absolute path",
+                                    fix="start the path with '/', e.g. /api")
+            paths.append(IngressPath(path, ptype, _backend(obj, f"{pf}.backend",
+                                                           p.get("backend"))))
+        rules.append(IngressRule(host, tuple(paths)))
+    if not rules and default is None:
+        raise ManifestError(obj, "spec", dict(spec),
+                            "Invalid value: either `defaultBackend` or `rules` must be "
+                            "specified", fix="add spec.rules or spec.defaultBackend")
+    tls = []
+    for i, t in enumerate(sequence(obj, "spec.tls", spec.get("tls"))):
+        t = mapping(obj, f"spec.tls[{i}]", t, required=True)
+        hosts = tuple(_check_host(obj, f"spec.tls[{i}].hosts[{k}]", h)
+                      for k, h in enumerate(sequence(obj, f"spec.tls[{i}].hosts", t.get("hosts"))))
+        tls.append(IngressTLS(hosts, str(t.get("secretName", ""))))
+    cls = spec.get("ingressClassName")
+    if cls is None:
+        defaults = [c for c in store.ingress_classes if c.default]
+        if len(defaults) > 1:
+            raise ManifestError(obj, "spec.ingressClassName", None,
+                                "more than one IngressClass is marked as default",
+                                fix="set spec.ingressClassName")
+        cls = defaults[0].name if defaults else None  # the admission plugin fills it in
+    return Ingress(ns, name, tuple(rules), default, tuple(tls), cls)
+
+
+def decode_ingress_class(doc: Mapping[str, Any]) -> IngressClass:
+    """A networking.k8s.io/v1 IngressClass; the default-class annotation is read."""
+    obj, _, name, _ = meta(doc, "IngressClass", namespaced=False)
+    spec = mapping(obj, "spec", doc.get("spec"))
+    controller = spec.get("controller")
+    if not isinstance(controller, str) or "/" not in controller:
+        raise ManifestError(obj, "spec.controller", controller,
+                            "Required value: a domain-prefixed path",
+                            fix="e.g. controller: k8s.io/ingress-nginx")
+    notes = (doc.get("metadata") or {}).get("annotations") or {}
+    default = notes.get("ingressclass.kubernetes.io/is-default-class") == "true"
+    return IngressClass(name, controller, default)

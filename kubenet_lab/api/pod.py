@@ -1,0 +1,214 @@
+"""Pods as the API server validates them: names, labels, containers and their ports,
+tolerations, and a pod's address.
+
+The checks on containers follow pkg/apis/core/validation (unique container names and
+port names; a port held by two containers is accepted with a warning, and the second
+container crash-loops because it cannot bind it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from ipaddress import IPv4Address, ip_network
+from typing import TYPE_CHECKING, Any
+
+from kubenet_lab.api.fields import (
+    check_dns_label,
+    check_dns_subdomain,
+    check_ip,
+    check_labels,
+    check_port,
+    check_port_name,
+    check_protocol,
+    mapping,
+    meta,
+    sequence,
+)
+from kubenet_lab.api.ipam import check_ip_free, next_pod_ip, pod_ip_range
+from kubenet_lab.exceptions import ConflictError, ManifestError, UnsupportedKindError
+from kubenet_lab.model.names import split_ref
+from kubenet_lab.model.pod import Container, ContainerPort, Pod, Toleration
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.node import Node
+    from kubenet_lab.model.store import StoreView
+
+__all__ = [
+    "allocate_pod_ip",
+    "check_containers",
+    "check_pod_update",
+    "decode_containers",
+    "decode_pod",
+    "decode_tolerations",
+    "validate_pod",
+]
+
+
+def check_containers(
+    obj: str, containers: list[Container | Mapping[str, Any]]
+) -> tuple[tuple[Container, ...], tuple[str, ...], tuple[str, ...]]:
+    """Validate containers as the API server does; find port clashes between them.
+
+    Returns the containers, the names of those that crash-loop because an earlier
+    container already holds their port, and the API server's warnings.
+    """
+    if not containers:
+        raise ManifestError(obj, "spec.containers", [], "is empty: a pod needs a container",
+                            fix="add at least one container")
+    out: list[Container] = []
+    names: dict[str, int] = {}
+    port_names: dict[str, str] = {}
+    bound: dict[tuple[int, str], tuple[str, str]] = {}
+    crashing: list[str] = []
+    warnings: list[str] = []
+    for i, c in enumerate(containers):
+        if isinstance(c, Mapping):
+            raise ManifestError(obj, f"spec.containers[{i}]", dict(c),
+                                "is a dict; pass kl.Container objects or use apply()")
+        if not isinstance(c, Container):
+            raise ManifestError(obj, f"spec.containers[{i}]", c, "is not a Container")
+        path = f"spec.containers[{i}]"
+        check_dns_label(obj, f"{path}.name", c.name)
+        if c.name in names:
+            raise ManifestError(obj, f"{path}.name", c.name, "Duplicate value",
+                                fix="give every container of a pod its own name")
+        names[c.name] = i
+        for j, p in enumerate(c.ports):
+            ppath = f"{path}.ports[{j}]"
+            check_port(obj, f"{ppath}.containerPort", p.container_port)
+            check_protocol(obj, f"{ppath}.protocol", p.protocol)
+            if p.name is not None:
+                check_port_name(obj, f"{ppath}.name", p.name)
+                if p.name in port_names:
+                    raise ManifestError(
+                        obj, f"{ppath}.name", p.name, "Duplicate value",
+                        fix=f"{port_names[p.name]} already uses this port name; port names "
+                        "must be unique within a pod",
+                    )
+                port_names[p.name] = ppath
+            key = (p.container_port, p.protocol)
+            if key in bound and bound[key][0] != c.name:
+                warnings.append(f"{ppath}: duplicate port definition with {bound[key][1]}")
+                if c.name not in crashing:
+                    crashing.append(c.name)
+            else:
+                bound.setdefault(key, (c.name, ppath))
+        out.append(c)
+    return tuple(out), tuple(crashing), tuple(warnings)
+
+
+def decode_containers(obj: str, field: str, raw: Any) -> list[Container]:
+    out = []
+    for i, c in enumerate(sequence(obj, field, raw, required=True)):
+        path = f"{field}[{i}]"
+        c = mapping(obj, path, c, required=True)
+        name = c.get("name")
+        if name is None:
+            raise ManifestError(obj, f"{path}.name", None, "Required value",
+                                fix="give every container a name")
+        image = c.get("image")
+        if not isinstance(image, str) or not image:
+            raise ManifestError(obj, f"{path}.image", image, "Required value",
+                                fix="give the container an image, e.g. nginx:1.27")
+        ports = []
+        for j, p in enumerate(sequence(obj, f"{path}.ports", c.get("ports"))):
+            p = mapping(obj, f"{path}.ports[{j}]", p, required=True)
+            if "containerPort" not in p:
+                raise ManifestError(obj, f"{path}.ports[{j}].containerPort", None,
+                                    "Required value", fix="add containerPort: <1-65535>")
+            ports.append(ContainerPort(p["containerPort"], p.get("name"),
+                                       p.get("protocol", "TCP")))
+        out.append(Container(name, image, tuple(ports)))
+    return out
+
+
+def decode_tolerations(obj: str, field: str, raw: Any) -> tuple[Toleration, ...]:
+    out = []
+    for i, t in enumerate(sequence(obj, field, raw)):
+        t = mapping(obj, f"{field}[{i}]", t, required=True)
+        op = t.get("operator", "Equal")
+        if op not in ("Equal", "Exists"):
+            raise ManifestError(obj, f"{field}[{i}].operator", op, "is not supported",
+                                fix="use Equal or Exists")
+        out.append(Toleration(t.get("key", ""), op, str(t.get("value", "")), t.get("effect", "")))
+    return tuple(out)
+
+
+def decode_pod(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """A v1 Pod manifest as the keyword arguments of ``controllers.pods.create_pod``:
+    ``spec.nodeName``, ``status.podIP`` and the Ready condition are
+    honoured; ``hostNetwork`` pods are not modelled."""
+    obj, ns, name, labels = meta(doc, "Pod", namespaced=True)
+    spec = mapping(obj, "spec", doc.get("spec"), required=True)
+    status = mapping(obj, "status", doc.get("status"))
+    if spec.get("hostNetwork"):
+        raise UnsupportedKindError(
+            obj, "spec.hostNetwork", True, "is not modelled: the lab's pods have their own "
+            "network namespace", fix="leave hostNetwork out",
+        )
+    containers = decode_containers(obj, "spec.containers", spec.get("containers"))
+    ready = True
+    for cond in sequence(obj, "status.conditions", status.get("conditions")):
+        if isinstance(cond, Mapping) and cond.get("type") == "Ready":
+            ready = str(cond.get("status")) == "True"
+    return dict(
+        ref=f"{ns}/{name}", node=spec.get("nodeName"), labels=labels, containers=containers,
+        ip=status.get("podIP"), ready=ready,
+        tolerations=decode_tolerations(obj, "spec.tolerations", spec.get("tolerations")),
+        owner=None)
+
+
+def validate_pod(
+    store: StoreView, ref: str, labels: Mapping[str, str] | None,
+    containers: Iterable[Container | Mapping[str, Any]] | None,
+) -> tuple[str, str, dict[str, str], tuple[Container, ...], tuple[str, ...], tuple[str, ...]]:
+    """The checks of a new pod: ``(namespace, name, labels, containers, crashing,
+    warnings)``; by default one container named after the pod, listening on TCP 80."""
+    namespace, name = split_ref(str(ref))
+    obj = f"Pod {namespace}/{name}"
+    check_dns_subdomain(obj, "metadata.name", name)
+    store.namespace(namespace)
+    if store.has_pod(f"{namespace}/{name}"):
+        raise ConflictError(obj, "metadata.name", name, "already exists",
+                            fix="choose another name, or delete_pod() the old one first")
+    checked = check_labels(obj, "metadata.labels", dict(labels or {}))
+    if containers is None:
+        containers = [Container(name, ports=(ContainerPort(80),))]
+    conts, crashing, warnings = check_containers(obj, list(containers))
+    return namespace, name, dict(sorted(checked.items())), conts, crashing, warnings
+
+
+def allocate_pod_ip(store: StoreView, obj: str, host: Node, ip: str | None) -> IPv4Address:
+    """The pod's address: ``ip`` checked against the node's podCIDR, or host-local's
+    next free one (``kubenet_lab.api.ipam``)."""
+    cidr = ip_network(host.pod_cidr)
+    if ip is None:
+        # every address in use is in the index; only this node's pods fall in its podCIDR
+        return next_pod_ip(cidr, store.address_owners(), store.last_pod_ip(host.name))
+    addr = check_ip(obj, "status.podIP", ip)
+    first, last = pod_ip_range(cidr)
+    if not first <= int(addr) <= last:
+        raise ManifestError(
+            obj, "status.podIP", ip,
+            f"is not a pod address of node {host.name}'s podCIDR {host.pod_cidr}",
+            fix=f"use an address from {IPv4Address(first)} to {IPv4Address(last)} "
+            "(the .1 belongs to the cni0 bridge), or leave it out",
+        )
+    check_ip_free(store, obj, "status.podIP", addr)
+    return addr
+
+
+def check_pod_update(obj: str, pod: Pod, request: Mapping[str, Any]) -> dict[str, str]:
+    """Re-applying a pod may change its labels only (the network-relevant part of the
+    API server's rule that pod specs are immutable); returns the new labels."""
+    node, ip = request["node"], request["ip"]
+    if tuple(request["containers"]) != pod.containers or (node and node != pod.node) or (
+        ip and ip != pod.ip
+    ):
+        raise ManifestError(
+            obj, "spec", "<changed>",
+            "Forbidden: pod updates may not change fields other than spec.containers[*].image "
+            "and a few others",
+            fix="delete the pod (delete_pod) and apply it again, or use a Deployment",
+        )
+    return dict(sorted(check_labels(obj, "metadata.labels", request["labels"]).items()))

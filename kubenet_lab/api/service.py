@@ -1,0 +1,234 @@
+"""Services as the API server validates them, allocating cluster IPs and node ports.
+
+``build_service`` checks every field with the API server's rules and messages and fills
+in the defaults and allocations; nothing is stored here (``controllers.services`` does).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from ipaddress import ip_network
+from typing import TYPE_CHECKING, Any
+
+from kubenet_lab.api.allocators import NODE_PORT_RANGE, allocate_cluster_ip, allocate_node_port
+from kubenet_lab.api.fields import (
+    check_dns_label,
+    check_ip,
+    check_labels,
+    check_port,
+    check_port_name,
+    check_protocol,
+    mapping,
+    meta,
+    sequence,
+)
+from kubenet_lab.exceptions import ConflictError, ManifestError
+from kubenet_lab.model.service import SERVICE_TYPES, Service, ServicePort
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.store import StoreView
+
+__all__ = ["APISERVER_PORT", "build_service", "decode_service"]
+
+#: kube-apiserver's secure port, the target of ``default/kubernetes``.
+APISERVER_PORT = 6443
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+
+
+def build_service(
+    store: StoreView,
+    ref: str,
+    *,
+    type: str = "ClusterIP",  # noqa: A002 - the API's field name
+    ports: list[Any] | tuple[Any, ...] = (),
+    selector: Mapping[str, str] | None = None,
+    cluster_ip: str | None = None,
+    labels: Mapping[str, str] | None = None,
+    session_affinity: str = "None",
+    affinity_timeout: int = 10800,
+    external_traffic_policy: str | None = None,
+    internal_traffic_policy: str = "Cluster",
+    external_name: str | None = None,
+    load_balancer_ip: str | None = None,
+) -> Service:
+    """Validate a Service as the API server does and allocate its IP and node ports.
+
+    ``ports`` holds ``ServicePort`` objects, dicts in manifest form
+    (``{"port": 80, "targetPort": 8080, "name": "http"}``) or plain numbers.
+    ``cluster_ip="None"`` makes a headless Service. Nothing is stored here.
+    """
+    namespace, _, name = ref.rpartition("/") if "/" in str(ref) else ("default", "", ref)
+    obj = f"Service {namespace}/{name}"
+    check_dns_label(obj, "metadata.name", name)
+    store.namespace(namespace)
+    key = f"{namespace}/{name}"
+    old = store.service(key) if store.has_service(key) else None
+    if type not in SERVICE_TYPES:
+        raise ManifestError(obj, "spec.type", type, "Unsupported value",
+                            fix="use one of " + ", ".join(SERVICE_TYPES))
+    if session_affinity not in ("None", "ClientIP"):
+        raise ManifestError(obj, "spec.sessionAffinity", session_affinity, "Unsupported value",
+                            fix="use None or ClientIP")
+    if not isinstance(affinity_timeout, int) or not 0 < affinity_timeout <= 86400:
+        raise ManifestError(
+            obj, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", affinity_timeout,
+            "must be greater than 0 and less than 86400", fix="leave it out for 10800")
+    external = type in ("NodePort", "LoadBalancer")
+    if external_traffic_policy is None:
+        external_traffic_policy = "Cluster"
+    for field, value in (("spec.externalTrafficPolicy", external_traffic_policy),
+                         ("spec.internalTrafficPolicy", internal_traffic_policy)):
+        if value not in ("Cluster", "Local"):
+            raise ManifestError(obj, field, value, "Unsupported value",
+                                fix="use Cluster or Local")
+    if external_traffic_policy == "Local" and not external:
+        raise ManifestError(
+            obj, "spec.externalTrafficPolicy", "Local",
+            "may only be set on NodePort and LoadBalancer Services",
+            fix="remove it, or use type NodePort")
+    sel = check_labels(obj, "spec.selector", dict(selector)) if selector is not None else None
+    if type == "ExternalName":
+        if not external_name:
+            raise ManifestError(obj, "spec.externalName", external_name, "Required value",
+                                fix="give the DNS name the Service points to")
+        return Service(namespace, name, "ExternalName", None, (), sel,
+                       dict(sorted(check_labels(obj, "metadata.labels",
+                                                dict(labels or {})).items())),
+                       external_name=str(external_name).lower())
+    if not ports:
+        raise ManifestError(obj, "spec.ports", [], "Required value",
+                            fix="give at least one port, e.g. ports: [{port: 80}]")
+    taken_node_ports = {p: o for p, o in store.node_port_owners().items() if o != key}
+    parsed: list[ServicePort] = []
+    seen: set[tuple[int, str]] = set()
+    names: set[str] = set()
+    for i, raw in enumerate(ports):
+        path = f"spec.ports[{i}]"
+        if isinstance(raw, ServicePort):
+            raw = {"port": raw.port, "targetPort": raw.target_port, "protocol": raw.protocol,
+                   "name": raw.name, "nodePort": raw.node_port}
+        elif isinstance(raw, int) and not isinstance(raw, bool):
+            raw = {"port": raw}
+        if not isinstance(raw, Mapping):
+            raise ManifestError(obj, path, raw, "is not a port",
+                                fix="write {port: 80, targetPort: 8080}")
+        port = check_port(obj, f"{path}.port", raw.get("port"))
+        protocol = check_protocol(obj, f"{path}.protocol", raw.get("protocol", "TCP"))
+        pname = raw.get("name")
+        if pname in ("", None):
+            pname = None
+            if len(ports) > 1:
+                raise ManifestError(obj, f"{path}.name", "", "Required value",
+                                    fix="a Service with more than one port must name every "
+                                    "port")
+        else:
+            if not isinstance(pname, str) or len(pname) > 63 or not _DNS_LABEL.match(pname):
+                raise ManifestError(obj, f"{path}.name", pname, "is not a valid port name",
+                                    fix="use lowercase letters, digits and '-' (a DNS label)")
+            if pname in names:
+                raise ManifestError(obj, f"{path}.name", pname, "Duplicate value",
+                                    fix="give each port its own name")
+            names.add(pname)
+        if (port, protocol) in seen:
+            raise ManifestError(obj, f"{path}", f"{port}/{protocol}", "Duplicate value",
+                                fix="each port and protocol may appear once")
+        seen.add((port, protocol))
+        target = raw.get("targetPort", port)
+        if isinstance(target, str) and not target.isdigit():
+            check_port_name(obj, f"{path}.targetPort", target)
+        else:
+            target = check_port(obj, f"{path}.targetPort", int(target))
+        node_port = raw.get("nodePort")
+        if node_port is not None:
+            if not external:
+                raise ManifestError(obj, f"{path}.nodePort", node_port,
+                                    "may not be used when `type` is 'ClusterIP'",
+                                    fix="use type: NodePort, or remove nodePort")
+            lo, hi = NODE_PORT_RANGE
+            if isinstance(node_port, bool) or not isinstance(node_port, int) or not (
+                    lo <= node_port <= hi):
+                raise ManifestError(obj, f"{path}.nodePort", node_port,
+                                    f"provided port is not in the valid range. The range of "
+                                    f"valid ports is {lo}-{hi}",
+                                    fix="choose a port in the range, or leave it out")
+            if node_port in taken_node_ports:
+                raise ConflictError(obj, f"{path}.nodePort", node_port,
+                                    f"provided port is already allocated (to Service "
+                                    f"{taken_node_ports[node_port]})",
+                                    fix="leave nodePort out to get a free one")
+        elif external:
+            old_port = next((p.node_port for p in (old.ports if old else ())
+                             if p.port == port and p.protocol == protocol), None)
+            node_port = old_port or allocate_node_port(f"{key}:{i}", taken_node_ports)
+        if node_port is not None:
+            taken_node_ports[node_port] = key
+        parsed.append(ServicePort(port, target, protocol, pname, node_port))
+    headless = cluster_ip == "None"
+    if headless:
+        if external:
+            raise ManifestError(obj, "spec.clusterIP", "None",
+                                f"may not be set to 'None' for {type} services",
+                                fix="remove clusterIP, or use type ClusterIP")
+        ip = None
+    elif cluster_ip:
+        addr = check_ip(obj, "spec.clusterIP", cluster_ip)
+        if addr not in ip_network(store.service_cidr):
+            raise ManifestError(
+                obj, "spec.clusterIPs", str(addr),
+                f"provided IP is not in the valid range. The range of valid IPs is "
+                f"{store.service_cidr}", fix="choose an address in the service CIDR, or "
+                "leave clusterIP out")
+        owner = store.service_ip_owners().get(int(addr))
+        if owner is not None and owner != key:
+            raise ConflictError(obj, "spec.clusterIPs", str(addr),
+                                f"provided IP is already allocated (to Service {owner})",
+                                fix="leave clusterIP out to get a free one")
+        if old is not None and old.cluster_ip and old.cluster_ip != str(addr):
+            raise ManifestError(obj, "spec.clusterIP", str(addr),
+                                "field is immutable", fix="delete the Service first")
+        ip = str(addr)
+    elif old is not None and old.cluster_ip:
+        ip = old.cluster_ip
+    else:
+        ip = allocate_cluster_ip(store, key)
+    lb_ip = None
+    if load_balancer_ip is not None:
+        lb_ip = str(check_ip(obj, "status.loadBalancer.ingress[0].ip", load_balancer_ip))
+    hcnp = None
+    if type == "LoadBalancer" and external_traffic_policy == "Local":
+        hcnp = (old.health_check_node_port if old and old.health_check_node_port else
+                allocate_node_port(f"{key}:healthz", taken_node_ports))
+    return Service(
+        namespace, name, type, ip, tuple(parsed), dict(sorted(sel.items())) if sel else sel,
+        dict(sorted(check_labels(obj, "metadata.labels", dict(labels or {})).items())),
+        session_affinity, affinity_timeout, external_traffic_policy, internal_traffic_policy,
+        None, lb_ip, hcnp,
+    )
+
+
+def decode_service(store: StoreView, doc: Mapping[str, Any]) -> Service:
+    """A v1 Service manifest, validated and allocated as ``build_service`` does."""
+    obj, ns, name, labels = meta(doc, "Service", namespaced=True)
+    spec = mapping(obj, "spec", doc.get("spec"), required=True)
+    status = mapping(obj, "status", doc.get("status"))
+    lb = mapping(obj, "status.loadBalancer", status.get("loadBalancer"))
+    ingress = sequence(obj, "status.loadBalancer.ingress", lb.get("ingress"))
+    lb_ip = ingress[0].get("ip") if ingress and isinstance(ingress[0], Mapping) else None
+    affinity = mapping(obj, "spec.sessionAffinityConfig", spec.get("sessionAffinityConfig"))
+    client_ip = mapping(obj, "spec.sessionAffinityConfig.clientIP", affinity.get("clientIP"))
+    selector = spec.get("selector")
+    if selector is not None:
+        selector = dict(mapping(obj, "spec.selector", selector))
+    ports = sequence(obj, "spec.ports", spec.get("ports"))
+    cluster_ip = spec.get("clusterIP")
+    svc = build_service(
+        store, f"{ns}/{name}", type=spec.get("type", "ClusterIP"), ports=ports,
+        selector=selector, cluster_ip=cluster_ip, labels=labels,
+        session_affinity=spec.get("sessionAffinity", "None"),
+        affinity_timeout=client_ip.get("timeoutSeconds", 10800),
+        external_traffic_policy=spec.get("externalTrafficPolicy"),
+        internal_traffic_policy=spec.get("internalTrafficPolicy", "Cluster"),
+        external_name=spec.get("externalName"), load_balancer_ip=lb_ip,
+    )
+    return svc

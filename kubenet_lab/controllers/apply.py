@@ -1,0 +1,168 @@
+"""``kubectl apply``: each document's kind goes to its decoder (``kubenet_lab.api``) and
+then to the controller that stores and runs it, all in one transaction: if any document
+is invalid, nothing is applied.
+
+Fields the lab does not model (volumes, resources, ...) are ignored, as ``kubectl apply``
+keeps them without the network caring.
+
+>>> c = kl.Cluster()
+>>> [ns] = apply(c.store, {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}})
+>>> ns.labels
+{'kubernetes.io/metadata.name': 'x'}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from kubenet_lab.api.adminpolicy import admin_policy_from_manifest
+from kubenet_lab.api.configmap import decode_config_map
+from kubenet_lab.api.ingress import decode_ingress, decode_ingress_class
+from kubenet_lab.api.load import load_documents
+from kubenet_lab.api.networkpolicy import network_policy_from_manifest
+from kubenet_lab.api.node import decode_node
+from kubenet_lab.api.pod import check_pod_update, decode_pod
+from kubenet_lab.api.service import decode_service
+from kubenet_lab.api.workloads import decode_deployment, decode_namespace
+from kubenet_lab.controllers.kubeadm import add_node
+from kubenet_lab.controllers.pods import create_pod
+from kubenet_lab.controllers.replicaset import set_deployment
+from kubenet_lab.controllers.services import store_service
+from kubenet_lab.exceptions import NotFoundError, UnsupportedKindError
+from kubenet_lab.model.names import suggest
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.store import Store
+
+__all__ = ["SUPPORTED_KINDS", "apply", "delete_ingress", "delete_network_policy"]
+
+#: (apiVersion, kind) pairs ``apply`` accepts.
+SUPPORTED_KINDS = (
+    ("v1", "Namespace"),
+    ("v1", "Node"),
+    ("v1", "Pod"),
+    ("apps/v1", "Deployment"),
+    ("v1", "Service"),
+    ("v1", "ConfigMap"),
+    ("networking.k8s.io/v1", "Ingress"),
+    ("networking.k8s.io/v1", "IngressClass"),
+    ("networking.k8s.io/v1", "NetworkPolicy"),
+    ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"),
+    ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"),
+    ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"),
+)
+_LATER = {"EndpointSlice", "Gateway", "HTTPRoute"}
+
+
+def apply(store: Store, src: Any) -> list[Any]:
+    """Apply every object of ``src`` in order, all or nothing; return what was applied."""
+    with store.transaction():
+        applied: list[Any] = []
+        for doc in load_documents(src):
+            applied.append(_handler(doc)(store, doc))
+        return applied
+
+
+def _handler(doc: Mapping[str, Any]) -> Callable[[Store, Mapping[str, Any]], Any]:
+    kind, version = doc.get("kind"), doc.get("apiVersion")
+    handler = _HANDLERS.get((version, kind))
+    if handler is not None:
+        return handler
+    supported = ", ".join(f"{k} ({v})" for v, k in SUPPORTED_KINDS)
+    name = (doc.get("metadata") or {}).get("name", "?") if isinstance(
+        doc.get("metadata"), Mapping) else "?"
+    versions = {k: v for v, k in SUPPORTED_KINDS}
+    if kind in versions:
+        raise UnsupportedKindError(
+            f"{kind} {name}", "apiVersion", version, f"is not the apiVersion of {kind}",
+            fix=f"use apiVersion: {versions[kind]}",
+        )
+    later = " (a later lesson adds it)" if kind in _LATER else ""
+    raise UnsupportedKindError(
+        f"{kind or '<no kind>'} {name}", "kind", kind,
+        f"is not a kind the lab models{later}",
+        fix=f"supported kinds: {supported}",
+    )
+
+
+# ---------------------------------------------------------------- kinds
+def _namespace(store: Store, doc: Mapping[str, Any]) -> Any:
+    return store.put(decode_namespace(doc))
+
+
+def _node(store: Store, doc: Mapping[str, Any]) -> Any:
+    found = decode_node(store, doc)
+    return found if not isinstance(found, dict) else add_node(store, **found)
+
+
+def _pod(store: Store, doc: Mapping[str, Any]) -> Any:
+    request = decode_pod(doc)
+    ref = request["ref"]
+    if not store.has_pod(ref):
+        return create_pod(store, **request)
+    pod = store.pod(ref)
+    labels = check_pod_update(f"Pod {ref}", pod, request)
+    return store.put(replace(pod, labels=labels))
+
+
+def _deployment(store: Store, doc: Mapping[str, Any]) -> Any:
+    return set_deployment(store, decode_deployment(store, doc))
+
+
+def _service(store: Store, doc: Mapping[str, Any]) -> Any:
+    return store_service(store, decode_service(store, doc))
+
+
+def _network_policy(store: Store, doc: Mapping[str, Any]) -> Any:
+    policy = network_policy_from_manifest(doc)
+    store.namespace(policy.namespace)
+    return store.put(policy)
+
+
+def _admin_policy(store: Store, doc: Mapping[str, Any]) -> Any:
+    return store.put(admin_policy_from_manifest(doc))
+
+
+def _config_map(store: Store, doc: Mapping[str, Any]) -> Any:
+    return store.put(decode_config_map(store, doc))
+
+
+def _ingress(store: Store, doc: Mapping[str, Any]) -> Any:
+    return store.put(decode_ingress(store, doc))
+
+
+def _ingress_class(store: Store, doc: Mapping[str, Any]) -> Any:
+    return store.put(decode_ingress_class(doc))
+
+
+_HANDLERS: dict[tuple[str, str], Callable[[Store, Mapping[str, Any]], Any]] = {
+    ("networking.k8s.io/v1", "Ingress"): _ingress,
+    ("networking.k8s.io/v1", "IngressClass"): _ingress_class,
+    ("v1", "ConfigMap"): _config_map,
+    ("v1", "Namespace"): _namespace,
+    ("v1", "Node"): _node,
+    ("v1", "Pod"): _pod,
+    ("apps/v1", "Deployment"): _deployment,
+    ("v1", "Service"): _service,
+    ("networking.k8s.io/v1", "NetworkPolicy"): _network_policy,
+    ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"): _admin_policy,
+    ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"): _admin_policy,
+    ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"): _admin_policy,
+}
+
+
+# ---------------------------------------------------------------- deletions
+def delete_network_policy(store: Store, ref: str) -> None:
+    """Delete a NetworkPolicy ``"namespace/name"`` or an admin policy ``"Kind/name"``."""
+    policy = store.policy(ref) if isinstance(ref, str) else None
+    if policy is None:
+        raise NotFoundError(f"NetworkPolicy {ref}", None, ref, "does not exist",
+                            fix=suggest(ref, store.policy_refs, "policies"))
+    store.remove(policy)
+
+
+def delete_ingress(store: Store, ref: str) -> None:
+    """Delete an Ingress (``"ns/name"``)."""
+    store.remove(store.ingress(ref))

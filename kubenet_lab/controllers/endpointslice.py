@@ -1,0 +1,114 @@
+"""The EndpointSlice controller: a Service's endpoints, derived from the pods each time
+they are asked for (cached per Store generation), so they never go stale.
+
+Endpoints (facts sheet §2.3, §2.4) are ready pods of the Service's namespace whose labels
+match the selector; a named ``targetPort`` is looked up per pod among its container
+ports (same name and protocol); a pod without it is not an endpoint of that port.
+``default/kubernetes`` has no selector: the API server maintains its endpoint (the
+control-plane node's IP, port 6443).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING, Any
+
+from kubenet_lab.api.service import APISERVER_PORT
+from kubenet_lab.model.service import Endpoint, EndpointSlice, Service, ServicePort
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.store import StoreView
+
+__all__ = ["endpoint_slices", "service_endpoints"]
+
+
+def _label_index(view: StoreView) -> dict[tuple[str, str, str], list[str]]:
+    """(namespace, key, value) -> pod refs, in the cluster's pod order."""
+    def build() -> dict[tuple[str, str, str], list[str]]:
+        index: dict[tuple[str, str, str], list[str]] = {}
+        for pod in view.pods:
+            for k, v in pod.labels.items():
+                index.setdefault((pod.namespace, k, v), []).append(pod.ref)
+        return index
+
+    return view.cached("service-label-index", build)
+
+
+def _selected(view: StoreView, svc: Service) -> list[Any]:
+    if not svc.selector:
+        return []
+    index = _label_index(view)
+    sets = [index.get((svc.namespace, k, v), []) for k, v in svc.selector.items()]
+    smallest = min(sets, key=len)
+    others = [set(s) for s in sets if s is not smallest]
+    return [view.pod(r) for r in smallest if all(r in o for o in others)]
+
+
+def _target_port(pod: Any, sp: ServicePort) -> int | None:
+    if isinstance(sp.target_port, int):
+        return sp.target_port
+    for container in pod.containers:
+        for p in container.ports:
+            if p.name == sp.target_port and p.protocol == sp.protocol:
+                return p.container_port
+    return None
+
+
+def service_endpoints(view: StoreView, svc: Service, sp: ServicePort
+                      ) -> tuple[tuple[str, int, str, str], ...]:
+    """Ready endpoints of one Service port as kube-proxy orders them: sorted by
+    address *string* (EndpointSliceCache ``byAddress``, facts §1.3).
+
+    Each entry is ``(ip, port, node, target)``; ``target`` is ``"Pod ns/name"`` or
+    ``"Node name"``.
+    """
+    key = ("service-endpoints", svc.ref, sp.name, sp.protocol, sp.port)
+
+    def build() -> tuple[tuple[str, int, str, str], ...]:
+        if svc.type == "ExternalName":
+            return ()
+        if svc.selector is None and svc.ref == "default/kubernetes":
+            cp = next(n for n in view.nodes if n.control_plane)
+            return ((cp.ip, APISERVER_PORT, cp.name, f"Node {cp.name}"),)
+        out = []
+        for pod in _selected(view, svc):
+            if not pod.ready:
+                continue
+            port = _target_port(pod, sp)
+            if port is not None:
+                out.append((pod.ip, port, pod.node, f"Pod {pod.ref}"))
+        out.sort(key=lambda e: e[0])
+        return tuple(out)
+
+    return view.cached(key, build)
+
+
+def endpoint_slices(view: StoreView, svc: Service) -> list[EndpointSlice]:
+    """The Service's EndpointSlices: pods grouped by the port numbers they resolve to.
+
+    Not-ready pods are listed with ``ready=False`` (the controller publishes them;
+    kube-proxy skips them).
+    """
+    if svc.type == "ExternalName" or (svc.selector is None and svc.ref != "default/kubernetes"):
+        return []
+    if svc.selector is None:
+        cp = next(n for n in view.nodes if n.control_plane)
+        return [EndpointSlice(svc.namespace, svc.name, svc.ref,
+                              (("https", APISERVER_PORT, "TCP"),),
+                              (Endpoint(cp.ip, cp.name, f"Node {cp.name}"),))]
+    groups: dict[tuple[tuple[str | None, int, str], ...], list[Endpoint]] = {}
+    for pod in _selected(view, svc):
+        ports = []
+        for sp in svc.ports:
+            port = _target_port(pod, sp)
+            if port is not None:
+                ports.append((sp.name, port, sp.protocol))
+        groups.setdefault(tuple(ports), []).append(
+            Endpoint(pod.ip, pod.node, f"Pod {pod.ref}", pod.ready))
+    slices = []
+    for i, (ports, eps) in enumerate(sorted(groups.items(), key=lambda kv: repr(kv[0]))):
+        digest = hashlib.sha256(f"{svc.ref}#{i}".encode()).hexdigest()
+        suffix = "".join("bcdfghjklmnpqrstvwxz2456789"[int(ch, 16)] for ch in digest[:5])
+        slices.append(EndpointSlice(svc.namespace, f"{svc.name}-{suffix}", svc.ref, ports,
+                                    tuple(sorted(eps, key=lambda e: e.address))))
+    return slices

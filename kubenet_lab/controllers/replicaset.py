@@ -1,0 +1,80 @@
+"""The Deployment and ReplicaSet controllers: a Deployment's template and replica count
+become pods, named ``<deployment>-<pod-template-hash>-<suffix>`` as a ReplicaSet names
+them. The hash is FNV-32a of the template, safe-encoded as the Deployment controller
+does; the suffix is derived from the ReplicaSet and the replica's index (a real one is
+random), so the same manifest always gives the same names.
+
+>>> c = kl.Cluster(workers=1)
+>>> [p.name[:8] for p in c.pods]      # CoreDNS: coredns-<hash>-<suffix>
+['coredns-', 'coredns-']
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from kubenet_lab.controllers.pods import create_pod, remove_pod
+from kubenet_lab.model.names import SAFE_ALPHABET, safe_encode
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.deployment import Deployment
+    from kubenet_lab.model.pod import Pod
+    from kubenet_lab.model.store import Store
+
+__all__ = ["create_replica", "delete_pod", "owner_of", "set_deployment", "template_hash"]
+
+
+def owner_of(dep: Deployment) -> str:
+    """The ``owner`` its pods carry: ``"Deployment ns/name"``."""
+    return f"Deployment {dep.ref}"
+
+
+def template_hash(dep: Deployment) -> str:
+    """``pod-template-hash``: FNV-32a of the pod template, safe-encoded, 10 characters."""
+    template = repr((sorted(dep.template_labels.items()), dep.containers, dep.tolerations))
+    fnv = 0x811C9DC5
+    for byte in template.encode():
+        fnv = ((fnv ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return safe_encode(str(fnv))[:10]
+
+
+def create_replica(store: Store, dep: Deployment) -> Pod:
+    """Create one more pod of a Deployment, named as its ReplicaSet would."""
+    count = store.next_replica_index(dep.ref)
+    rs = f"{dep.name}-{dep.template_hash}"
+    digest = hashlib.sha256(f"{dep.namespace}/{rs}#{count}".encode()).digest()
+    suffix = "".join(SAFE_ALPHABET[b % len(SAFE_ALPHABET)] for b in digest[:5])
+    labels = {**dep.template_labels, "pod-template-hash": dep.template_hash}
+    return create_pod(
+        store, f"{dep.namespace}/{rs}-{suffix}", labels=labels, containers=dep.containers,
+        tolerations=dep.tolerations, owner=owner_of(dep),
+    )
+
+
+def set_deployment(store: Store, dep: Deployment) -> Deployment:
+    """Create or update a Deployment and converge its pods: pods of an old template go,
+    extra replicas go (the newest first), missing ones are created."""
+    dep = replace(dep, template_hash=template_hash(dep))
+    store.put(dep)
+    owner = owner_of(dep)
+    current = store.pods_owned_by(owner)
+    for pod in current:
+        if pod.labels.get("pod-template-hash") != dep.template_hash:
+            remove_pod(store, pod)
+    current = [p for p in current if store.has_pod(p.ref)]
+    while len(current) > dep.replicas:
+        remove_pod(store, current.pop())
+    while len(current) < dep.replicas:
+        current.append(create_replica(store, dep))
+    return dep
+
+
+def delete_pod(store: Store, ref: str) -> Pod | None:
+    """Delete a pod; a Deployment's ReplicaSet creates its replacement at once (returned)."""
+    pod = store.pod(ref)
+    remove_pod(store, pod)
+    if pod.owner and pod.owner.startswith("Deployment "):
+        return create_replica(store, store.deployment(pod.owner.split(" ", 1)[1]))
+    return None

@@ -1,0 +1,3 @@
+"""What each node has installed, computed from one Store generation (a Snapshot),
+
+and the kernels' mutable state (``Runtime``)."""

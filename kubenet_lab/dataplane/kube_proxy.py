@@ -1,0 +1,492 @@
+"""kube-proxy in iptables mode: the rules it writes on each node.
+
+Source: kubernetes/kubernetes ``pkg/proxy/iptables/proxier.go`` (v1.31 era), as the
+facts sheet §1 summarises it. What the lab reproduces:
+
+- **Chain names** (§1.2): ``KUBE-SVC-``/``KUBE-SVL-``/``KUBE-EXT-``/``KUBE-FW-`` plus
+  ``base32(sha256(servicePortName + protocol))[:16]``, and ``KUBE-SEP-`` plus
+  ``base32(sha256(servicePortName + protocol + "ip:port"))[:16]``; ``servicePortName``
+  is ``ns/name:port`` (``ns/name`` for an unnamed port), ``protocol`` lower case.
+- **Rules**: for every Service port with ready endpoints, ``KUBE-SERVICES`` jumps from
+  the cluster IP to ``KUBE-SVC`` (or ``KUBE-SVL`` with ``internalTrafficPolicy:
+  Local``); ``KUBE-NODEPORTS`` jumps from the node port to ``KUBE-EXT``; ``KUBE-SVC``
+  marks off-cluster sources for masquerade (``! -s <clusterCIDR>``), then picks an
+  endpoint with ``statistic`` rules of probability 1/(n-i); each ``KUBE-SEP`` marks
+  hairpin traffic and DNATs. ClientIP affinity adds ``recent`` rules. A Service with
+  no endpoints gets only a filter ``REJECT``; a Local policy without local endpoints a
+  filter ``DROP``.
+- **Text**: ``iptables_save`` prints what ``iptables-save`` shows (the kernel's
+  normalised order: ``-s``/``-d`` with ``/32``, ``-p`` first; probabilities with 11
+  decimals as the kernel stores them; ``MARK --or-mark`` saved as ``--set-xmark``).
+  Chains are listed built-ins first, then user chains in name order, as iptables-save
+  does. kube-proxy walks Services in Go map order, which is random; the lab sorts
+  them by ``servicePortName`` so the text is deterministic. Rules of other agents
+  (flannel, the CNI's portmap) are not included.
+- **Large clusters**: with more than 1,000 endpoints in all, kube-proxy drops the
+  ``-m comment`` of the endpoint rules (``largeClusterEndpointsThreshold``).
+
+The walk (``kubenet_lab.walk.netfilter``) follows the same rule objects that
+``iptables_save`` prints, first match wins, drawing ``statistic`` matches from the
+runtime's seeded generator.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, NamedTuple
+
+from kubenet_lab.controllers.endpointslice import service_endpoints
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.node import Node
+    from kubenet_lab.model.service import Service, ServicePort
+    from kubenet_lab.model.store import StoreView
+
+__all__ = [
+    "HOOK_COMMENT",
+    "MASQ_MARK",
+    "NODEPORTS_COMMENT",
+    "Rule",
+    "ServiceRules",
+    "endpoint_chain_name",
+    "iptables_save",
+    "is_service_address",
+    "kube_proxy_tables",
+    "port_proto_hash",
+    "probability",
+    "service_block",
+    "service_chain_name",
+    "service_index",
+]
+
+MASQ_MARK = "0x4000"  # 1 << masqueradeBit (14)
+LARGE_CLUSTER_ENDPOINTS = 1000
+HOOK_COMMENT = "kubernetes service portals"
+NODEPORTS_COMMENT = "kubernetes service nodeports; NOTE: this must be the last rule in this chain"
+
+
+@lru_cache(maxsize=200_000)
+def port_proto_hash(port_name: str, protocol: str) -> str:
+    """``portProtoHash``: 16 base32 characters of sha256(portName + protocol).
+
+    >>> port_proto_hash("ns1/svc1:p80", "tcp")
+    'XPGD46QRK7WJZT7O'
+    """
+    digest = hashlib.sha256((port_name + protocol.lower()).encode()).digest()
+    return base64.b32encode(digest[:10]).decode()  # 10 bytes = the first 16 characters
+
+
+def service_chain_name(prefix: str, port_name: str, protocol: str) -> str:
+    """``KUBE-SVC-``, ``KUBE-SVL-``, ``KUBE-EXT-`` or ``KUBE-FW-`` chain of a port.
+
+    >>> service_chain_name("KUBE-SVC-", "default/kubernetes:https", "TCP")
+    'KUBE-SVC-NPX46M4PTMTKRN6Y'
+    """
+    return prefix + port_proto_hash(port_name, protocol)
+
+
+@lru_cache(maxsize=200_000)
+def endpoint_chain_name(port_name: str, protocol: str, endpoint: str) -> str:
+    """``KUBE-SEP-`` chain of one endpoint (``"ip:port"``).
+
+    >>> endpoint_chain_name("ns1/svc1:p80", "tcp", "10.180.0.1:80")
+    'KUBE-SEP-SXIVWICOYRO3J4NJ'
+    """
+    digest = hashlib.sha256((port_name + protocol.lower() + endpoint).encode()).digest()
+    return "KUBE-SEP-" + base64.b32encode(digest[:10]).decode()
+
+
+@lru_cache(maxsize=1024)
+def probability(n: int) -> tuple[str, str, float]:
+    """The ``statistic`` probability 1/n: as kube-proxy writes it (``%0.10f``), as
+    ``iptables-save`` prints it (the kernel keeps ``lround(2**31 * p)``; ``%.11f`` of
+    that over 2**31), and the probability the kernel really applies.
+
+    >>> probability(3)[:2]
+    ('0.3333333333', '0.33333333349')
+    >>> probability(5)[1]
+    '0.20000000019'
+    """
+    restore = f"{1.0 / n:0.10f}"
+    stored = round(0x80000000 * float(restore))
+    value = stored / 0x80000000
+    return restore, f"{value:.11f}", value
+
+
+
+
+class Rule(NamedTuple):
+    """One iptables rule, in the fields ``iptables-save`` prints, in its order (a named
+    tuple: 170,000 of them are built for 10,000 Services)."""
+
+    chain: str
+    target: str
+    target_args: str = ""
+    src: str | None = None
+    src_neg: bool = False
+    dst: str | None = None
+    proto: str | None = None
+    comment: str | None = None
+    addrtype: str | None = None  # "--src-type LOCAL" / "--dst-type LOCAL"
+    recent: tuple[str, str, int] | None = None  # ("rcheck"|"set", list name, seconds)
+    proto_match: bool = False
+    dport: int | None = None
+    statistic: int | None = None  # n of 1/n
+    raw: str | None = None  # verbatim text for fixed rules
+
+    def text(self) -> str:
+        if self.raw is not None:
+            return f"-A {self.chain} {self.raw}"
+        parts = ["-A", self.chain]
+        if self.src:
+            parts += ["!", "-s", self.src] if self.src_neg else ["-s", self.src]
+        if self.dst:
+            parts += ["-d", self.dst]
+        if self.proto:
+            parts += ["-p", self.proto]
+        if self.comment:
+            parts += ["-m", "comment", "--comment", f'"{self.comment}"']
+        if self.addrtype:
+            parts += ["-m", "addrtype", self.addrtype]
+        if self.recent:
+            mode, name, seconds = self.recent
+            if mode == "rcheck":
+                parts += ["-m", "recent", "--rcheck", "--seconds", str(seconds), "--reap",
+                          "--name", name, "--mask", "255.255.255.255", "--rsource"]
+            else:
+                parts += ["-m", "recent", "--set", "--name", name, "--mask",
+                          "255.255.255.255", "--rsource"]
+        if self.proto_match:
+            parts += ["-m", self.proto or "tcp"]
+            if self.dport is not None:
+                parts += ["--dport", str(self.dport)]
+        if self.statistic is not None:
+            parts += ["-m", "statistic", "--mode", "random", "--probability",
+                      probability(self.statistic)[1]]
+        parts += ["-j", self.target]
+        if self.target_args:
+            parts.append(self.target_args)
+        return " ".join(parts)
+
+
+@dataclass
+class ServiceRules:
+    """The rules of one Service port on one node: the jumps into its chains from the
+    shared chains, its own chains, and the endpoint each ``KUBE-SEP`` chain DNATs to."""
+
+    nat_services: list[Rule] = field(default_factory=list)
+    nat_nodeports: list[Rule] = field(default_factory=list)
+    filter_services: list[Rule] = field(default_factory=list)
+    filter_external: list[Rule] = field(default_factory=list)
+    filter_nodeports: list[Rule] = field(default_factory=list)
+    chains: dict[str, list[Rule]] = field(default_factory=dict)
+    endpoints: dict[str, tuple[str, int, str, str]] = field(default_factory=dict)
+    text: dict[str, list[str]] | None = None  # rendered rules by chain, made on first use
+
+    def rendered(self) -> dict[str, list[str]]:
+        if self.text is None:
+            text: dict[str, list[str]] = {}
+            for chain, rules in (("nat KUBE-SERVICES", self.nat_services),
+                                 ("nat KUBE-NODEPORTS", self.nat_nodeports),
+                                 ("filter KUBE-SERVICES", self.filter_services),
+                                 ("filter KUBE-EXTERNAL-SERVICES", self.filter_external),
+                                 ("filter KUBE-NODEPORTS", self.filter_nodeports)):
+                if rules:
+                    text[chain] = [r.text() for r in rules]
+            for chain, rules in self.chains.items():
+                text[f"nat {chain}"] = [r.text() for r in rules]
+            self.text = text
+        return self.text
+
+
+def _proxied(view: StoreView) -> list[tuple[Service, ServicePort, str]]:
+    """Every Service port kube-proxy handles, sorted by servicePortName."""
+    def build() -> list[tuple[Service, ServicePort, str]]:
+        out = []
+        for svc in view.services:
+            if svc.cluster_ip is None:
+                continue  # headless and ExternalName: kube-proxy ignores them
+            for sp in svc.ports:
+                out.append((svc, sp, svc.port_name(sp)))
+        out.sort(key=lambda t: (t[2], t[1].protocol))
+        return out
+
+    return view.cached("kp-proxied", build)
+
+
+def _large(view: StoreView) -> bool:
+    def build() -> bool:
+        total = sum(len(service_endpoints(view, s, p)) for s, p, _ in _proxied(view))
+        return total > LARGE_CLUSTER_ENDPOINTS
+
+    return view.cached("kp-large", build)
+
+
+def service_block(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> ServiceRules:
+    local_policy = svc.internal_traffic_policy == "Local" or (
+        svc.external_traffic_policy == "Local" and sp.node_port is not None)
+    key = ("kp-block", svc.ref, sp.port, sp.protocol, node.name if local_policy else None)
+    return view.cached(key, lambda: _build_block(view, node, svc, sp))
+
+
+def _build_block(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> ServiceRules:
+    """proxier.go ``syncProxyRules``, the loop body for one service port."""
+    b = ServiceRules()
+    name = svc.port_name(sp)
+    proto = sp.protocol.lower()
+    large = _large(view)
+    all_eps = service_endpoints(view, svc, sp)
+    local_eps = tuple(e for e in all_eps if e[2] == node.name)
+    external = sp.node_port is not None or svc.load_balancer_ip is not None
+    itp_local = svc.internal_traffic_policy == "Local"
+    etp_local = svc.external_traffic_policy == "Local"
+    uses_cluster = bool(all_eps) and (not itp_local or (external and not etp_local))
+    uses_local = bool(local_eps) and (itp_local or (etp_local and external))
+    has_eps = bool(all_eps)
+    svc_chain = service_chain_name("KUBE-SVC-", name, proto)
+    svl_chain = service_chain_name("KUBE-SVL-", name, proto)
+    ext_chain = service_chain_name("KUBE-EXT-", name, proto)
+    internal_chain, has_internal = svc_chain, has_eps
+    if itp_local:
+        internal_chain, has_internal = svl_chain, bool(local_eps)
+    external_chain_target, has_external = svc_chain, has_eps
+    if etp_local:
+        external_chain_target, has_external = svl_chain, bool(local_eps)
+    uses_ext = has_eps and external
+    if not has_eps:
+        filt_target, filt_comment = "REJECT", f"{name} has no endpoints"
+        ext_target, ext_comment = filt_target, filt_comment
+    else:
+        filt_target = filt_comment = ext_target = ext_comment = ""
+        if not has_internal:
+            filt_target, filt_comment = "DROP", f"{name} has no local endpoints"
+        if not has_external:
+            ext_target, ext_comment = "DROP", f"{name} has no local endpoints"
+    reject_args = "--reject-with icmp-port-unreachable"
+    ip32 = f"{svc.cluster_ip}/32"
+    if has_internal:
+        b.nat_services.append(Rule("KUBE-SERVICES", internal_chain, dst=ip32, proto=proto,
+                                   comment=f"{name} cluster IP", proto_match=True,
+                                   dport=sp.port))
+    else:
+        b.filter_services.append(Rule(
+            "KUBE-SERVICES", filt_target, reject_args if filt_target == "REJECT" else "",
+            dst=ip32, proto=proto, comment=filt_comment, proto_match=True, dport=sp.port))
+    if svc.load_balancer_ip:
+        lb32 = f"{svc.load_balancer_ip}/32"
+        if has_eps:
+            b.nat_services.append(Rule("KUBE-SERVICES", ext_chain, dst=lb32, proto=proto,
+                                       comment=f"{name} loadbalancer IP", proto_match=True,
+                                       dport=sp.port))
+        if not has_external:
+            b.filter_external.append(Rule(
+                "KUBE-EXTERNAL-SERVICES", ext_target,
+                reject_args if ext_target == "REJECT" else "", dst=lb32, proto=proto,
+                comment=ext_comment, proto_match=True, dport=sp.port))
+    if sp.node_port is not None:
+        if has_eps:
+            b.nat_nodeports.append(Rule("KUBE-NODEPORTS", ext_chain, proto=proto, comment=name,
+                                        proto_match=True, dport=sp.node_port))
+        if not has_external:
+            b.filter_external.append(Rule(
+                "KUBE-EXTERNAL-SERVICES", ext_target,
+                reject_args if ext_target == "REJECT" else "", proto=proto,
+                comment=ext_comment, addrtype="--dst-type LOCAL", proto_match=True,
+                dport=sp.node_port))
+    if svc.health_check_node_port:
+        b.filter_nodeports.append(Rule(
+            "KUBE-NODEPORTS", "ACCEPT", proto="tcp", comment=f"{name} health check node port",
+            proto_match=True, dport=svc.health_check_node_port))
+    if has_internal:
+        b.chains.setdefault(internal_chain, []).append(Rule(
+            internal_chain, "KUBE-MARK-MASQ", src=view.cluster_cidr, src_neg=True, dst=ip32,
+            proto=proto, comment=f"{name} cluster IP", proto_match=True, dport=sp.port))
+    if uses_ext:
+        rules = b.chains.setdefault(ext_chain, [])
+        if not etp_local:
+            rules.append(Rule(ext_chain, "KUBE-MARK-MASQ",
+                              comment=f"masquerade traffic for {name} external destinations"))
+        else:
+            rules.append(Rule(ext_chain, svc_chain, src=view.cluster_cidr,
+                              comment=f"pod traffic for {name} external destinations"))
+            rules.append(Rule(ext_chain, "KUBE-MARK-MASQ", addrtype="--src-type LOCAL",
+                              comment=f"masquerade LOCAL traffic for {name} external "
+                              "destinations"))
+            rules.append(Rule(ext_chain, svc_chain, addrtype="--src-type LOCAL",
+                              comment=f"route LOCAL traffic for {name} external destinations"))
+        if has_external:
+            rules.append(Rule(ext_chain, external_chain_target))
+    reachable: dict[str, tuple[str, int, str, str]] = {}
+    for chain, eps, used in ((svc_chain, all_eps, uses_cluster),
+                             (svl_chain, local_eps, uses_local)):
+        if not used:
+            continue
+        rules = b.chains.setdefault(chain, [])
+        names = []
+        for ep in eps:
+            text = f"{ep[0]}:{ep[1]}"
+            sep = endpoint_chain_name(name, proto, text)
+            names.append((sep, text))
+            reachable[sep] = ep
+        if svc.session_affinity == "ClientIP":
+            for sep, text in names:
+                rules.append(Rule(chain, sep, comment=None if large else f"{name} -> {text}",
+                                  recent=("rcheck", sep, svc.affinity_timeout)))
+        n = len(names)
+        for i, (sep, text) in enumerate(names):
+            rules.append(Rule(chain, sep, comment=None if large else f"{name} -> {text}",
+                              statistic=n - i if i < n - 1 else None))
+    for sep, ep in reachable.items():
+        comment = None if large else name
+        b.chains[sep] = [
+            Rule(sep, "KUBE-MARK-MASQ", src=f"{ep[0]}/32", comment=comment),
+            Rule(sep, "DNAT", f"--to-destination {ep[0]}:{ep[1]}", proto=proto,
+                 comment=comment, proto_match=True,
+                 recent=("set", sep, 0) if svc.session_affinity == "ClientIP" else None),
+        ]
+    b.endpoints = reachable
+    return b
+
+
+# ---------------------------------------------------------------- iptables-save
+_NAT_FIXED = [
+    Rule("PREROUTING", "KUBE-SERVICES", raw=f'-m comment --comment "{HOOK_COMMENT}" '
+         "-j KUBE-SERVICES"),
+    Rule("OUTPUT", "KUBE-SERVICES", raw=f'-m comment --comment "{HOOK_COMMENT}" '
+         "-j KUBE-SERVICES"),
+    Rule("POSTROUTING", "KUBE-POSTROUTING",
+         raw='-m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING'),
+    Rule("KUBE-MARK-MASQ", "MARK", raw=f"-j MARK --set-xmark {MASQ_MARK}/{MASQ_MARK}"),
+    Rule("KUBE-POSTROUTING", "RETURN", raw=f"-m mark ! --mark {MASQ_MARK}/{MASQ_MARK} -j RETURN"),
+    Rule("KUBE-POSTROUTING", "MARK", raw=f"-j MARK --set-xmark {MASQ_MARK}/0x0"),
+    Rule("KUBE-POSTROUTING", "MASQUERADE",
+         raw='-m comment --comment "kubernetes service traffic requiring SNAT" '
+         "-j MASQUERADE --random-fully"),
+]
+_NEW = "-m conntrack --ctstate NEW"
+_FILTER_FIXED = [  # proxier.go iptablesJumpChains, each prepended: last listed comes first
+    Rule("INPUT", "", raw=f'{_NEW} -m comment --comment "kubernetes load balancer firewall" '
+         "-j KUBE-PROXY-FIREWALL"),
+    Rule("INPUT", "", raw='-m comment --comment "kubernetes health check service ports" '
+         "-j KUBE-NODEPORTS"),
+    Rule("INPUT", "", raw=f'{_NEW} -m comment --comment "kubernetes externally-visible service '
+         'portals" -j KUBE-EXTERNAL-SERVICES'),
+    Rule("INPUT", "", raw="-j KUBE-FIREWALL"),
+    Rule("FORWARD", "", raw=f'{_NEW} -m comment --comment "kubernetes load balancer firewall" '
+         "-j KUBE-PROXY-FIREWALL"),
+    Rule("FORWARD", "", raw='-m comment --comment "kubernetes forwarding rules" -j KUBE-FORWARD'),
+    Rule("FORWARD", "", raw=f'{_NEW} -m comment --comment "{HOOK_COMMENT}" -j KUBE-SERVICES'),
+    Rule("FORWARD", "", raw=f'{_NEW} -m comment --comment "kubernetes externally-visible '
+         'service portals" -j KUBE-EXTERNAL-SERVICES'),
+    Rule("OUTPUT", "", raw=f'{_NEW} -m comment --comment "kubernetes load balancer firewall" '
+         "-j KUBE-PROXY-FIREWALL"),
+    Rule("OUTPUT", "", raw=f'{_NEW} -m comment --comment "{HOOK_COMMENT}" -j KUBE-SERVICES'),
+    Rule("OUTPUT", "", raw="-j KUBE-FIREWALL"),
+    Rule("KUBE-FIREWALL", "DROP", raw='! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment '
+         '"block incoming localnet connections" -m conntrack ! --ctstate '
+         "RELATED,ESTABLISHED,DNAT -j DROP"),
+]
+_FORWARD_RULES = [
+    Rule("KUBE-FORWARD", "DROP", raw="-m conntrack --ctstate INVALID -j DROP"),
+    Rule("KUBE-FORWARD", "ACCEPT", raw='-m comment --comment "kubernetes forwarding rules" '
+         f"-m mark --mark {MASQ_MARK}/{MASQ_MARK} -j ACCEPT"),
+    Rule("KUBE-FORWARD", "ACCEPT", raw='-m comment --comment "kubernetes forwarding conntrack '
+         'rule" -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT'),
+]
+
+
+def kube_proxy_tables(view: StoreView, node: Node) -> dict[str, tuple[tuple[str, ...],
+                                                                   tuple[str, ...]]]:
+    """kube-proxy's part of a node's tables as ``{table: (chain declarations, rules)}``:
+    its chains in name order, then the jumps it adds to the built-in chains followed by
+    the rules of its chains, in that order (what ``iptables-save`` lists). Not cached:
+    the text made from them is (``iptables_save``), and so are a node's merged tables
+    (``dataplane.iptables``)."""
+    return _tables(view, node)
+
+
+def iptables_save(view: StoreView, node: Node) -> str:
+    """What ``iptables-save`` prints on ``node`` for kube-proxy's part of the filter and
+    nat tables. See ``Cluster.iptables_save``."""
+    def render() -> str:
+        tables = kube_proxy_tables(view, node)
+        out: list[str] = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]",
+                          ":OUTPUT ACCEPT [0:0]"]
+        out += tables["filter"][0]
+        out += tables["filter"][1]
+        out += ["COMMIT", "*nat", ":PREROUTING ACCEPT [0:0]", ":INPUT ACCEPT [0:0]",
+                ":OUTPUT ACCEPT [0:0]", ":POSTROUTING ACCEPT [0:0]"]
+        out += tables["nat"][0]
+        out += tables["nat"][1]
+        out.append("COMMIT")
+        return "\n".join(out) + "\n"
+
+    return view.cached(("kp-save", node.name), render)
+
+
+def _tables(view: StoreView, node: Node) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
+    nat: dict[str, list[str]] = {c: [] for c in (
+        "KUBE-MARK-MASQ", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-PROXY-CANARY",
+        "KUBE-SERVICES")}
+    filt: dict[str, list[str]] = {c: [] for c in (
+        "KUBE-EXTERNAL-SERVICES", "KUBE-FIREWALL", "KUBE-FORWARD", "KUBE-NODEPORTS",
+        "KUBE-PROXY-CANARY", "KUBE-PROXY-FIREWALL", "KUBE-SERVICES")}
+    builtin_nat: dict[str, list[str]] = {c: [] for c in (
+        "PREROUTING", "INPUT", "OUTPUT", "POSTROUTING")}
+    builtin_filter: dict[str, list[str]] = {c: [] for c in ("INPUT", "FORWARD", "OUTPUT")}
+    for rule in _NAT_FIXED:
+        (builtin_nat if rule.chain in builtin_nat else nat)[rule.chain].append(rule.text())
+    for rule in _FILTER_FIXED:
+        (builtin_filter if rule.chain in builtin_filter else filt)[rule.chain].append(
+            rule.text())
+    filt["KUBE-FORWARD"].extend(r.text() for r in _FORWARD_RULES)
+    tables = {"nat": nat, "filter": filt}
+    for svc, sp, _ in _proxied(view):
+        for key, lines in service_block(view, node, svc, sp).rendered().items():
+            table, chain = key.split(" ", 1)
+            target = tables[table]
+            if chain in target:
+                target[chain].extend(lines)
+            else:
+                target[chain] = lines
+    nat["KUBE-SERVICES"].append(
+        f'-A KUBE-SERVICES -m comment --comment "{NODEPORTS_COMMENT}" -m addrtype '
+        "--dst-type LOCAL -j KUBE-NODEPORTS")
+    return {"filter": _table(builtin_filter, filt), "nat": _table(builtin_nat, nat)}
+
+
+def _table(builtin: dict[str, list[str]], chains: dict[str, list[str]]
+           ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    names = sorted(chains)
+    rules: list[str] = []
+    for lines in builtin.values():
+        rules += lines
+    for c in names:
+        rules += chains[c]
+    return tuple(f":{c} - [0:0]" for c in names), tuple(rules)
+
+
+def service_index(view: StoreView) -> tuple[dict, dict]:
+    """Where kube-proxy's rules catch a packet: ``{(VIP, protocol, port): (svc, port)}``
+    for cluster and load-balancer IPs, ``{(protocol, node port): (svc, port)}``."""
+    def build() -> tuple[dict, dict]:
+        vips: dict[tuple[str, str, int], tuple] = {}
+        node_ports: dict[tuple[str, int], tuple] = {}
+        for svc, sp, _ in _proxied(view):
+            vips[(svc.cluster_ip, sp.protocol, sp.port)] = (svc, sp)
+            if svc.load_balancer_ip:
+                vips[(svc.load_balancer_ip, sp.protocol, sp.port)] = (svc, sp)
+            if sp.node_port is not None:
+                node_ports[(sp.protocol, sp.node_port)] = (svc, sp)
+        return vips, node_ports
+
+    return view.cached("kp-index", build)
+
+
+def is_service_address(view: StoreView, ip: str) -> bool:
+    """True if ``ip`` is the cluster IP or load-balancer IP of a Service."""
+    vips, _ = service_index(view)
+    return ip in view.cached("kp-vip-set", lambda: {k[0] for k in vips})

@@ -1,0 +1,340 @@
+"""Network policy as the agents that enforce it decide: which tier, policy and rule
+allows or denies one direction of a connection, and who enforces it where.
+
+Evaluation order, for each direction of a connection (egress at the source pod, ingress
+at the destination pod), as network-policy-api defines it
+(apis/v1alpha2/clusternetworkpolicy_types.go, ``Tier``) and kube-network-policies
+implements it (pkg/networkpolicy/controller.go, ``evaluatePacket``):
+
+1. **Admin tier**: ClusterNetworkPolicies with ``tier: Admin`` and AdminNetworkPolicies
+   whose subject selects the pod, by ascending priority, rules in written order; the
+   first rule that matches decides: Accept/Allow (allowed, lower tiers skipped), Deny
+   (dropped), Pass (go on to the NetworkPolicy tier).
+2. **NetworkPolicy tier**: if any NetworkPolicy selects the pod for this direction the
+   pod is isolated and the connection is allowed only if a rule of one of them allows it
+   (policies are additive; they never deny). That decision is final.
+3. **Baseline tier**: ClusterNetworkPolicies with ``tier: Baseline`` by priority, then
+   the BaselineAdminNetworkPolicy ``default``; first matching rule decides.
+4. **Default**: allowed.
+
+A connection needs egress allowed at the source AND ingress allowed at the destination.
+Traffic to and from the pod's own node is always allowed, and a pod cannot block access
+to itself (kubernetes.io, concepts/services-networking/network-policies). Named ports
+resolve against the destination pod's container ports, for egress rules too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from kubenet_lab.api.adminpolicy import ADMIN_KINDS
+from kubenet_lab.api.fields import check_port, check_protocol, is_ip
+from kubenet_lab.dataplane.cni import plugin
+from kubenet_lab.model.address import cidr_contains
+from kubenet_lab.model.networkpolicy import (
+    AdminPeer,
+    AdminPolicy,
+    AdminPort,
+    AdminRule,
+    Explanation,
+    NetworkPolicy,
+    NetworkPolicyPeer,
+    NetworkPolicyPort,
+    Verdict,
+)
+
+if TYPE_CHECKING:
+    from kubenet_lab.model.pod import Pod
+    from kubenet_lab.model.store import StoreView
+
+__all__ = [
+    "ENFORCERS",
+    "Connection",
+    "Enforcer",
+    "admin_kinds",
+    "admin_peer_matches",
+    "connection_end",
+    "enforced",
+    "enforcer",
+    "evaluate",
+    "explain",
+    "named_port",
+    "np_peer_matches",
+    "port_matches",
+    "selects",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Enforcer:
+    """Something that enforces policies: the kinds it enforces and where it hooks in.
+
+    ``hook`` is the sentence a trace shows at the hop where the verdict is made, ``where``
+the short name of that place for the trace's reason. A CNI
+    plugin that enforces policies itself (Calico, Cilium) adds its own entry to
+    ``ENFORCERS`` under its ``Cluster.cni`` name.
+    """
+
+    kinds: tuple[str, ...]
+    hook: str
+    where: str = "POSTROUTING hook"
+
+
+#: What each enforcer enforces, keyed by ``Cluster.network_policy`` (or ``Cluster.cni``).
+#: kube-network-policies (sigs.k8s.io/kube-network-policies; the agent kind's kindnet
+#: embeds) enforces NetworkPolicy and, with its admin flags, AdminNetworkPolicy and
+#: BaselineAdminNetworkPolicy (install-anp.yaml) and ClusterNetworkPolicy
+#: (pkg/networkpolicy/clusternetworkpolicy.go). It queues each connection's first packet
+#: from nftables' POSTROUTING hook (filter priority -5, before SNAT) to userspace
+#: (NFQUEUE) and accepts ``ct state established,related`` packets before that
+#: (pkg/networkpolicy/controller.go, syncNFTablesRules).
+ENFORCERS: dict[str, Enforcer] = {
+    "kube-network-policies": Enforcer(
+        ("NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+         "ClusterNetworkPolicy"),
+        "POSTROUTING (nftables, filter priority -5, before SNAT): kube-network-policies "
+        "takes the connection's first packet (ct state new) from NFQUEUE",
+    ),
+    # Calico's Felix programs iptables chains for each workload interface: cali-fw-<iface>
+    # for traffic from the pod, cali-tw-<iface> for traffic to it, jumped to from the
+    # FORWARD chain (docs.tigera.io, "Calico iptables chains"). The lab models its
+    # Kubernetes NetworkPolicy support only.
+    "calico": Enforcer(
+        ("NetworkPolicy",),
+        "Felix's iptables chains for the pod's cali interface (cali-fw-* from the pod, "
+        "cali-tw-* to it) check the connection's first packet",
+        "Felix's iptables chains",
+    ),
+    # Cilium enforces NetworkPolicy in eBPF on the pod's lxc device, by security
+    # identity, before the packet enters the pod (docs.cilium.io, "Network Policy").
+    "cilium": Enforcer(
+        ("NetworkPolicy",),
+        "Cilium's eBPF policy program on the pod's lxc device checks the connection's "
+        "first packet by security identity",
+        "eBPF policy on the lxc device",
+    ),
+}
+
+
+def enforced(view: StoreView) -> bool:
+    """Does anything enforce network policies: a policy agent, or a CNI plugin that
+    enforces them itself? flannel alone does not: "the API exists but it will have no
+    effect" (kubernetes.io, services-networking)."""
+    return view.network_policy is not None or plugin(view).enforces_network_policy
+
+
+def enforcer(view: StoreView) -> Enforcer | None:
+    """The cluster's enforcer, or None when nothing enforces policies."""
+    if not enforced(view):
+        return None
+    name = view.network_policy or view.cni
+    return ENFORCERS.get(name, Enforcer(
+        ("NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+         "ClusterNetworkPolicy"), f"{name} checks the connection's first packet"))
+
+
+def admin_kinds(view: StoreView) -> tuple[str, ...]:
+    """Admin-tier kinds that count: all when nothing enforces (to say what *would*
+    happen), else those the enforcer supports."""
+    found = enforcer(view)
+    return found.kinds if found is not None else tuple(k for _, k in ADMIN_KINDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Connection:
+    """The endpoints of a connection for policy purposes: a pod, or a bare address (a
+    node or outside the cluster)."""
+
+    ip: str
+    pod: Pod | None = None
+    node: str | None = None
+
+    def __str__(self) -> str:
+        if self.pod is not None:
+            return f"pod {self.pod.ref}"
+        return f"node {self.node} ({self.ip})" if self.node else self.ip
+
+
+def _ns_labels(view: StoreView, ns: str) -> Mapping[str, str]:
+    return view.namespace(ns).labels
+
+
+def np_peer_matches(view: StoreView, policy_ns: str, peer: NetworkPolicyPeer,
+                     other: Connection) -> bool:
+    if peer.ip_block is not None:
+        return peer.ip_block.contains(other.ip)
+    pod = other.pod
+    if pod is None:
+        return False
+    if peer.namespace_selector is None:
+        if pod.namespace != policy_ns:
+            return False
+    elif not peer.namespace_selector.matches(_ns_labels(view, pod.namespace)):
+        return False
+    return peer.pod_selector is None or peer.pod_selector.matches(pod.labels)
+
+
+def named_port(dst: Pod | None, name: str, protocol: str) -> int | None:
+    if dst is None:
+        return None
+    for c in dst.containers:
+        for p in c.ports:
+            if p.name == name and p.protocol == protocol:
+                return p.container_port
+    return None
+
+
+def port_matches(ports: tuple[NetworkPolicyPort, ...] | tuple[AdminPort, ...],
+                  dst: Pod | None, port: int, protocol: str) -> bool:
+    """Does one of ``ports`` match (empty: every port)? A name is looked up among the
+    destination pod's container ports (an AdminPort's name matches any protocol)."""
+    if not ports:
+        return True
+    for p in ports:
+        name = p.port if isinstance(p.port, str) else getattr(p, "name", None)
+        if name is not None:
+            wanted = protocol if isinstance(p, AdminPort) else p.protocol
+            if wanted == protocol and named_port(dst, name, protocol) == port:
+                return True
+        elif p.protocol == protocol and (
+            p.port is None or p.port <= port <= (p.end_port or p.port)
+        ):
+            return True
+    return False
+
+
+def admin_peer_matches(view: StoreView, peer: AdminPeer, other: Connection) -> bool:
+    if peer.kind == "networks":
+        return any(cidr_contains(n, other.ip) for n in peer.networks)
+    if peer.kind == "nodes":
+        return other.node is not None and peer.node_selector is not None and (
+            peer.node_selector.matches(view.node(other.node).labels))
+    pod = other.pod
+    if pod is None:
+        return False
+    assert peer.namespace_selector is not None
+    if not peer.namespace_selector.matches(_ns_labels(view, pod.namespace)):
+        return False
+    return peer.kind == "namespaces" or (
+        peer.pod_selector is not None and peer.pod_selector.matches(pod.labels))
+
+
+def selects(view: StoreView, policy: NetworkPolicy | AdminPolicy, pod: Pod) -> bool:
+    if isinstance(policy, NetworkPolicy):
+        return policy.namespace == pod.namespace and policy.pod_selector.matches(pod.labels)
+    return admin_peer_matches(view, policy.subject, Connection(pod.ip, pod))
+
+
+def _admin_tier(view: StoreView, tier: str, direction: str, pod: Pod, other: Connection,
+                dst: Pod | None, port: int, protocol: str) -> tuple[str, AdminPolicy, AdminRule,
+                                                                     int] | None:
+    kinds = admin_kinds(view)
+    policies = sorted((p for p in view.admin_network_policies
+                       if p.tier == tier and p.kind in kinds), key=lambda p: p.order)
+    for policy in policies:
+        if not selects(view, policy, pod):
+            continue
+        for i, rule in enumerate(getattr(policy, direction)):
+            if any(admin_peer_matches(view, peer, other) for peer in rule.peers) and (
+                port_matches(rule.ports, dst, port, protocol)
+            ):
+                return rule.effect, policy, rule, i
+    return None
+
+
+def _rule_text(policy: AdminPolicy, direction: str, rule: AdminRule, i: int) -> str:
+    label = f" ({rule.name})" if rule.name else ""
+    return f"{policy.ref} {direction}[{i}]{label} action {rule.action}"
+
+
+def evaluate(view: StoreView, direction: str, pod: Pod, other: Connection, port: int,
+             protocol: str) -> Verdict:
+    """The verdict for one direction: ``direction="egress"``: may ``pod`` send to
+    ``other``? ``"ingress"``: may ``pod`` accept from ``other``?"""
+    dst = other.pod if direction == "egress" else pod
+    key = "egress" if direction == "egress" else "ingress"
+    what = (f"egress from pod {pod.ref} to {other}" if direction == "egress"
+            else f"ingress to pod {pod.ref} from {other}")
+    where = f"{protocol}/{port}"
+    passed = ""
+    hit = _admin_tier(view, "Admin", key, pod, other, dst, port, protocol)
+    if hit is not None:
+        effect, policy, rule, i = hit
+        text = _rule_text(policy, key, rule, i)
+        if effect == "allow":
+            return Verdict(True, direction, "Admin", (policy.ref,),
+                           f"Admin tier: {text} accepts {what} on {where}; the NetworkPolicy "
+                           "and Baseline tiers are skipped.")
+        if effect == "deny":
+            return Verdict(False, direction, "Admin", (policy.ref,),
+                           f"Admin tier: {text} denies {what} on {where}.")
+        passed = f"Admin tier: {text} passes it on. "
+    if other.node is not None and other.node == pod.node:
+        # concepts/services-networking/network-policies: "traffic to and from the node
+        # where a Pod is running is always allowed, regardless of the IP address"
+        return Verdict(True, direction, "default", (),
+                       f"{passed}Traffic {'to' if direction == 'egress' else 'from'} the pod's "
+                       f"own node ({other.node}) is always allowed.")
+    ptype = "Egress" if direction == "egress" else "Ingress"
+    selecting = [p for p in view.network_policies
+                 if ptype in p.policy_types and selects(view, p, pod)]
+    if selecting:
+        names = tuple(p.ref for p in selecting)
+        for p in selecting:
+            for i, rule in enumerate(getattr(p, key)):
+                peers_ok = not rule.peers or any(
+                    np_peer_matches(view, p.namespace, peer, other) for peer in rule.peers)
+                if peers_ok and port_matches(rule.ports, dst, port, protocol):
+                    return Verdict(True, direction, "NetworkPolicy", names,
+                                   f"{passed}NetworkPolicy {p.ref} {key}[{i}] allows {what} "
+                                   f"on {where}.")
+        listed = ", ".join(names)
+        return Verdict(False, direction, "NetworkPolicy", names,
+                       f"{passed}Pod {pod.ref} is isolated for {key} by NetworkPolicy "
+                       f"{listed}, and no rule of them allows {what} on {where}.")
+    hit = _admin_tier(view, "Baseline", key, pod, other, dst, port, protocol)
+    if hit is not None:
+        effect, policy, rule, i = hit
+        text = _rule_text(policy, key, rule, i)
+        if effect != "pass":
+            ok = effect == "allow"
+            return Verdict(ok, direction, "Baseline", (policy.ref,),
+                           f"{passed}No NetworkPolicy selects pod {pod.ref} for {key}; "
+                           f"Baseline tier: {text} {'accepts' if ok else 'denies'} {what} "
+                           f"on {where}.")
+    return Verdict(True, direction, "default", (),
+                   f"{passed}No policy decides {what} on {where}: Kubernetes allows it "
+                   "by default.")
+
+
+def connection_end(view: StoreView, ref: str) -> Connection:
+    """A pod ref, a node name or an IP as a ``Connection`` end."""
+    if is_ip(ref):
+        owner = view.owner_of(ref) or ""
+        if owner.startswith("Pod "):
+            return Connection(ref, view.pod(owner[4:]))
+        return Connection(ref, None, owner[5:] if owner.startswith("Node ") else None)
+    if "/" not in ref and ref in {n.name for n in view.nodes}:
+        return Connection(view.node(ref).ip, None, ref)
+    pod = view.pod(ref)
+    return Connection(pod.ip, pod)
+
+
+def explain(view: StoreView, src: str, dst: str, port: int = 80,
+            protocol: str = "TCP") -> Explanation:
+    """Explain the policy decision for one connection; see ``Cluster.explain``."""
+    protocol = check_protocol("explain", "protocol", protocol)
+    check_port("explain", "port", port)
+    a, b = connection_end(view, src), connection_end(view, dst)
+    if a.pod is not None and a.pod == b.pod:
+        why = ("The pod sends to its own address: the packet stays on lo inside the pod's "
+               "network namespace and never reaches a node's hooks, so no policy applies.")
+        return Explanation(src, dst, port, protocol, Verdict(True, "egress", "default", (), why),
+                           Verdict(True, "ingress", "default", (), why),
+                           enforced(view), view.network_policy)
+    egress = evaluate(view, "egress", a.pod, b, port, protocol) if a.pod else None
+    ingress = evaluate(view, "ingress", b.pod, a, port, protocol) if b.pod else None
+    return Explanation(src, dst, port, protocol, egress, ingress,
+                       enforced(view), view.network_policy)

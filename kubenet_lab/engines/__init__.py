@@ -1,1 +1,0 @@
-"""The engines: modules that read the model and compute (addresses, routes, packets)."""

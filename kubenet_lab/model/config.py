@@ -1,0 +1,50 @@
+"""The settings a cluster is built with: kubeadm's and the CNI plugin's.
+
+>>> cfg = ClusterConfig()
+>>> cfg.cluster_cidr, cfg.service_cidr, cfg.max_pods
+('10.244.0.0/16', '10.96.0.0/12', 110)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["ClusterConfig"]
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """What ``kubeadm init`` and the CNI manifest set, fixed for the cluster's life.
+
+    Attributes
+    ----------
+    cni : str
+        The CNI plugin (``flannel``, ``bridge``, ``calico``, ``cilium``).
+    cni_config : dict
+        The plugin's own settings, named as in its real configuration.
+    network_policy : str or None
+        A policy agent beside the plugin (``kube-network-policies``).
+    seed : int
+        Seed of the kernels' random choices (kube-proxy's ``statistic`` rules).
+    cluster_cidr : str
+        kubeadm's ``podSubnet`` (flannel's ``Network``).
+    node_cidr_mask : int
+        kube-controller-manager's ``--node-cidr-mask-size-ipv4``.
+    service_cidr : str
+        kubeadm's ``serviceSubnet``.
+    cluster_domain : str
+        kubelet's ``clusterDomain``.
+    max_pods : int
+        kubelet's ``maxPods``.
+    """
+
+    cni: str = "flannel"
+    cni_config: dict[str, Any] = field(default_factory=dict, hash=False)
+    network_policy: str | None = None
+    seed: int = 0
+    cluster_cidr: str = "10.244.0.0/16"
+    node_cidr_mask: int = 24
+    service_cidr: str = "10.96.0.0/12"
+    cluster_domain: str = "cluster.local"
+    max_pods: int = 110

@@ -1,0 +1,338 @@
+"""Netfilter on the walk: the packet through the tables the agents wrote.
+
+- **kube-proxy's nat rules** at the ``PREROUTING`` / ``OUTPUT`` hook (``nat_walk``): the
+  same ``Rule`` objects ``iptables-save`` prints (``kubenet_lab.dataplane.kube_proxy``),
+  first match wins, ``statistic`` matches drawn from the runtime's seeded generator,
+  ``recent`` lists kept in the runtime; then the filter rules that REJECT or DROP
+  Service traffic without endpoints. ``service_nat`` records the steps as hops.
+- **POSTROUTING** (``postrouting``): kube-proxy's masquerade of marked connections,
+  else the CNI plugin's masquerade rule, else ip-masq-agent's (appended later).
+- **The policy agent's hook** (``admit``): with ``Cluster(network_policy=
+  "kube-network-policies")`` the agent's nftables chain on the POSTROUTING hook (filter
+  priority -5, so before flannel's masquerade) queues a connection's first packet to
+  userspace (NFQUEUE) for a verdict (kube-network-policies pkg/networkpolicy/
+  controller.go, ``syncNFTablesRules``). Bridged pod-to-pod frames pass that hook too
+  (br_netfilter). The lab checks the source pod's egress where the packet leaves the
+  source node's stack and the destination pod's ingress where it leaves the destination
+  node towards the pod; Calico and Cilium check at their own places (``ENFORCERS``).
+  flannel enforces nothing: policies never drop a packet there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from kubenet_lab.dataplane import ip_masq_agent
+from kubenet_lab.dataplane.kube_proxy import (
+    HOOK_COMMENT,
+    MASQ_MARK,
+    NODEPORTS_COMMENT,
+    Rule,
+    probability,
+    service_block,
+    service_index,
+)
+from kubenet_lab.dataplane.policy import Connection, connection_end, enforced, enforcer, evaluate
+from kubenet_lab.model.address import cidr_contains
+from kubenet_lab.model.packet import IPv4, Packet
+from kubenet_lab.model.trace import Location
+from kubenet_lab.walk.engine import Walk, hash_port
+
+if TYPE_CHECKING:
+    from kubenet_lab.dataplane.runtime import Runtime
+    from kubenet_lab.model.node import Node
+    from kubenet_lab.model.pod import Pod
+    from kubenet_lab.model.route import Route
+    from kubenet_lab.model.store import StoreView
+
+__all__ = [
+    "NatStep",
+    "ServiceDecision",
+    "admit",
+    "nat_walk",
+    "policy_allows",
+    "postrouting",
+    "resolve_service",
+    "service_nat",
+]
+
+
+# ---------------------------------------------------------------- kube-proxy
+@dataclass(frozen=True, slots=True)
+class NatStep:
+    """One rule that matched on the way: its table and the rule as iptables-save
+    prints it."""
+
+    table: str
+    chain: str
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDecision:
+    """What kube-proxy's rules do with the first packet of a connection.
+
+    ``verdict`` is ``"dnat"`` (``endpoint`` is ``(ip, port, node, target)``),
+    ``"reject"`` or ``"drop"`` (a filter rule, in ``steps``), or ``"none"`` (no
+    Service matched). ``masquerade`` is True when a rule set the 0x4000 mark.
+    """
+
+    service: str | None
+    verdict: str
+    steps: tuple[NatStep, ...] = ()
+    endpoint: tuple[str, int, str, str] | None = None
+    masquerade: bool = False
+
+
+def nat_walk(
+    view: StoreView,
+    runtime: Runtime,
+    node_name: str,
+    hook: str,
+    src_ip: str,
+    dst_ip: str,
+    port: int,
+    protocol: str = "TCP",
+    local_addresses: set[str] | frozenset[str] | None = None,
+) -> ServiceDecision:
+    """Run the first packet of a connection through kube-proxy's rules on a node.
+
+    ``hook`` is ``"PREROUTING"`` (the packet arrives from a pod or the network) or
+    ``"OUTPUT"`` (a process on the node sends it). ``local_addresses`` are the node's
+    own addresses (``addrtype LOCAL``); by default its node IP.
+    Random ``statistic`` matches draw from the runtime's generator; ClientIP affinity is
+    remembered per node in the runtime, as the kernel's ``recent`` lists are (timeouts
+    are not modelled: an entry lasts as long as the cluster).
+    """
+    node = view.node(node_name)
+    local = local_addresses if local_addresses is not None else {node.ip}
+    vips, node_ports = service_index(view)
+    hook_rule = f'-A {hook} -m comment --comment "{HOOK_COMMENT}" -j KUBE-SERVICES'
+    steps = [NatStep("nat", hook, hook_rule)]
+    hit = vips.get((dst_ip, protocol, port))
+    entry: list[Rule] = []
+    b = None
+    ext = False
+    if hit is not None:
+        svc, sp = hit
+        b = service_block(view, node, svc, sp)
+        entry = [r for r in b.nat_services if r.dst == f"{dst_ip}/32"]
+        ext = dst_ip != svc.cluster_ip
+    elif dst_ip in local:
+        hit = node_ports.get((protocol, port))
+        if hit is not None:
+            svc, sp = hit
+            b = service_block(view, node, svc, sp)
+            entry = list(b.nat_nodeports)
+            ext = True
+            last = (f'-A KUBE-SERVICES -m comment --comment "{NODEPORTS_COMMENT}" '
+                    "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS")
+            if entry:
+                steps.append(NatStep("nat", "KUBE-SERVICES", last))
+    if b is None or hit is None:
+        return ServiceDecision(None, "none")
+    svc, sp = hit
+    name = svc.port_name(sp)
+    state: dict[str, Any] = {"masq": False, "dnat": None}
+
+    def matches(r: Rule) -> bool:
+        if r.src is not None and cidr_contains(r.src, src_ip) == r.src_neg:
+            return False
+        if r.addrtype == "--src-type LOCAL" and src_ip not in local:
+            return False
+        if r.recent and r.recent[0] == "rcheck" and not runtime.recent(
+                node.name, r.recent[1], src_ip):
+            return False
+        if r.statistic is not None and runtime.random() >= probability(r.statistic)[2]:
+            return False
+        return True
+
+    def run(chain: str, depth: int = 0) -> bool:
+        for r in b.chains.get(chain, ()):
+            if not matches(r):
+                continue
+            steps.append(NatStep("nat", chain, r.text()))
+            if r.target == "KUBE-MARK-MASQ":  # sets the mark and returns: not a step
+                state["masq"] = True
+                continue
+            if r.target == "DNAT":
+                state["dnat"] = b.endpoints[chain]
+                if r.recent:
+                    runtime.remember(node.name, chain, src_ip)
+                return True
+            if depth < 8 and run(r.target, depth + 1):
+                return True
+        return False
+
+    for r in entry:
+        steps.append(NatStep("nat", r.chain, r.text()))
+        if run(r.target):
+            return ServiceDecision(name, "dnat", tuple(steps), state["dnat"], state["masq"])
+        break
+    # no DNAT: the filter table decides (KUBE-SERVICES for cluster IPs, hooked from
+    # FORWARD/OUTPUT; KUBE-EXTERNAL-SERVICES for node ports and LB IPs, from INPUT/FORWARD)
+    filters = b.filter_external if ext else b.filter_services
+    for r in filters:
+        if ext and r.dport != port:
+            continue
+        steps.append(NatStep("filter", r.chain, r.text()))
+        return ServiceDecision(name, r.target.lower(), tuple(steps), None, state["masq"])
+    return ServiceDecision(name, "none", tuple(steps), None, state["masq"])
+
+
+def resolve_service(
+    view: StoreView, runtime: Runtime, node_name: str, src_ip: str, dst_ip: str, port: int,
+    protocol: str = "TCP",
+) -> tuple[str, int] | None:
+    """The endpoint ``(ip, port)`` a new connection from ``src_ip`` to the Service
+    address ``dst_ip:port`` gets on ``node_name``, or None (no Service there, or it
+    is refused or dropped).
+
+    The same choice as the iptables walk (same probabilities, same affinity), without
+    the steps: the entry point for a kube-proxy replacement (Cilium's eBPF service
+    maps select a backend the same way from the Service's endpoint list).
+
+    >>> c = kl.Cluster()
+    >>> resolve_service(c.store, c.runtime, "control-plane", "10.0.1.4", "10.96.0.1", 443)
+    ('10.0.1.4', 6443)
+    """
+    decision = nat_walk(view, runtime, node_name, "OUTPUT", src_ip, dst_ip, port, protocol)
+    if decision.endpoint is None:
+        return None
+    return decision.endpoint[0], decision.endpoint[1]
+
+
+def service_nat(walk: Walk, node: Node, pkt: Packet, hook: str) -> Packet | None:
+    """kube-proxy's rules at the nat ``PREROUTING``/``OUTPUT`` hook (and the filter
+    rules that REJECT/DROP Service traffic). Returns the packet (DNATed or not),
+    or None when the rules refused or dropped it (the trace is finished)."""
+    if walk.dnat is not None:  # conntrack: the connection is already translated
+        return pkt
+    if walk.dp.plugin.replaces_kube_proxy:  # no KUBE-* rules: Services were resolved
+        return pkt                        # in connect() (see walk.ebpf.socket_lb)
+    ip = pkt[IPv4]
+    l4 = pkt.layers[-1]
+    decision = nat_walk(walk.view, walk.dp.runtime, node.name, hook, ip.src, ip.dst, l4.dport,
+                        walk.protocol, walk.dp.local_addresses(node))
+    if decision.verdict == "none" and len(decision.steps) <= 1:
+        return pkt
+    where = Location("node", node.name)
+    last = len(decision.steps) - 1
+    for i, step in enumerate(decision.steps):
+        if i == last and decision.verdict == "dnat":
+            ep_ip, ep_port = decision.endpoint[0], decision.endpoint[1]
+            new_l4 = replace(l4, dport=ep_port)
+            pkt = Packet(pkt.layers[:-2] + (replace(ip, dst=ep_ip), new_l4))
+            walk.dnat = (node.name, ip.dst, l4.dport, ep_ip, ep_port)
+            walk.port = ep_port
+            target = decision.endpoint[3]
+            walk.hop(where, node.name, "dnat",
+                     f"{step.table} {step.chain}: `{step.rule}`: DNAT to {ep_ip}:{ep_port} "
+                     f"({target}); conntrack remembers the translation for the replies",
+                     pkt)
+        elif i == last and decision.verdict in ("reject", "drop"):
+            service = decision.service
+            if decision.verdict == "reject":
+                answer = {"TCP": "ICMP port unreachable, which the client's TCP reports "
+                          "as connection refused", "UDP": "ICMP port unreachable",
+                          "SCTP": "ICMP port unreachable"}[walk.protocol]
+                walk.hop(where, node.name, "refuse",
+                         f"{step.table} {step.chain}: `{step.rule}`: the Service has no "
+                         f"ready endpoints, so kube-proxy rejects: {answer}", pkt)
+                walk.reason = (f"Connection refused: Service port {service} has no ready "
+                               "endpoints (kube-proxy's filter rule REJECTs it).")
+            else:
+                walk.drop(where, node.name,
+                          f"{step.table} {step.chain}: `{step.rule}`: the traffic policy "
+                          f"is Local and {node.name} runs no endpoint of {service}", pkt,
+                          f"Dropped: {service} has no local endpoints on {node.name} "
+                          "(traffic policy Local); kube-proxy drops the packet.")
+            return None
+        else:
+            mark = (f" (KUBE-MARK-MASQ sets the mark {MASQ_MARK}: masquerade on the way "
+                    "out)" if step.rule.endswith("-j KUBE-MARK-MASQ") else "")
+            walk.hop(where, node.name, "iptables",
+                     f"{step.table} {step.chain}: `{step.rule}`{mark}", pkt)
+    if decision.masquerade:
+        walk.service_masq = True
+    return pkt
+
+
+# ---------------------------------------------------------------- POSTROUTING
+def postrouting(walk: Walk, node: Node, pkt: Packet, route: Route, how: str
+                ) -> tuple[Packet, str]:
+    """The nat POSTROUTING chain for a packet leaving by ``route.dev``: the packet
+    (masqueraded or not) and the text of the hop so far."""
+    ip = pkt[IPv4]
+    masq = None
+    if walk.service_masq:
+        walk.service_masq = False
+        new_src = walk.dp.device_address(node, route.dev)
+        l4 = pkt.layers[-1]
+        walk.client = (ip.src, l4.sport)
+        new_l4 = replace(l4, sport=hash_port("masq", new_src, ip.dst, walk.port))
+        pkt = Packet(pkt.layers[:-2] + (replace(ip, src=new_src), new_l4))
+        how += (f"; POSTROUTING: KUBE-POSTROUTING sees the mark {MASQ_MARK} and "
+                f"masquerades the source to {new_src} (the address of {route.dev}; "
+                "--random-fully picks the port)")
+        walk.nat_note = (f"masqueraded to {new_src} by {node.name} (kube-proxy's "
+                         "KUBE-POSTROUTING)")
+        ip = pkt[IPv4]
+    else:
+        masq = walk.dp.plugin.masquerade(walk.view, node, ip.src, ip.dst)
+        if masq is None:  # ip-masq-agent's chain comes after the plugin's (appended later)
+            masq = ip_masq_agent.masquerade(walk.view, node, ip.src, ip.dst)
+    if masq is not None:
+        rule, who = masq
+        new_src = walk.dp.device_address(node, route.dev)
+        l4 = pkt.layers[-1]
+        new_l4 = replace(l4, sport=hash_port("masq", new_src, ip.dst, walk.port))
+        pkt = Packet(pkt.layers[:-2] + (replace(ip, src=new_src), new_l4))
+        how += (f"; POSTROUTING: {walk.dp.plugin.name}'s rule `{rule}` masquerades the "
+                f"source to {new_src} (the address of {route.dev})")
+        walk.nat_note = f"masqueraded to {new_src} by {node.name} ({who})"
+    return pkt, how
+
+
+# ---------------------------------------------------------------- the policy agent
+def policy_allows(walk: Walk, node: Node, direction: str, pkt: Packet, dev: str,
+                  peer: Pod | None = None) -> bool:
+    """The policy agent's POSTROUTING verdict for one direction; False if dropped."""
+    if not enforced(walk.view):
+        return True
+    ip = pkt[IPv4]
+    if direction == "egress":
+        if walk.src.pod is None or walk.egress_checked:
+            return True
+        walk.egress_checked = True
+        subject, other = walk.src.pod, connection_end(walk.view, ip.dst)
+    else:
+        assert peer is not None
+        subject = peer
+        other = (Connection(ip.src, None, walk.src.node.name) if walk.src.node is not None
+                 else connection_end(walk.view, ip.src))
+    verdict = evaluate(walk.view, direction, subject, other, walk.port, walk.protocol)
+    if verdict.allowed and verdict.tier == "default":
+        return True
+    agent = walk.view.network_policy or walk.view.cni
+    point = enforcer(walk.view)
+    assert point is not None
+    hook = f"{point.hook} and checks {direction} of pod {subject.ref}"
+    where = Location("node", node.name, dev)
+    if verdict.allowed:
+        walk.hop(where, node.name, "policy", f"{hook}: accept. {verdict.reason}", pkt)
+        return True
+    walk.drop(where, node.name, f"{hook}: drop. {verdict.reason}", pkt,
+              f"Dropped by network policy on {direction} at {node.name} ({agent}, "
+              f"{point.where}, before {dev}): {verdict.reason}")
+    return False
+
+
+def admit(walk: Walk, node: Node, peer: Pod, pkt: Packet, dev: str) -> bool:
+    """Called by every plugin as the packet leaves ``node`` through ``dev`` towards
+    pod ``peer`` (the bridge port, the cali or lxc veth): the policy checks that
+    apply there (egress of a source pod on this node, ingress of ``peer``). False
+    after a drop hop was recorded."""
+    return policy_allows(walk, node, "egress", pkt, dev) and policy_allows(
+        walk, node, "ingress", pkt, dev, peer)

@@ -1,0 +1,89 @@
+"""One packet's walk, from the first handler to the last, as a ``Trace``.
+
+The walk reads one Store generation (the dataplane's view), and the ``Trace`` keeps it
+(``Trace.snapshot``), so a picture of the trace drawn later shows the cluster as it was.
+The walk advances only what a kernel would: the runtime's random generator (kube-proxy's
+``statistic`` choice of an endpoint) and its ``recent`` lists (ClientIP affinity).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from kubenet_lab.api.fields import check_port, check_protocol
+from kubenet_lab.dataplane.policy import enforced, explain
+from kubenet_lab.model.packet import IPv4
+from kubenet_lab.model.trace import Trace
+from kubenet_lab.walk import bridge, cali, ebpf, eth0, stack, vpc, vxlan
+from kubenet_lab.walk.conntrack import reply_path
+from kubenet_lab.walk.endpoints import resolve_destination, resolve_source
+from kubenet_lab.walk.engine import Endpoint, Step, Walk
+from kubenet_lab.walk.registry import run
+
+if TYPE_CHECKING:
+    from kubenet_lab.dataplane.tables import Dataplane
+    from kubenet_lab.model.store import StoreView
+
+__all__ = ["trace_packet"]
+
+#: The modules whose handlers the walk dispatches to (each registers its own).
+DEVICE_MODULES = (bridge, cali, ebpf, eth0, stack, vpc, vxlan)
+
+
+def trace_packet(dp: Dataplane, src: str, dst: str, *, port: int = 80,
+                 protocol: str = "TCP") -> Trace:
+    """Walk one packet (the first of a connection); see ``Cluster.trace``."""
+    protocol = check_protocol("trace", "protocol", protocol)
+    source = resolve_source(dp.view, src)
+    target, port = resolve_destination(dp.view, dst, port, source)
+    check_port("trace", "port", port)
+    walk = Walk(dp, source, target, port, protocol)
+    if target.dns is not None and source.pod is not None:
+        stack.dns_lookup(walk, source.pod)
+    run(walk, _first_step(walk))
+    return _result(walk)
+
+
+def _first_step(walk: Walk) -> Step:
+    if walk.src.pod is not None:
+        return "from_pod", (walk.src.pod,)
+    if walk.src.outside:
+        return "from_outside", ()
+    assert walk.src.node is not None
+    return "from_node", (walk.src.node,)
+
+
+def _result(walk: Walk) -> Trace:
+    pkt = next(h.packet for h in walk.hops if h.action != "dns")
+    if walk.delivered and walk.dnat is not None:
+        reply_path(walk)
+    if walk.delivered and (walk.egress is not None or walk.lb is not None):
+        vpc.cloud_reply(walk)
+    if walk.delivered and not enforced(walk.view):
+        walk.reason += _unenforced_note(walk.view, walk.src, walk.destination_pod,
+                                        walk.port, walk.protocol)
+    return Trace(
+        src=walk.src.text, dst=walk.dst.text, port=walk.orig_port, protocol=walk.protocol,
+        src_ip=walk.first_ip or pkt.inner(IPv4).src, dst_ip=pkt.inner(IPv4).dst,
+        delivered=walk.delivered, destination_pod=walk.destination_pod,
+        source_ip_seen=walk.source_seen, reason=walk.reason, hops=tuple(walk.hops),
+        receiver=walk.receiver, reply=tuple(walk.reply), snapshot=walk.view,
+    )
+
+
+def _unenforced_note(view: StoreView, src: Endpoint, dst_pod: str | None, port: int,
+                     protocol: str) -> str:
+    """For a delivered trace on a cluster that enforces no policy: say which policies
+    would have dropped it."""
+    if not (view.network_policies or view.admin_network_policies) or (
+        src.pod is None or dst_pod is None or src.pod.ref == dst_pod
+    ):
+        return ""
+    why = explain(view, src.pod.ref, dst_pod, port, protocol)
+    if why.allowed:
+        return ""
+    names = sorted({n for v in (why.egress, why.ingress) if v and not v.allowed
+                    for n in v.policies})
+    return (f" Policies would deny it ({', '.join(names)}), but {view.cni} does not "
+            "enforce network policies: the API accepted them and they have no effect.")
+

@@ -1,0 +1,279 @@
+"""kube-proxy (iptables mode): chain names, rule shapes, probabilities and the walk.
+
+Expected values come from the facts sheet §1 (upstream proxier tests, real dumps).
+"""
+
+import collections
+
+import pytest
+
+import kubenet_lab as kl
+from kubenet_lab.dataplane import kube_proxy as kp
+from kubenet_lab.walk.netfilter import resolve_service
+
+WEB = """
+apiVersion: v1
+kind: Service
+metadata: {name: web, namespace: default}
+spec:
+  selector: {app: web}
+  clusterIP: 10.96.45.10
+  ports: [{name: http, port: 80, targetPort: 8080}]
+"""
+
+
+@pytest.mark.parametrize("name, proto, expected", [
+    ("ns1/svc1:p80", "tcp", "XPGD46QRK7WJZT7O"),
+    ("ns2/svc2:p80", "tcp", "GNZBNJ2PO5MGZ6GT"),
+    ("ns2/svc2:p8080", "tcp", "2VJB64SDSIJUP5T6"),
+    ("default/kubernetes:https", "TCP", "NPX46M4PTMTKRN6Y"),
+    ("kube-system/kube-dns:dns", "udp", "TCOU7JCQXEZGVUNU"),
+])
+def test_port_proto_hash_matches_upstream(name, proto, expected):
+    assert kp.port_proto_hash(name, proto) == expected
+
+
+@pytest.mark.parametrize("endpoint, expected", [
+    ("10.180.0.1:80", "KUBE-SEP-SXIVWICOYRO3J4NJ"),
+    ("10.180.2.1:80", "KUBE-SEP-ZX7GRIZKSNUQ3LAJ"),
+])
+def test_endpoint_chain_matches_upstream(endpoint, expected):
+    assert kp.endpoint_chain_name("ns1/svc1:p80", "tcp", endpoint) == expected
+
+
+@pytest.mark.parametrize("n, restore, saved", [
+    (2, "0.5000000000", "0.50000000000"),
+    (3, "0.3333333333", "0.33333333349"),
+    (4, "0.2500000000", "0.25000000000"),
+    (5, "0.2000000000", "0.20000000019"),
+    (6, "0.1666666667", "0.16666666651"),
+    (10, "0.1000000000", "0.10000000009"),
+])
+def test_probabilities_as_iptables_save_prints_them(n, restore, saved):
+    assert kp.probability(n)[:2] == (restore, saved)
+
+
+def _web_cluster(replicas=2):
+    c = kl.Cluster(workers=2)
+    c.add_pod("default/web-a", node="node-1", labels={"app": "web"},
+              containers=[kl.Container("app", ports=[8080])], ip="10.244.1.5")
+    c.add_pod("default/web-b", node="node-2", labels={"app": "web"},
+              containers=[kl.Container("app", ports=[8080])], ip="10.244.2.7")
+    c.apply(WEB)
+    return c
+
+
+def test_facts_sheet_example_rules_appear_verbatim():
+    c = _web_cluster()
+    text = c.iptables_save("node-1")
+    expected = """\
+-A KUBE-SEP-2RIJ5GIYXEFH6G4D -s 10.244.2.7/32 -m comment --comment "default/web:http" -j KUBE-MARK-MASQ
+-A KUBE-SEP-2RIJ5GIYXEFH6G4D -p tcp -m comment --comment "default/web:http" -m tcp -j DNAT --to-destination 10.244.2.7:8080
+-A KUBE-SEP-AFGSLHOD2HFNCBX4 -s 10.244.1.5/32 -m comment --comment "default/web:http" -j KUBE-MARK-MASQ
+-A KUBE-SEP-AFGSLHOD2HFNCBX4 -p tcp -m comment --comment "default/web:http" -m tcp -j DNAT --to-destination 10.244.1.5:8080
+-A KUBE-SERVICES -d 10.96.45.10/32 -p tcp -m comment --comment "default/web:http cluster IP" -m tcp --dport 80 -j KUBE-SVC-CDGGSHYLG3RE2FKL
+-A KUBE-SVC-CDGGSHYLG3RE2FKL ! -s 10.244.0.0/16 -d 10.96.45.10/32 -p tcp -m comment --comment "default/web:http cluster IP" -m tcp --dport 80 -j KUBE-MARK-MASQ
+-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.1.5:8080" -m statistic --mode random --probability 0.50000000000 -j KUBE-SEP-AFGSLHOD2HFNCBX4
+-A KUBE-SVC-CDGGSHYLG3RE2FKL -m comment --comment "default/web:http -> 10.244.2.7:8080" -j KUBE-SEP-2RIJ5GIYXEFH6G4D
+"""  # noqa: E501
+    lines = text.splitlines()
+    for line in expected.splitlines():
+        assert line in lines
+    for fixed in [
+        '-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+        '-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES',
+        "-A KUBE-MARK-MASQ -j MARK --set-xmark 0x4000/0x4000",
+        "-A KUBE-POSTROUTING -m mark ! --mark 0x4000/0x4000 -j RETURN",
+        "-A KUBE-POSTROUTING -j MARK --set-xmark 0x4000/0x0",
+    ]:
+        assert fixed in lines
+    # the nodeports jump is the last rule of nat KUBE-SERVICES
+    services = [x for x in lines if x.startswith("-A KUBE-SERVICES")]
+    assert services[-1].endswith("-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS")
+    # chains are declared in name order after the built-ins
+    nat = text.split("*nat\n")[1]
+    decl = [x for x in nat.splitlines() if x.startswith(":KUBE")]
+    assert decl == sorted(decl)
+
+
+def test_endpoints_sorted_by_address_string():
+    c = kl.Cluster(workers=1)
+    for ip in ("10.244.1.9", "10.244.1.10", "10.244.1.11"):
+        c.add_pod(f"default/p{ip.rsplit('.', 1)[1]}", node="node-1", labels={"app": "x"},
+                  ip=ip)
+    c.add_service("default/x", selector={"app": "x"}, ports=[80])
+    svc_rules = [x for x in c.iptables_save("node-1").splitlines()
+                 if x.startswith("-A KUBE-SVC-") and "default/x -> " in x]
+    order = [x.split(" -> ")[1].split('"')[0] for x in svc_rules]
+    assert order == ["10.244.1.10:80", "10.244.1.11:80", "10.244.1.9:80"]
+    assert "--probability 0.33333333349" in svc_rules[0]
+
+
+def test_service_without_endpoints_is_rejected_in_filter_and_absent_from_nat():
+    c = kl.Cluster(workers=1)
+    c.add_pod("default/client", node="node-1")
+    svc = c.add_service("default/empty", selector={"app": "none"}, ports=[80])
+    text = c.iptables_save("node-1")
+    filt = text.split("*nat")[0]
+    assert (f'-A KUBE-SERVICES -d {svc.cluster_ip}/32 -p tcp -m comment --comment '
+            f'"default/empty has no endpoints" -m tcp --dport 80 -j REJECT --reject-with '
+            "icmp-port-unreachable") in filt
+    assert kp.service_chain_name("KUBE-SVC-", "default/empty", "tcp") not in text
+    t = c.trace("default/client", svc.cluster_ip, port=80)
+    assert t.outcome == "refused" and "no ready endpoints" in t.reason
+
+
+def test_not_ready_pod_is_not_an_endpoint():
+    c = kl.Cluster(workers=1)
+    c.add_pod("default/a", node="node-1", labels={"app": "a"}, ready=False)
+    c.add_service("default/a", selector={"app": "a"}, ports=[80])
+    assert "default/a has no endpoints" in c.iptables_save("node-1")
+    [s] = c.endpoint_slices("default/a")
+    assert [e.ready for e in s.endpoints] == [False]
+
+
+def test_trace_walks_the_chains_and_dnats():
+    c = _web_cluster()
+    c.add_pod("default/client", node="node-1")
+    t = c.trace("default/client", "10.96.45.10", port=80)
+    assert t.delivered and t.destination_pod in ("default/web-a", "default/web-b")
+    chains = [h.detail.split(":")[0] for h in t.hops if h.action in ("iptables", "dnat")]
+    assert chains[:2] == ["nat PREROUTING", "nat KUBE-SERVICES"]
+    assert chains[2] == "nat KUBE-SVC-CDGGSHYLG3RE2FKL"
+    assert chains[-1].startswith("nat KUBE-SEP-")
+    dnat = next(h for h in t.hops if h.action == "dnat")
+    assert {ch.field for ch in dnat.changes} >= {"dst", "dport"}
+    assert t.source_ip_seen == c.pod("default/client").ip  # ClusterIP from a pod: no SNAT
+    assert [h.action for h in t.reply] == ["reply", "conntrack", "deliver"]
+    assert t.reply[1].packet.summary().startswith("IP 10.96.45.10 > ")
+
+
+def test_repeated_traces_spread_close_to_uniform_and_are_seeded():
+    def spread(seed):
+        c = _web_cluster()
+        c.runtime.rng.seed(seed)
+        c.add_pod("default/client", node="node-1")
+        return collections.Counter(
+            c.trace("default/client", "10.96.45.10", port=80).destination_pod
+            for _ in range(400))
+
+    first = spread(1)
+    assert first == spread(1)
+    assert set(first) == {"default/web-a", "default/web-b"}
+    assert all(150 < n < 250 for n in first.values())
+
+
+def test_client_ip_affinity_sticks():
+    c = _web_cluster()
+    c.apply(WEB.replace("  selector:", "  sessionAffinity: ClientIP\n  selector:"))
+    c.add_pod("default/client", node="node-1")
+    text = c.iptables_save("node-1")
+    assert "-m recent --rcheck --seconds 10800 --reap --name KUBE-SEP-" in text
+    assert "-m recent --set --name KUBE-SEP-" in text
+    dests = {c.trace("default/client", "10.96.45.10", port=80).destination_pod
+             for _ in range(20)}
+    assert len(dests) == 1
+
+
+def test_hairpin_is_masqueraded_to_the_bridge():
+    c = kl.Cluster(workers=1)
+    c.add_pod("default/self", node="node-1", labels={"app": "s"})
+    svc = c.add_service("default/s", selector={"app": "s"}, ports=[80])
+    t = c.trace("default/self", svc.cluster_ip, port=80)
+    assert t.delivered and t.destination_pod == "default/self"
+    assert t.source_ip_seen == "10.244.1.1"
+
+
+def test_nodeport_from_outside_is_masqueraded_with_cluster_policy():
+    c = _web_cluster()
+    svc = c.add_service("default/np", selector={"app": "web"},
+                        ports=[{"port": 80, "targetPort": 8080}], type="NodePort")
+    node_port = svc.ports[0].node_port
+    assert 30086 <= node_port <= 32767  # dynamic band first
+    t = c.trace("192.168.7.7", f"10.0.1.5:{node_port}")
+    assert t.delivered and t.source_ip_seen != "192.168.7.7"
+    ext = kp.service_chain_name("KUBE-EXT-", "default/np", "tcp")
+    assert (f'-A KUBE-EXT-{ext[9:]} -m comment --comment "masquerade traffic for default/np '
+            'external destinations" -j KUBE-MARK-MASQ') in c.iptables_save("node-1")
+
+
+def test_external_traffic_policy_local_keeps_client_ip_or_drops():
+    c = _web_cluster()
+    c.add_node("node-3")
+    svc = c.add_service("default/np", selector={"app": "web"},
+                        ports=[{"port": 80, "targetPort": 8080, "nodePort": 30080}],
+                        type="NodePort", external_traffic_policy="Local")
+    assert svc.ports[0].node_port == 30080
+    t = c.trace("192.168.7.7", "10.0.1.5:30080")
+    assert t.delivered and t.destination_pod == "default/web-a"
+    assert t.source_ip_seen == "192.168.7.7"
+    node3 = c.node("node-3").ip
+    t = c.trace("192.168.7.7", f"{node3}:30080")
+    assert not t.delivered and t.outcome == "dropped"
+    assert ('-A KUBE-EXTERNAL-SERVICES -p tcp -m comment --comment "default/np has no local '
+            'endpoints" -m addrtype --dst-type LOCAL -m tcp --dport 30080 -j DROP'
+            ) in c.iptables_save("node-3")
+
+
+def test_internal_traffic_policy_local_drops_without_local_endpoint():
+    c = _web_cluster()
+    c.add_node("node-3")
+    c.add_pod("default/client", node="node-3")
+    c.apply(WEB.replace("  selector:", "  internalTrafficPolicy: Local\n  selector:"))
+    t = c.trace("default/client", "10.96.45.10", port=80)
+    assert t.outcome == "dropped"
+    assert "has no local endpoints" in c.iptables_save("node-3")
+    assert kp.service_chain_name("KUBE-SVL-", "default/web:http", "tcp") in c.iptables_save(
+        "node-1")
+
+
+def test_large_cluster_mode_drops_endpoint_comments():
+    c = kl.Cluster(workers=10)
+    for i in range(1001):
+        c.add_pod(f"default/p{i}", labels={"app": "big"})
+    c.add_service("default/big", selector={"app": "big"}, ports=[80])
+    text = c.iptables_save("node-1")
+    seps = [x for x in text.splitlines() if x.startswith("-A KUBE-SEP-")]
+    assert seps and not any("comment" in x for x in seps)
+    assert '"default/big cluster IP"' in text
+
+
+def test_resolve_service_matches_walk():
+    c = kl.Cluster()
+    view, rt = c.store, c.runtime
+    assert resolve_service(view, rt, "control-plane", "10.0.1.4", "10.96.0.1", 443) == (
+        "10.0.1.4", 6443)
+    assert resolve_service(view, rt, "control-plane", "10.0.1.4", "10.96.0.99", 443) is None
+
+
+def test_iptables_save_is_pure():
+    c = _web_cluster()
+    before = c.iptables_save("node-1")
+    c.trace("default/web-a", "10.96.45.10", port=80)
+    assert c.iptables_save("node-1") == before == _web_cluster().iptables_save("node-1")
+
+
+def test_load_balancer_ip_from_a_pod_goes_through_kube_ext():
+    c = _web_cluster()
+    c.add_pod("default/client", node="node-1")
+    [svc] = c.apply(WEB.replace("metadata: {name: web,", "metadata: {name: lb,")
+                    .replace("  clusterIP: 10.96.45.10\n", "  type: LoadBalancer\n")
+                    + "status:\n  loadBalancer:\n    ingress: [{ip: 203.0.113.10}]\n")
+    assert svc.load_balancer_ip == "203.0.113.10" and svc.ports[0].node_port
+    assert ('-d 203.0.113.10/32 -p tcp -m comment --comment "default/lb:http loadbalancer IP"'
+            in c.iptables_save("node-1"))
+    t = c.trace("default/client", "203.0.113.10:80")
+    assert t.delivered and t.source_ip_seen != c.pod("default/client").ip  # eTP Cluster
+    assert "reply:" in str(t) and "conntrack" in str(t)
+
+
+def test_node_to_its_own_node_port_goes_through_output_and_is_masqueraded():
+    c = _web_cluster()
+    c.add_service("default/np", selector={"app": "web"}, type="NodePort",
+                  external_traffic_policy="Local",
+                  ports=[{"port": 80, "targetPort": 8080, "nodePort": 30082}])
+    t = c.trace("control-plane", f"{c.node('control-plane').ip}:30082")
+    assert t.delivered  # "route LOCAL traffic" short-circuits to KUBE-SVC despite eTP Local
+    assert t.hops[1].detail.startswith("nat OUTPUT")
+    assert t.source_ip_seen == "10.244.0.0"  # masqueraded to flannel.1's address
+    assert c.trace("node-1", "10.0.1.5:10250").receiver == "node-1/kubelet"
