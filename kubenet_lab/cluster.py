@@ -43,11 +43,14 @@ from kubenet_lab.dataplane import dns, ip_masq_agent, kube_proxy, policy
 from kubenet_lab.dataplane.cni import CNI_PLUGINS, PLUGINS, check_cni
 from kubenet_lab.dataplane.runtime import Runtime
 from kubenet_lab.dataplane.tables import Dataplane
+from kubenet_lab.dataplane.topology import topology
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.config import ClusterConfig
 from kubenet_lab.model.store import Snapshot, Store
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from kubenet_lab.model.cloud import LoadBalancer, NatGateway, Subnet, Vpc
     from kubenet_lab.model.deployment import Deployment
     from kubenet_lab.model.ingress import Ingress, IngressClass
@@ -366,6 +369,21 @@ class Cluster:
         [('10.0.0.0/16', 'local'), ('0.0.0.0/0', 'igw')]
         """
         return cloud.route_table(self.store, subnet)
+
+    def graph(self) -> nx.Graph:
+        """The cluster's topology as a (read-only) networkx graph: nodes, pods, their
+        devices, and the links between them (veth pairs, bridge ports, the subnet, the
+        cloud's routers), named as a ``Location`` names places. The pictures draw from it.
+
+        >>> c = kl.Cluster(workers=1)
+        >>> _ = c.add_pod("default/a", node="node-1")
+        >>> g = c.graph()
+        >>> import networkx as nx
+        >>> nx.shortest_path(g, "default/a", "control-plane")  # doctest: +NORMALIZE_WHITESPACE
+        ['default/a', 'default/a:eth0', 'node-1:veth9efb3611', 'node-1:cni0', 'node-1',
+         'node-1:eth0', '10.0.1.0/24', 'control-plane:eth0', 'control-plane']
+        """
+        return topology(self.store.snapshot())
 
     def endpoint_slices(self, ref: str) -> list[EndpointSlice]:
         """The EndpointSlices of a Service, as the EndpointSlice controller makes them.

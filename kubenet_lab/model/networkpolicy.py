@@ -26,8 +26,12 @@ from __future__ import annotations
 import operator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kubenet_lab.model.address import cidr_span, ip_int
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 __all__ = [
     "AdminPeer",
@@ -371,6 +375,28 @@ class Reachability:
         rows = self.table(which)
         yes = sum(sum(r) for r in rows)
         return yes, len(self.pods) ** 2 - yes
+
+    def graph(self, which: str = "combined") -> nx.DiGraph:
+        """The table as a networkx directed graph: every pod is a vertex (with its
+        ``namespace``), every allowed connection between two different pods an edge
+        ``src -> dst``. Graph questions then take one line: who reaches a pod
+        (``predecessors``), where a pod gets to (``successors``), whether a pod reaches
+        another through others (``nx.has_path``: lateral movement).
+
+        >>> r = kl.Reachability(("x/a", "x/b"), 80, "TCP", ((True, False), (True, True)),
+        ...                     ((True, True), (True, True)), True, None, 1)
+        >>> sorted(r.graph().edges)
+        [('x/b', 'x/a')]
+        """
+        import networkx as nx
+
+        g = nx.DiGraph(port=self.port, protocol=self.protocol, which=which)
+        for ref in self.pods:
+            g.add_node(ref, namespace=ref.split("/", 1)[0])
+        rows = self.table(which)
+        g.add_edges_from((src, dst) for i, src in enumerate(self.pods)
+                         for j, dst in enumerate(self.pods) if i != j and rows[i][j])
+        return g
 
     def text(self, which: str = "combined") -> str:
         from kubenet_lab.views.policy import reachability_text

@@ -46,6 +46,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.dataplane.cni import BRIDGE, VXLAN_DEVICE, VXLAN_VNI, plugin
+from kubenet_lab.dataplane.topology import topology
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.packet import UDP
 
@@ -206,7 +207,7 @@ def geometry(cluster: StoreView, selection: list[tuple[Node, list[Pod], int, boo
             top = PODS_TOP - r * (POD_H + POD_GAP)
             left, bottom = x + pod_left, top - POD_H
             lane_x = left - LANE_TO_POD - (len(shown) - 1 - r) * LANE
-            slot = _PodSlot(pod, left, bottom, plugin(cluster).veth_name(pod),
+            slot = _PodSlot(pod, left, bottom, _host_end(cluster, pod),
                             (left + POD_W - 0.22, bottom), bottom - 0.1, lane_x)
             slots_.append(slot)
             points[("pod", pod.ref, "")] = (left + POD_W / 2, bottom + POD_H / 2)
@@ -295,6 +296,22 @@ def _draw_cloud(ax: Axes, cluster: StoreView, geom: _Geometry) -> None:
         draw_line(ax, [(tx, rows["net_bottom"]), (tx, inet_y + 0.15)])
         for _, _, x, y, width in geom.cloud:
             draw_line(ax, [(x + width, y), (tx, y)])
+
+
+def devices(cluster: StoreView, host: str) -> dict[str, dict[str, Any]]:
+    """The devices of a node or pod, by name, as the cluster's topology graph has them
+    (``kubenet_lab.dataplane.topology``): every picture draws from that graph."""
+    g = topology(cluster)
+    return {g.nodes[v]["name"]: g.nodes[v] for v in g.neighbors(host)
+            if g.edges[host, v]["kind"] == "device"}
+
+
+def _host_end(cluster: StoreView, pod: Pod) -> str:
+    """The name of the pod's veth on its node: the graph's veth edge from its eth0."""
+    g = topology(cluster)
+    eth0 = f"{pod.ref}:eth0"
+    peer = next(v for v in g.neighbors(eth0) if g.edges[eth0, v]["kind"] == "veth")
+    return g.nodes[peer]["name"]
 
 
 def cluster_layout(
@@ -530,14 +547,14 @@ _NO_BRIDGE = {"calico": "no bridge: /32 routes + proxy-ARP", "cilium": "no bridg
 def _overlay(cluster: StoreView, node: Node) -> tuple[str, tuple[str, ...]]:
     """The device between nodes, and the two lines of its label."""
     cni = plugin(cluster)
-    ifaces = {i.name: i for i in plugin(cluster).node_interfaces(cluster, node)}
+    ifaces = devices(cluster, node.name)
     if cluster.cni == "flannel":
         vx = ifaces[VXLAN_DEVICE]
-        return VXLAN_DEVICE, (f"flannel.1 {vx.address}", f"(VXLAN, VNI {VXLAN_VNI})")
+        return VXLAN_DEVICE, (f"flannel.1 {vx['address']}", f"(VXLAN, VNI {VXLAN_VNI})")
     if cluster.cni == "cilium":
         return "cilium_vxlan", ("cilium_vxlan", "(VXLAN, UDP 8472)")
     if cni.encapsulation == "IPIP":
-        return "tunl0", (f"tunl0 {ifaces['tunl0'].address}", "(IP-in-IP)")
+        return "tunl0", (f"tunl0 {ifaces['tunl0']['address']}", "(IP-in-IP)")
     if cluster.cni == "calico":
         return "", ("no overlay:", "BGP routes via eth0")
     return "", ("no overlay:", "host routes via eth0")
@@ -546,18 +563,18 @@ def _overlay(cluster: StoreView, node: Node) -> tuple[str, tuple[str, ...]]:
 def _draw_devices(ax: Axes, cluster: StoreView, geom: _Geometry, col: _NodeColumn) -> None:
     """The node's cni0 bridge (when it has pods), flannel.1, eth0 and its wire to the VPC."""
     x, rows, nw = col.x, geom.rows, geom.node_w
-    ifaces = {i.name: i for i in plugin(cluster).node_interfaces(cluster, col.node)}
+    ifaces = devices(cluster, col.node.name)
     if col.has_pods:
         bar_x = x + SPINE - 0.1
         _box(ax, bar_x, rows["bar_top"] - BAR_H, x + nw - PAD - bar_x, BAR_H, "bridge",
              rounding=0.05)
-        bar = (f"cni0 {ifaces['cni0'].address}" if "cni0" in ifaces
+        bar = (f"cni0 {ifaces['cni0']['address']}" if "cni0" in ifaces
                else _NO_BRIDGE.get(cluster.cni, ""))
         ax.text(x + nw - PAD - 0.08, rows["bar_y"], bar,
                 fontsize=SMALL, ha="right", va="center", color=TEXT, zorder=4)
     _pill(ax, x + OVERLAY_X - 0.12, rows["flannel_y"], list(_overlay(cluster, col.node)[1]),
           "overlay", h=FLANNEL_H, bold_first=False)
-    _pill(ax, x + SPINE - 0.12, rows["eth_y"], [f"eth0 {ifaces['eth0'].address}"], "network",
+    _pill(ax, x + SPINE - 0.12, rows["eth_y"], [f"eth0 {ifaces['eth0']['address']}"], "network",
           h=ETH_H)
     draw_line(ax, [(x + SPINE, rows["eth_y"] - ETH_H / 2), (x + SPINE, rows["net_top"])], lw=1.6)
 
@@ -998,7 +1015,7 @@ def draw_pod(cluster: Cluster | StoreView, ref: str, ax: Axes | None = None) -> 
     """
     cluster = cluster.snapshot()
     pod = cluster.pod(ref)
-    pod_if = {i.name: i for i in plugin(cluster).pod_interfaces(cluster, pod)}
+    pod_if = devices(cluster, pod.ref)
     boxes = [["pause: holds the network namespace"]]
     boxes += [_container_lines(pod, c) for c in pod.containers]
     widths = [max(_text_width(t, SMALL, i == 0 or t.startswith("CrashLoop"))
@@ -1013,15 +1030,14 @@ def draw_pod(cluster: Cluster | StoreView, ref: str, ax: Axes | None = None) -> 
     _box(ax, 0, pod_bottom, width, -pod_bottom, "pod", rounding=0.12, z=1)
     ax.text(0.2, -0.22, title, fontsize=HEAD, fontweight="bold", va="center", color=TEXT,
             zorder=4)
-    eth0 = f"eth0 {pod_if['eth0'].address}"
+    eth0 = f"eth0 {pod_if['eth0']['address']}"
     eth_x = width - 0.2 - _text_width(eth0, SMALL, True) - 0.24
     _draw_containers(ax, pod, boxes, widths, (width - row_w) / 2, (0.7, dev_y + 0.13))
-    _pill(ax, 0.2, dev_y, [f"lo {pod_if['lo'].address}"], "device", h=0.26, pad=0.12)
+    _pill(ax, 0.2, dev_y, [f"lo {pod_if['lo']['address']}"], "device", h=0.26, pad=0.12)
     _pill(ax, eth_x, dev_y, [eth0], "network", h=0.26, pad=0.12)
     ax.text(width / 2, dev_y - 0.32, "the containers share lo and eth0: one network namespace",
             fontsize=SMALL, style="italic", ha="center", va="center", color=MUTED, zorder=4)
-    veth = (pod_if["eth0"].peer.split(":", 1)[1] if pod_if["eth0"].peer
-            else plugin(cluster).veth_name(pod))
+    veth = _host_end(cluster, pod)
     _draw_host_end(ax, cluster, cluster.node(pod.node), veth, eth_x, width,
                    (dev_y - 0.13, pod_bottom))
     return canvas.finish()
@@ -1060,9 +1076,9 @@ def _draw_host_end(ax: Axes, cluster: StoreView, node: Node, veth: str, x: float
             style="italic", va="center", color=MUTED, zorder=4)
     _pill(ax, x, veth_y, [veth], "device", h=0.26, pad=0.12)
     draw_line(ax, [(port_x, veth_y - 0.13), (port_x, bar_y)], lw=1.2)
-    bridge = {i.name: i for i in plugin(cluster).node_interfaces(cluster, node)}.get(BRIDGE)
+    bridge = devices(cluster, node.name).get(BRIDGE)
     _box(ax, 0.2, bar_y - BAR_H / 2, width - 0.4, BAR_H, "bridge", rounding=0.05)
-    label = (f"cni0 {bridge.address if bridge else ''}  (bridge on {node.name})"
+    label = (f"cni0 {bridge['address'] if bridge else ''}  (bridge on {node.name})"
              if cluster.cni in ("flannel", "bridge")
              else f"{_NO_BRIDGE.get(cluster.cni, '')} (on {node.name})")
     ax.text(0.32, bar_y, label, fontsize=SMALL, va="center", color=TEXT, zorder=4)

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from kubenet_lab.cluster import Cluster
+    from kubenet_lab.model.store import StoreView
     from kubenet_lab.model.trace import Trace
 
 __all__ = ["draw_chain_walk", "draw_internet_traffic", "draw_load_balancing"]
@@ -212,6 +213,7 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
     >>> len(fig.axes), fig.axes[0].get_title(loc="left").splitlines()[-1]
     (1, 'client IP kept 0/10, extra node hop 4/10')
     """
+    view = cluster.snapshot()
     names = [services] if isinstance(services, str) else list(services)
     if ax is not None:
         names = names[:1]
@@ -225,9 +227,9 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
                                                    if owners.get(p) == n) for n in nodes}
         shown = set(sorted(nodes, key=lambda n: (-load[n], n))[:max_nodes])
         keep = [p for p in stats["pods"] if owners.get(p) in shown]
-        selection = select_pods(cluster, nodes=shown, namespaces=svc.namespace, max_pods=0,
+        selection = select_pods(view, nodes=shown, namespaces=svc.namespace, max_pods=0,
                             keep=keep)
-        geom = geometry(cluster, selection, only={f"load balancer {svc.ref}"})
+        geom = geometry(view, selection, only={f"load balancer {svc.ref}"})
         pairs = {(n, owners[p]) for n, p in stats["flows"]
                  if owners.get(p, n) != n and {n, owners[p]} <= shown}
         geom = _lower_cloud(geom, HOP_STEP * len(pairs))
@@ -253,7 +255,7 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
     else:
         fig, axes = ax.figure, [ax]
     for (svc, stats, geom), a in zip(panels, axes, strict=True):
-        _draw_flows(a, cluster, svc, stats, geom, height)
+        _draw_flows(a, view, svc, stats, geom, height)
     if ax is None:
         fig.suptitle(title, fontsize=TITLE * scale, x=0.01, y=0.995, ha="left", va="top",
                      color=TEXT)
@@ -296,7 +298,7 @@ def _label(ax: Axes, p: tuple, text: str, *, color: str = PATH, ha: str = "cente
                                          "edgecolor": color, "linewidth": 0.8})
 
 
-def _draw_flows(ax: Axes, cluster: Cluster, svc, stats: dict, geom, height: float) -> None:
+def _draw_flows(ax: Axes, cluster: StoreView, svc, stats: dict, geom, height: float) -> None:
     """One Service's panel of :func:`draw_internet_traffic` on ``ax``."""
     canvas = make_canvas(ax, -0.15, geom.width + 0.15, 0.12 - height, 0.12)
     s = canvas.scale
