@@ -32,7 +32,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubenet_lab.api.fields import check_cidr
 from kubenet_lab.api.service import build_service
 from kubenet_lab.api.workloads import build_namespace
 from kubenet_lab.controllers import apply as applying
@@ -40,12 +39,11 @@ from kubenet_lab.controllers import cloud, ingress, kubeadm, replicaset, service
 from kubenet_lab.controllers.endpointslice import endpoint_slices
 from kubenet_lab.controllers.pods import create_pod
 from kubenet_lab.dataplane import dns, ip_masq_agent, kube_proxy, policy
-from kubenet_lab.dataplane.cni import CNI_PLUGINS, PLUGINS, check_cni
+from kubenet_lab.dataplane.cni import CNI_PLUGINS
+from kubenet_lab.dataplane.install import NETWORK_POLICY_AGENTS, cluster_config
 from kubenet_lab.dataplane.runtime import Runtime
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.dataplane.topology import topology
-from kubenet_lab.exceptions import ManifestError
-from kubenet_lab.model.config import ClusterConfig
 from kubenet_lab.model.store import Snapshot, Store
 
 if TYPE_CHECKING:
@@ -70,9 +68,6 @@ if TYPE_CHECKING:
 
 __all__ = ["CNI_PLUGINS", "NETWORK_POLICY_AGENTS", "Cluster"]
 
-#: Policy agents that can run beside the CNI plugin and enforce policies
-#: (see ``kubenet_lab.dataplane.policy.ENFORCERS``).
-NETWORK_POLICY_AGENTS = ("kube-network-policies",)
 
 
 class Cluster:
@@ -133,25 +128,9 @@ class Cluster:
         cni_config: Mapping[str, Any] | None = None,
         network_policy: str | None = None,
     ) -> None:
-        settings = check_cni(cni, cni_config)
-        if network_policy is not None and network_policy not in NETWORK_POLICY_AGENTS:
-            raise ManifestError(
-                "Cluster", "network_policy", network_policy,
-                "is not a network policy agent the lab models",
-                fix=f"use None or one of {', '.join(NETWORK_POLICY_AGENTS)}",
-            )
-        kind = PLUGINS[cni]
-        cidr = check_cidr("Cluster", "cluster_cidr",
-                          kind.default_cluster_cidr if cluster_cidr is None else cluster_cidr)
-        mask = kind.default_node_cidr_mask if node_cidr_mask is None else node_cidr_mask
-        if isinstance(mask, bool) or not isinstance(mask, int) or not (
-                cidr.prefixlen <= mask <= 30):
-            raise ManifestError(
-                "Cluster", "node_cidr_mask", mask,
-                f"must be between the cluster CIDR's /{cidr.prefixlen} and /30",
-                fix="use 24, the kube-controller-manager default",
-            )
-        self.store = Store(ClusterConfig(cni, settings, network_policy, seed, str(cidr), mask))
+        self.store = Store(cluster_config(
+            cni=cni, seed=seed, cluster_cidr=cluster_cidr, node_cidr_mask=node_cidr_mask,
+            cni_config=cni_config, network_policy=network_policy))
         self.runtime = Runtime(seed)
         with self.store.transaction():
             kubeadm.bootstrap(self.store)
