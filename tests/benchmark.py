@@ -246,9 +246,12 @@ def _figures() -> dict[str, Any]:
         start = time.perf_counter()
         c.iptables_save("node-1")
         first = time.perf_counter() - start
-        start = time.perf_counter()
-        c.iptables_save("node-2")
-        return first, time.perf_counter() - start
+        others = []
+        for i in range(2, 12):  # the median of ten more nodes: each renders from the cache
+            start = time.perf_counter()
+            c.iptables_save(f"node-{i}")
+            others.append(time.perf_counter() - start)
+        return first, statistics.median(others)
 
     def first_use() -> float:
         code = ("import kubenet_lab as kl; c = kl.Cluster(workers=2); "
@@ -262,7 +265,7 @@ def _figures() -> dict[str, Any]:
         "median cross-node trace": trace_time,
         "policy truth table, 1,000 pods / 200 policies": policy_time,
         "iptables_save, 10,000 Services (first node)": lambda: save_times()[0],
-        "iptables_save, 10,000 Services (second node)": lambda: save_times()[1],
+        "iptables_save, 10,000 Services (next nodes, median)": lambda: save_times()[1],
     }
 
 

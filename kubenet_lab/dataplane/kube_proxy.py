@@ -184,20 +184,19 @@ class ServiceRules:
     filter_nodeports: list[Rule] = field(default_factory=list)
     chains: dict[str, list[Rule]] = field(default_factory=dict)
     endpoints: dict[str, tuple[str, int, str, str]] = field(default_factory=dict)
-    text: dict[str, list[str]] | None = None  # rendered rules by chain, made on first use
+    text: list[tuple[str, str, list[str]]] | None = None  # (table, chain, rules), on first use
 
-    def rendered(self) -> dict[str, list[str]]:
+    def rendered(self) -> list[tuple[str, str, list[str]]]:
+        """``(table, chain, rules as iptables-save prints them)`` of this port's rules."""
         if self.text is None:
-            text: dict[str, list[str]] = {}
-            for chain, rules in (("nat KUBE-SERVICES", self.nat_services),
-                                 ("nat KUBE-NODEPORTS", self.nat_nodeports),
-                                 ("filter KUBE-SERVICES", self.filter_services),
-                                 ("filter KUBE-EXTERNAL-SERVICES", self.filter_external),
-                                 ("filter KUBE-NODEPORTS", self.filter_nodeports)):
-                if rules:
-                    text[chain] = [r.text() for r in rules]
-            for chain, rules in self.chains.items():
-                text[f"nat {chain}"] = [r.text() for r in rules]
+            text = [(table, chain, [r.text() for r in rules]) for table, chain, rules in (
+                ("nat", "KUBE-SERVICES", self.nat_services),
+                ("nat", "KUBE-NODEPORTS", self.nat_nodeports),
+                ("filter", "KUBE-SERVICES", self.filter_services),
+                ("filter", "KUBE-EXTERNAL-SERVICES", self.filter_external),
+                ("filter", "KUBE-NODEPORTS", self.filter_nodeports)) if rules]
+            text += [("nat", chain, [r.text() for r in rules])
+                     for chain, rules in self.chains.items()]
             self.text = text
         return self.text
 
@@ -445,13 +444,13 @@ def _tables(view: StoreView, node: Node) -> dict[str, tuple[tuple[str, ...], tup
     filt["KUBE-FORWARD"].extend(r.text() for r in _FORWARD_RULES)
     tables = {"nat": nat, "filter": filt}
     for svc, sp, _ in _proxied(view):
-        for key, lines in service_block(view, node, svc, sp).rendered().items():
-            table, chain = key.split(" ", 1)
+        for table, chain, lines in service_block(view, node, svc, sp).rendered():
             target = tables[table]
-            if chain in target:
-                target[chain].extend(lines)
+            shared = target.get(chain)
+            if shared is None:
+                target[chain] = lines  # the port's own chain (read, never extended)
             else:
-                target[chain] = lines
+                shared += lines
     nat["KUBE-SERVICES"].append(
         f'-A KUBE-SERVICES -m comment --comment "{NODEPORTS_COMMENT}" -m addrtype '
         "--dst-type LOCAL -j KUBE-NODEPORTS")

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import networkx as nx
-
 from kubenet_lab.controllers.cloud import has_cloud
 from kubenet_lab.dataplane.cni import plugin
 
 if TYPE_CHECKING:
+    import networkx as nx
+
     from kubenet_lab.model.route import Interface
     from kubenet_lab.model.store import StoreView
 
@@ -53,10 +53,17 @@ def _add_devices(g: nx.Graph, host: str, interfaces: tuple[Interface, ...]) -> N
 
 def topology(view: StoreView) -> nx.Graph:
     """The graph of one Store generation, read-only (cached on the view)."""
-    return view.cached("topology", lambda: nx.freeze(_build(view)))
+    def build() -> nx.Graph:
+        import networkx as nx
+
+        return nx.freeze(_build(view))
+
+    return view.cached("topology", build)
 
 
 def _build(view: StoreView) -> nx.Graph:
+    import networkx as nx  # on first use: it takes a tenth of a second to import
+
     cni = plugin(view)
     g = nx.Graph(cni=cni.name)
     for node in view.nodes:
