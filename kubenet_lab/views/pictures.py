@@ -100,6 +100,7 @@ LANE_TO_POD = 0.13  # from the innermost lane to the pods
 MIN_NODE_W = 2.42
 POD_W, POD_H, POD_GAP = 1.2, 0.46, 0.34
 NAME_Y, INFO_Y, PODS_TOP = -0.2, -0.42, -0.64
+INFO_LINE = 0.19  # between the lines under a node's name
 BAR_H, FLANNEL_H, ETH_H, NET_H = 0.22, 0.42, 0.26, 0.24
 HOP_R, STEP_R, FADED = 0.1, 0.14, 0.25  # hop circles' radii; alpha of hops after a step
 #: where a hop at the same place as an earlier one is drawn, from that place's role
@@ -137,11 +138,12 @@ class _Geometry:
     rows: dict[str, float]
     subnet: str
     cloud: tuple = ()  # (name, lines, x, y, width) of the gateways and load balancers
+    pods_top: float = PODS_TOP  # lower when a node's header has a second line
 
 
-def _rows(slots: int) -> dict[str, float]:
+def _rows(slots: int, pods_top: float = PODS_TOP) -> dict[str, float]:
     """The y of each horizontal band, the same in every node."""
-    r = {"pods_bottom": PODS_TOP - slots * (POD_H + POD_GAP)}
+    r = {"pods_bottom": pods_top - slots * (POD_H + POD_GAP)}
     r["bar_top"] = r["pods_bottom"] - 0.02
     r["bar_y"] = r["bar_top"] - BAR_H / 2
     r["flannel_top"] = r["bar_top"] - BAR_H - 0.28
@@ -193,18 +195,21 @@ def geometry(cluster: StoreView, selection: list[tuple[Node, list[Pod], int, boo
               only: set[str] | None = None) -> _Geometry:
     lanes = max((len(shown) for _, shown, _, _ in selection), default=0)
     slots = max([1] + [len(shown) + (1 if hidden else 0) for _, shown, hidden, _ in selection])
-    min_w = max([MIN_NODE_W] + [_text_width(_header(node), SMALL) + 0.4  # a public IP's
-                                for node, _, _, _ in selection if node.public_ip])  # longer
+    lines = max((len(_header(node)) for node, _, _, _ in selection), default=1)
+    pods_top = PODS_TOP - (lines - 1) * INFO_LINE
+    min_w = max([MIN_NODE_W] + [_text_width(line, SMALL) + 0.4  # a public IP's lines
+                                for node, _, _, _ in selection if node.public_ip
+                                for line in _header(node)])
     pod_left = max(FIRST_LANE + max(lanes - 1, 0) * LANE + LANE_TO_POD, min_w - PAD - POD_W)
     node_w = pod_left + POD_W + PAD
-    rows = _rows(slots)
+    rows = _rows(slots, pods_top)
     points: dict[Key, Point] = {}
     columns = []
     for i, (node, shown, hidden, has_pods) in enumerate(selection):
         x = i * (node_w + NODE_GAP)
         slots_ = []
         for r, pod in enumerate(shown):
-            top = PODS_TOP - r * (POD_H + POD_GAP)
+            top = pods_top - r * (POD_H + POD_GAP)
             left, bottom = x + pod_left, top - POD_H
             lane_x = left - LANE_TO_POD - (len(shown) - 1 - r) * LANE
             slot = _PodSlot(pod, left, bottom, _host_end(cluster, pod),
@@ -229,7 +234,7 @@ def geometry(cluster: StoreView, selection: list[tuple[Node, list[Pod], int, boo
     cloud: tuple = ()
     if _has_cloud(cluster):
         cloud = _cloud_points(cluster, points, rows, width, only)
-    return _Geometry(tuple(columns), points, node_w, width, rows, subnet, cloud)
+    return _Geometry(tuple(columns), points, node_w, width, rows, subnet, cloud, pods_top)
 
 
 def _has_cloud(cluster: StoreView) -> bool:
@@ -512,12 +517,15 @@ def draw_line(ax: Axes, pts: list[Point], *, color: str = WIRE, lw: float = 1.2,
 
 
 # ---------------------------------------------------------------------------- the cluster
-def _header(node: Node) -> str:
-    """The line under a node's name: its IP, its public IP if it has one (a node in the
-    public subnet: the internet gateway translates it 1:1 to the private IP, AWS VPC docs
-    "Enable internet access for a VPC using an internet gateway"), its podCIDR."""
-    public = f" · public {node.public_ip}" if node.public_ip else ""
-    return f"IP {node.ip}{public} · podCIDR {node.pod_cidr}"
+def _header(node: Node) -> list[str]:
+    """The lines under a node's name: its IP and podCIDR, then its public IP if it has
+    one (a node in the public subnet: the internet gateway translates it 1:1 to the
+    private IP, AWS VPC docs "Enable internet access for a VPC using an internet
+    gateway")."""
+    lines = [f"IP {node.ip} · podCIDR {node.pod_cidr}"]
+    if node.public_ip:
+        lines.append(f"public IP {node.public_ip}")
+    return lines
 
 
 def _draw_node(ax: Axes, cluster: StoreView, geom: _Geometry, col: _NodeColumn) -> None:
@@ -527,15 +535,17 @@ def _draw_node(ax: Axes, cluster: StoreView, geom: _Geometry, col: _NodeColumn) 
          z=1)
     ax.text(x + 0.28, NAME_Y, _fit(node.name, HEAD, nw - 0.88, True), fontsize=HEAD,
             fontweight="bold", va="center", color=TEXT, zorder=4)
-    ax.text(x + 0.28, INFO_Y, _fit(_header(node), SMALL, nw - 0.34),
-            fontsize=SMALL, va="center", color=TEXT, zorder=4)
+    for k, line in enumerate(_header(node)):
+        ax.text(x + 0.28, INFO_Y - k * INFO_LINE, _fit(line, SMALL, nw - 0.34),
+                fontsize=SMALL, va="center", color=TEXT, zorder=4)
     _pill(ax, x + nw - PAD - 0.46, NAME_Y, ["lo"], "device", h=0.2, bold_first=False)
     for slot in col.pods:
         _draw_pod_slot(ax, slot, geom.rows["bar_top"])
     note = (f"+{col.hidden} more pods" if col.hidden else "" if col.pods
             else "no pods shown" if col.has_pods else "no pods")
     if note:
-        ax.text(x + nw - PAD - POD_W + 0.06, PODS_TOP - len(col.pods) * (POD_H + POD_GAP) - 0.12,
+        ax.text(x + nw - PAD - POD_W + 0.06,
+                geom.pods_top - len(col.pods) * (POD_H + POD_GAP) - 0.12,
                 note, fontsize=SMALL, style="italic", va="center", color=MUTED, zorder=4)
     _draw_devices(ax, cluster, geom, col)
 

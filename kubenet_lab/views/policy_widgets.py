@@ -66,13 +66,13 @@ class PolicyPlayground(widgets.VBox):
     ... '''
     >>> pg = PolicyPlayground(c, presets={"deny b": deny, "nothing": ""})
     >>> pg
-    <PolicyPlayground 2 pods, TCP/80: 3 allowed, 1 blocked>
+    Policy playground (widget): 2 pods, TCP/80: 3 allowed, 1 blocked
     >>> pg.edit("kind: Pod")
     >>> pg.reachability is None, "apiVersion" in pg.status
     (True, True)
     >>> pg.select("nothing")
     >>> pg
-    <PolicyPlayground 2 pods, TCP/80: 4 allowed, 0 blocked>
+    Policy playground (widget): 2 pods, TCP/80: 4 allowed, 0 blocked
     """
 
     def __init__(self, cluster: Cluster, presets: dict[str, str] | None = None,
@@ -137,7 +137,7 @@ class PolicyPlayground(widgets.VBox):
     def __repr__(self) -> str:
         r = self.reachability
         if r is None:
-            return "<PolicyPlayground (YAML not applied)>"
+            return "Policy playground (widget): the YAML is not applied"
         yes, no = r.count()
-        return (f"<PolicyPlayground {len(r.pods)} pods, {r.protocol}/{r.port}: "
-                f"{yes} allowed, {no} blocked>")
+        return (f"Policy playground (widget): {len(r.pods)} pods, {r.protocol}/{r.port}: "
+                f"{yes} allowed, {no} blocked")

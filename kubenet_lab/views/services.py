@@ -178,7 +178,8 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
                           ax: Axes | None = None, *, max_width: float = 15.0,
                           max_nodes: int = 4) -> Figure:
     """Many internet clients hit LoadBalancer Services, drawn on the cluster picture: one
-    panel per Service (e.g. ``externalTrafficPolicy`` Cluster and Local side by side).
+    panel per Service, one under the other (e.g. ``externalTrafficPolicy`` Cluster, then
+    Local).
 
     In each panel, arrows run from the internet to the Service's cloud load balancer,
     from it to each node it picked (width by connections) and from the node to the pod
@@ -235,27 +236,29 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
         geom = _lower_cloud(geom, HOP_STEP * len(pairs))
         panels.append((svc, dict(stats, hidden=len(nodes) - len(shown)), geom))
     widths = [g.width + 0.3 for _, _, g in panels]
-    height = max(-g.rows["bottom"] + 0.24 for _, _, g in panels)
+    heights = [-g.rows["bottom"] + 0.24 for _, _, g in panels]
     gap = 0.3
-    total = sum(widths) + gap * (len(panels) - 1)
-    scale = min(1.0, max_width / total)
+    total_w, total_h = max(widths), sum(heights) + gap * (len(panels) - 1)
+    scale = min(1.0, max_width / total_w)
     title = wrap(f"{clients} internet clients, one connection each: internet -> load "
                   "balancer -> node -> pod (line width = connections; dashed = extra node hop)",
-                  TITLE, total - 0.2, 3)
+                  TITLE, total_w - 0.2, 3)
     top = 0.72 + 0.19 * title.count("\n") if ax is None else 0.0
-    if ax is None:
+    if ax is None:  # one panel under the other: a picture as wide as one cluster
         from matplotlib.figure import Figure
 
         show_figures_in_notebooks()
-        fig = Figure(figsize=(total * scale, (height + top) * scale), dpi=100)
-        axes, x = [], 0.0
-        for w in widths:
-            axes.append(fig.add_axes((x / total, 0, w / total, height / (height + top))))
-            x += w + gap
+        fig = Figure(figsize=(total_w * scale, (total_h + top) * scale), dpi=100)
+        axes, y = [], total_h
+        for w, h in zip(widths, heights, strict=True):
+            y -= h
+            axes.append(fig.add_axes((0, y / (total_h + top), w / total_w,
+                                      h / (total_h + top))))
+            y -= gap
     else:
         fig, axes = ax.figure, [ax]
-    for (svc, stats, geom), a in zip(panels, axes, strict=True):
-        _draw_flows(a, view, svc, stats, geom, height)
+    for (svc, stats, geom), a, h in zip(panels, axes, heights, strict=True):
+        _draw_flows(a, view, svc, stats, geom, h)
     if ax is None:
         fig.suptitle(title, fontsize=TITLE * scale, x=0.01, y=0.995, ha="left", va="top",
                      color=TEXT)

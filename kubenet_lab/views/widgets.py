@@ -8,9 +8,11 @@
 Both widgets only set the values of their child widgets: no ``Output`` widget, no
 ``interact`` and no ``display()`` call, so a notebook cell that builds one gets a single
 output (the widget) and nbval has nothing extra to compare. Their ``repr`` (the widget's
-``text/plain``, which nbval does compare) is one short line. Pictures are rendered to PNG
-with matplotlib's Agg renderer and each figure is closed at once, so none leaks into
-pyplot's list of open figures (where the inline backend would show it again).
+``text/plain``, which nbval does compare, and what a viewer without a widget manager shows
+in its place) is one short sentence saying what the widget is and what it shows. Pictures
+are rendered to PNG with matplotlib's Agg renderer and each figure is closed at once, so
+none leaks into pyplot's list of open figures (where the inline backend would show it
+again).
 
 Every lesson that uses a widget also shows a static fallback in an ordinary cell
 (``trace_text``, ``trace_html`` or a picture), which nbval compares.
@@ -173,7 +175,7 @@ class TraceExplorer(widgets.VBox):
     >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
     >>> explorer = TraceExplorer(c)
     >>> explorer
-    <TraceExplorer default/a -> default/b:80/TCP delivered>
+    Trace explorer (widget): default/a -> default/b:80/TCP delivered
     >>> explorer.select(port=81)
     >>> explorer.trace.reason
     'Connection refused: nothing in pod default/b listens on TCP port 81.'
@@ -247,8 +249,9 @@ class TraceExplorer(widgets.VBox):
 
     def __repr__(self) -> str:
         if self._trace is None:
-            return f"<TraceExplorer {self._src.value} -> {self._dst.value} not traced>"
-        return f"<TraceExplorer {self._trace.src} -> {self._trace.target} {self._trace.outcome}>"
+            return f"Trace explorer (widget): {self._src.value} -> {self._dst.value} not traced"
+        return (f"Trace explorer (widget): {self._trace.src} -> {self._trace.target} "
+                f"{self._trace.outcome}")
 
     # ------------------------------------------------------------------ internals
     @contextmanager
@@ -341,11 +344,11 @@ class TraceStepper(widgets.VBox):
     >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
     >>> stepper = TraceStepper(c, c.trace("default/a", "default/b"))
     >>> stepper
-    <TraceStepper default/a -> default/b:80/TCP, hop 1 of 11>
+    Trace stepper (widget): default/a -> default/b:80/TCP, hop 1 of 11
     >>> stepper.go(4); stepper.step
     4
     >>> stepper.next(); stepper
-    <TraceStepper default/a -> default/b:80/TCP, hop 5 of 11>
+    Trace stepper (widget): default/a -> default/b:80/TCP, hop 5 of 11
     """
 
     def __init__(self, cluster: Cluster, trace: Trace, **kwargs: Any) -> None:
@@ -394,8 +397,8 @@ class TraceStepper(widgets.VBox):
 
     def __repr__(self) -> str:
         t = self.trace
-        return (f"<TraceStepper {t.src} -> {t.target}, "
-                f"hop {self.step} of {len(t.hops)}>")
+        return (f"Trace stepper (widget): {t.src} -> {t.target}, "
+                f"hop {self.step} of {len(t.hops)}")
 
     def _on_change(self, change: dict[str, Any]) -> None:
         self._show()

@@ -312,8 +312,10 @@ def test_a_node_with_a_public_ip_shows_it_in_its_header_and_others_are_unchanged
     assert not any("public" in t for t in texts)
     c.add_node("edge", public_ip="203.0.113.10")  # first usable address: 10.0.0.4 (AWS
     texts = [t.get_text() for t in kl.draw_cluster(c).axes[0].texts]  # keeps .0-.3)
-    assert "IP 10.0.0.4 · public 203.0.113.10 · podCIDR 10.244.2.0/24" in texts  # not cut
+    assert "IP 10.0.0.4 · podCIDR 10.244.2.0/24" in texts  # not cut
+    assert "public IP 203.0.113.10" in texts  # on a line of its own: the columns stay narrow
     assert "IP 10.0.1.5 · podCIDR 10.244.1.0/24" in texts
+    assert kl.draw_cluster(c).get_figwidth() <= 3 * 2.7 + 0.3
     c2 = kl.Cluster(workers=1)
     c2.add_node("edge")  # no public IP: the picture keeps its widths
     after = kl.cluster_layout(c2)

@@ -73,7 +73,7 @@ def test_kubectl_get_networkpolicies_lists_both_apis(c):
 def test_playground_follows_edits_and_keeps_the_cluster(c):
     c.delete_network_policy("x/deny-b")
     pg = kl.PolicyPlayground(c, {"none": "", "deny b": DENY_B_YAML}, namespaces=["x"])
-    assert repr(pg) == "<PolicyPlayground 3 pods, TCP/80: 9 allowed, 0 blocked>"
+    assert repr(pg) == "Policy playground (widget): 3 pods, TCP/80: 9 allowed, 0 blocked"
     pg.select("deny b")
     assert pg.reachability.count() == (7, 2)
     pg.edit(DENY_B_YAML.replace("app: b", "app: c"))
@@ -81,7 +81,7 @@ def test_playground_follows_edits_and_keeps_the_cluster(c):
     pg.edit("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: p}\n"
             "spec: {podSelector: {matchLabels: [1]}}")
     assert pg.reachability is None and "matchLabels" in pg.status
-    assert repr(pg) == "<PolicyPlayground (YAML not applied)>"
+    assert repr(pg) == "Policy playground (widget): the YAML is not applied"
     assert not c.network_policies  # the playground worked on its own copy
 
 
