@@ -18,7 +18,10 @@ Hierarchy::
 
 Every error carries the object it is about (``obj``, e.g. ``"Pod x/a"``), the field
 (``field``, e.g. ``"spec.containers[0].ports[0].containerPort"``) and the offending
-``value``, and its message says how to fix the problem.
+``value``, and its message says how to fix the problem. A message is for a person: it
+stays under about 500 characters, whatever the value (a long or deep value is shown by
+its type, its size and its start, ``describe``), and in a notebook it renders as that
+message alone, without the package's traceback (``_render_traceback_``).
 
 Examples
 --------
@@ -33,6 +36,9 @@ True
 
 from __future__ import annotations
 
+import itertools
+import math
+import reprlib
 from typing import Any
 
 __all__ = [
@@ -44,6 +50,125 @@ __all__ = [
     "UnschedulableError",
     "UnsupportedKindError",
 ]
+
+#: The longest message (characters); longer parts are cut, the user's parts first.
+MESSAGE_LIMIT = 500
+#: A value whose text is longer is described: its type, its size and its start.
+_VALUE_LIMIT = 120
+_OBJ_LIMIT, _FIELD_LIMIT = 80, 120
+#: The most elements and levels of a value ``describe`` reads to decide it is short.
+_SMALL_ITEMS, _SMALL_DEPTH = 24, 5
+_NOUNS = {dict: ("dict", "key"), list: ("list", "item"), tuple: ("tuple", "item"),
+          set: ("set", "item"), frozenset: ("frozenset", "item")}
+
+
+class _Short(reprlib.Repr):
+    """``reprlib``'s bounded repr (depth, items and string lengths capped), with a dict's
+    keys in their order (``reprlib`` sorts them) and integers too long for ``repr`` (over
+    4,300 digits) shown by their size."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.maxlevel, self.maxdict, self.maxlist, self.maxtuple = 2, 3, 4, 4
+        self.maxset, self.maxfrozenset, self.maxstring, self.maxother = 4, 4, 30, 30
+
+    def repr_int(self, x: int, level: int) -> str:
+        return describe(x) if _huge(x) else super().repr_int(x, level)
+
+    def repr_dict(self, x: dict, level: int) -> str:
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{...}"
+        pieces = [f"{self.repr1(k, level - 1)}: {self.repr1(x[k], level - 1)}"
+                  for k in itertools.islice(x, self.maxdict)]
+        return "{" + ", ".join(pieces + ["..."] * (len(x) > self.maxdict)) + "}"
+
+
+_SHORT = _Short()
+
+
+def _huge(number: int) -> bool:
+    return not -10 ** _VALUE_LIMIT < number < 10 ** _VALUE_LIMIT
+
+
+def _digits(number: int) -> int:
+    """How many decimal digits ``number`` has (``str`` refuses over 4,300 of them)."""
+    number = abs(number)
+    digits = int(math.log10(number)) + 1 if number else 1
+    if 10 ** (digits - 1) > number:  # log10 rounds near powers of ten
+        digits -= 1
+    elif 10 ** digits <= number:
+        digits += 1
+    return digits
+
+
+def _small(value: Any) -> bool:
+    """Is ``value`` (a container) few elements and levels, so that ``str`` of it is short
+    and safe? Reads at most ``_SMALL_ITEMS`` elements, however big or cyclic it is."""
+    budget = _SMALL_ITEMS
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        budget -= 1
+        if budget < 0 or depth > _SMALL_DEPTH:
+            return False
+        if isinstance(item, dict):
+            if len(item) > _SMALL_ITEMS:
+                return False
+            stack.extend((x, depth + 1) for pair in item.items() for x in pair)
+        elif isinstance(item, (list, tuple, set, frozenset)):
+            if len(item) > _SMALL_ITEMS:
+                return False
+            stack.extend((x, depth + 1) for x in item)
+        elif (isinstance(item, str) and len(item) > _VALUE_LIMIT) or (
+                isinstance(item, int) and _huge(item)):
+            return False
+    return True
+
+
+def describe(value: Any) -> str:
+    """How a message shows ``value``: ``repr`` of a string, ``str`` of anything else, and,
+    when that would be long (or deep, or recursive), the value's type, size and start.
+
+    >>> describe("web"), describe(80), describe({"a": 1})
+    ("'web'", '80', "{'a': 1}")
+    >>> describe("a" * 5000)
+    "a string of 5,000 characters: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa…'"
+    >>> describe({str(i): i for i in range(50)})
+    "a dict of 50 keys: {'0': 0, '1': 1, '2': 2, ...}"
+    >>> describe(10 ** 5000)
+    'an integer of 5,001 digits'
+    """
+    if isinstance(value, str):
+        shown = repr(value)
+        if len(shown) <= _VALUE_LIMIT:
+            return shown
+        start = repr(value[:40])
+        return f"a string of {len(value):,} characters: {start[:-1]}…{start[-1]}"
+    if isinstance(value, int) and not isinstance(value, bool) and _huge(value):
+        return f"an integer of {_digits(value):,} digits"
+    kind = type(value)
+    if kind in _NOUNS:
+        if _small(value):
+            shown = str(value)
+            if len(shown) <= _VALUE_LIMIT:
+                return shown
+        noun, member = _NOUNS[kind]
+        count = len(value)
+        start = _clip(_SHORT.repr(value), _VALUE_LIMIT)
+        return f"a {noun} of {count:,} {member}{'' if count == 1 else 's'}: {start}"
+    try:
+        shown = str(value)
+    except Exception:  # a broken or recursive __str__ must not hide the error itself
+        shown = _SHORT.repr(value)
+    if len(shown) <= _VALUE_LIMIT:
+        return shown
+    return f"a {kind.__name__} of {len(shown):,} characters: {shown[:40]}…"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class KubenetLabError(Exception):
@@ -78,12 +203,25 @@ class KubenetLabError(Exception):
         self.value = value
         self.problem = problem
         self.fix = fix
-        shown = repr(value) if isinstance(value, str) else str(value)
-        where = f"{obj}: {field}: " if field else f"{obj}: "
-        message = f"{where}{shown} {problem}"
-        if fix:
-            message += f" ({fix})"
-        super().__init__(message)
+        where = _clip(str(obj), _OBJ_LIMIT) + ": "
+        if field:
+            where += _clip(str(field), _FIELD_LIMIT) + ": "
+        head = f"{where}{describe(value)} "
+        problem, fix = str(problem), str(fix) if fix else ""
+        room = MESSAGE_LIMIT - len(head)
+        if len(problem) + len(fix) + 3 > room:  # the package's own words are cut last
+            fix = _clip(fix, max(room - len(problem) - 3, 60)) if fix else ""
+            problem = _clip(problem, max(room - len(fix) - 3, 60))
+        super().__init__(head + problem + (f" ({fix})" if fix else ""))
+
+    def _render_traceback_(self) -> list[str]:
+        """What IPython shows for the error: the message and its fix, not the package's
+        traceback.
+
+        >>> kl.ManifestError("Pod x/a", "spec", None, "Required value")._render_traceback_()
+        ['ManifestError: Pod x/a: spec: None Required value']
+        """
+        return [f"{type(self).__name__}: {self}"]
 
 
 class ManifestError(KubenetLabError, ValueError):

@@ -11,12 +11,13 @@ from typing import Any
 
 from kubenet_lab.api.fields import (
     check_cidr,
-    check_dns_subdomain,
     check_port,
     check_port_name,
     invalid,
     mapping,
+    meta,
     sequence,
+    string,
 )
 from kubenet_lab.api.networkpolicy import parse_protocol, parse_selector
 from kubenet_lab.model.networkpolicy import AdminPeer, AdminPolicy, AdminPort, AdminRule
@@ -139,10 +140,7 @@ def admin_policy_from_manifest(doc: Mapping[str, Any]) -> AdminPolicy:
     """
     version, kind = doc.get("apiVersion"), doc.get("kind")
     actions = ADMIN_KINDS[(version, kind)]
-    meta = mapping(kind, "metadata", doc.get("metadata"))
-    name = meta.get("name")
-    obj = f"{kind} {name}"
-    check_dns_subdomain(obj, "metadata.name", name)
+    obj, _, name, _ = meta(doc, kind, namespaced=False)
     spec = mapping(obj, "spec", doc.get("spec"))
     if kind == "BaselineAdminNetworkPolicy":
         if name != "default":
@@ -191,6 +189,7 @@ def admin_policy_from_manifest(doc: Mapping[str, Any]) -> AdminPolicy:
                 ports = _admin_ports_v1alpha2(obj, f"{path}.protocols", r.get("protocols"))
             else:
                 ports = _admin_ports_v1alpha1(obj, f"{path}.ports", r.get("ports"))
-            out.append(AdminRule(str(r.get("name", "")), action, parsed, ports))
+            out.append(AdminRule(string(obj, f"{path}.name", r.get("name"), ""), action,
+                                 parsed, ports))
         rules[direction] = tuple(out)
     return AdminPolicy(kind, name, tier, priority, subject, rules["ingress"], rules["egress"])

@@ -6,10 +6,12 @@ agent would refuse it, so that a typo shows at once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubenet_lab.api.fields import check_cidr, mapping, meta
+from kubenet_lab.api.fields import check_cidr, mapping, meta, string
+from kubenet_lab.api.load import load_yaml
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.cloud import ConfigMap
 
@@ -20,13 +22,20 @@ __all__ = ["IP_MASQ_AGENT", "decode_config_map", "parse_ip_masq_config"]
 
 #: The ConfigMap ip-masq-agent reads.
 IP_MASQ_AGENT = "kube-system/ip-masq-agent"
+_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
 def decode_config_map(store: StoreView, doc: Mapping[str, Any]) -> ConfigMap:
-    """A v1 ConfigMap manifest (string values only)."""
+    """A v1 ConfigMap manifest (string values only, under keys the API server accepts:
+    apimachinery ``IsConfigMapKey``)."""
     obj, ns, name, _ = meta(doc, "ConfigMap", namespaced=True)
     data = dict(mapping(obj, "data", doc.get("data")))
     for key, value in data.items():
+        if len(key) > 253 or not _CONFIG_KEY.match(key) or key == "." or key.startswith(".."):
+            raise ManifestError(obj, f"data.{key}", key, "Invalid value: a valid config key "
+                                "must consist of alphanumeric characters, '-', '_' or '.', "
+                                "at most 253, and must not be '.' or start with '..'",
+                                fix="e.g. 'key.name', 'KEY_NAME' or 'key-name'")
         if not isinstance(value, str):
             raise ManifestError(obj, f"data.{key}", value, "is not a string",
                                 fix="quote the value; ConfigMap data values are strings")
@@ -37,35 +46,31 @@ def decode_config_map(store: StoreView, doc: Mapping[str, Any]) -> ConfigMap:
 
 
 def parse_ip_masq_config(obj: str, text: Any) -> dict[str, Any]:
-    """Parse the ConfigMap's ``data.config`` (YAML or JSON) as the agent does."""
-    import yaml  # on first use: ``import kubenet_lab`` stays fast
-
-    try:
-        raw = yaml.safe_load(text) if isinstance(text, str) else text
-    except yaml.YAMLError as err:
-        raise ManifestError(obj, "data.config", "<yaml>", f"is not valid YAML ({err})",
-                            fix="write the config as YAML: nonMasqueradeCIDRs: [...]") from None
+    """Parse the ConfigMap's ``data.config`` (YAML or JSON) as the agent does, into
+    ``MasqConfig``'s fields (cmd/ip-masq-agent: nonMasqueradeCIDRs a list of CIDRs,
+    masqLinkLocal and masqLinkLocalIPv6 booleans, resyncInterval a duration)."""
+    docs = load_yaml(text, f"{obj}: data.config") if isinstance(text, str) else [text]
+    raw = docs[0] if docs else None
     raw = raw or {}
     if not isinstance(raw, dict):
         raise ManifestError(obj, "data.config", text, "is not a mapping",
                             fix="write nonMasqueradeCIDRs, masqLinkLocal, resyncInterval keys")
     out: dict[str, Any] = {}
     for key, value in raw.items():
+        field = f"data.config.{key}"
         if key == "nonMasqueradeCIDRs":
             if not isinstance(value, list):
-                raise ManifestError(obj, "data.config.nonMasqueradeCIDRs", value,
-                                    "is not a list", fix="write a YAML list of CIDRs")
-            out[key] = [str(check_cidr(obj, f"data.config.nonMasqueradeCIDRs[{i}]", v))
-                        for i, v in enumerate(value)]
-        elif key == "masqLinkLocal":
+                raise ManifestError(obj, field, value, "is not a list",
+                                    fix="write a YAML list of CIDRs")
+            out[key] = [str(check_cidr(obj, f"{field}[{i}]", v)) for i, v in enumerate(value)]
+        elif key in ("masqLinkLocal", "masqLinkLocalIPv6"):
             if not isinstance(value, bool):
-                raise ManifestError(obj, "data.config.masqLinkLocal", value, "is not a boolean",
+                raise ManifestError(obj, field, value, "is not a boolean",
                                     fix="use true or false")
             out[key] = value
-        elif key in ("resyncInterval", "masqLinkLocalIPv6"):
-            out[key] = value
+        elif key == "resyncInterval":
+            out[key] = string(obj, field, value)
         else:
-            raise ManifestError(obj, f"data.config.{key}", value,
-                                "is not a key ip-masq-agent reads",
+            raise ManifestError(obj, field, value, "is not a key ip-masq-agent reads",
                                 fix="use nonMasqueradeCIDRs, masqLinkLocal, resyncInterval")
     return out

@@ -4,23 +4,33 @@ lists, ``metadata``) and field values with the API server's rules and messages.
 Sources: k8s.io/apimachinery pkg/util/validation/validation.go (DNS-1123 names,
 label keys and values, IANA service names) and pkg/apis/core/validation.
 
+A field of the wrong JSON type (``string``, ``boolean``, ``mapping``, ``sequence``) is
+refused with kube-openapi's words (pkg/validation/errors/schema.go: "... must be of type
+string"), which the API server returns for a custom resource; for a built-in kind it
+says the same in Go's (``json: cannot unmarshal number into Go struct field
+Container.spec.containers.name of type string``). A null is an absent field, as Go's
+encoding/json leaves the field at its zero value.
+
 >>> check_port("Pod x/a", "spec.containers[0].ports[0].containerPort", 80)
 80
 >>> mapping("Pod x/a", "spec", None)
 {}
+>>> print(invalid_type("Pod x/a", "spec.containers[0].name", 5, "string"))
+Pod x/a: spec.containers[0].name: 5 Invalid value: must be of type string (quote it, e.g. "5")
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
 from typing import Any
 
-from kubenet_lab.exceptions import ManifestError
+from kubenet_lab.exceptions import ManifestError, describe
 
 __all__ = [
     "PROTOCOLS",
+    "boolean",
     "check_cidr",
     "check_dns_label",
     "check_dns_subdomain",
@@ -29,11 +39,15 @@ __all__ = [
     "check_port",
     "check_port_name",
     "check_protocol",
+    "integer",
     "invalid",
+    "invalid_type",
+    "is_decimal",
     "is_ip",
     "mapping",
     "meta",
     "sequence",
+    "string",
 ]
 
 PROTOCOLS = ("TCP", "UDP", "SCTP")
@@ -72,7 +86,7 @@ def check_labels(obj: str, field: str, labels: object) -> dict[str, str]:
     """A label map: qualified-name keys and values of at most 63 characters."""
     if labels is None:
         return {}
-    if not isinstance(labels, dict):
+    if not isinstance(labels, Mapping):
         raise ManifestError(obj, field, labels, "is not a map of label keys to values",
                             fix="write labels as key: value pairs")
     out: dict[str, str] = {}
@@ -92,7 +106,9 @@ def check_labels(obj: str, field: str, labels: object) -> dict[str, str]:
         if isinstance(value, bool) or value is None:
             raise ManifestError(obj, f"{field}.{key}", value, "is not a string",
                                 fix="quote the label value, e.g. \"true\"")
-        value = str(value)
+        if not isinstance(value, (str, int, float)):
+            raise invalid_type(obj, f"{field}.{key}", value, "string")
+        value = value if isinstance(value, str) else describe(value)  # 1.5 is "1.5"
         if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
             raise ManifestError(
                 obj, f"{field}.{key}", value, "is not a valid label value",
@@ -105,7 +121,12 @@ def check_labels(obj: str, field: str, labels: object) -> dict[str, str]:
 
 def check_port(obj: str, field: str, value: object) -> int:
     """A port number in 1-65535."""
-    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+    if value is None:
+        raise ManifestError(obj, field, value, "Required value",
+                            fix="use a port number from 1 to 65535")
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_type(obj, field, value, "integer", fix="use a port number from 1 to 65535")
+    if not 1 <= value <= 65535:
         raise ManifestError(obj, field, value, "is not in 1-65535",
                             fix="use a port number from 1 to 65535")
     return value
@@ -159,6 +180,16 @@ def is_ip(text: object) -> bool:
     return True
 
 
+def is_decimal(text: object) -> bool:
+    """Is ``text`` a string of ASCII digits, as ``strtol`` and Go's ``strconv.Atoi`` read
+    them? (``str.isdigit`` also accepts '²' and other digits ``int()`` refuses.)
+
+    >>> is_decimal("80"), is_decimal("²"), is_decimal("")
+    (True, False, False)
+    """
+    return isinstance(text, str) and text.isascii() and text.isdigit()
+
+
 def check_cidr(obj: str, field: str, value: object) -> IPv4Network:
     """An IPv4 CIDR whose host bits are zero."""
     try:
@@ -177,13 +208,63 @@ def invalid(obj: str, field: str, value: Any, problem: str,
     return ManifestError(obj, field, value, problem, fix=fix)
 
 
+def invalid_type(obj: str, field: str, value: Any, expected: str,
+                 fix: str | None = None) -> ManifestError:
+    """The error for a value of the wrong JSON type (``expected``: string, boolean,
+    integer, object, array), in kube-openapi's words (to ``raise``)."""
+    if fix is None:
+        shown = describe(value)
+        if expected == "string" and isinstance(value, (bool, int, float)) and len(shown) < 30:
+            fix = f'quote it, e.g. "{shown.lower() if isinstance(value, bool) else shown}"'
+        else:
+            fix = {"string": "write one string here", "boolean": "use true or false",
+                   "integer": "write a whole number", "object": f"write {field} as key: "
+                   "value pairs", "array": f"write {field} as a YAML list ('- ...')"}[expected]
+    return ManifestError(obj, field, value, f"Invalid value: must be of type {expected}",
+                         fix=fix)
+
+
+def string(obj: str, field: str, value: Any, default: str | None = None) -> str | None:
+    """A string field: the string, or ``default`` when it is absent (None).
+
+    >>> string("Pod x/a", "spec.nodeName", None), string("Pod x/a", "spec.nodeName", "n")
+    (None, 'n')
+    """
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise invalid_type(obj, field, value, "string")
+    return value
+
+
+def integer(obj: str, field: str, value: Any, default: int | None = None) -> int | None:
+    """An integer field (its range is checked where it is used), or ``default`` when it
+    is absent (None)."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise invalid_type(obj, field, value, "integer")
+    return value
+
+
+def boolean(obj: str, field: str, value: Any, default: bool = False) -> bool:
+    """A boolean field: True or False, or ``default`` when it is absent (None)."""
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise invalid_type(obj, field, value, "boolean")
+    return value
+
+
 def mapping(obj: str, field: str, value: Any, required: bool = False) -> Mapping[str, Any]:
     """``value`` as a mapping (None: an empty one, unless ``required``)."""
     if value is None and not required:
         return {}
+    if value is None:
+        raise ManifestError(obj, field, value, "Required value",
+                            fix=f"write {field} as key: value pairs")
     if not isinstance(value, Mapping):
-        raise ManifestError(obj, field, value, "Required value" if value is None else
-                            "is not a mapping", fix=f"write {field} as key: value pairs")
+        raise invalid_type(obj, field, value, "object")
     return value
 
 
@@ -191,24 +272,40 @@ def sequence(obj: str, field: str, value: Any, required: bool = False) -> list[A
     """``value`` as a list (None: an empty one, unless ``required``)."""
     if value is None and not required:
         return []
+    if value is None:
+        raise ManifestError(obj, field, value, "Required value",
+                            fix=f"write {field} as a YAML list ('- ...')")
     if not isinstance(value, list):
-        raise ManifestError(obj, field, value, "Required value" if value is None else
-                            "is not a list", fix=f"write {field} as a YAML list ('- ...')")
+        raise invalid_type(obj, field, value, "array")
     return value
 
 
-def meta(doc: Mapping[str, Any], kind: str, namespaced: bool) -> tuple[str, str, str, dict]:
+def meta(
+    doc: Mapping[str, Any], kind: str, namespaced: bool,
+    name_rule: Callable[[str, str, object], str] = check_dns_subdomain,
+) -> tuple[str, str, str, dict]:
     """``(object, namespace, name, labels)`` of a manifest; ``object`` names it in error
-    messages (``"Pod x/a"``, ``"Node node-1"``)."""
+    messages (``"Pod x/a"``, ``"Node node-1"``). The name must pass ``name_rule`` (a
+    DNS-1123 subdomain for most kinds, a label for Namespaces and Services), a namespace
+    must be a DNS-1123 label (absent or empty: ``default``, as kubectl fills it in), and
+    the labels a mapping (``check_labels`` checks them)."""
     metadata = doc.get("metadata")
     if not isinstance(metadata, Mapping):
         raise ManifestError(kind, "metadata", metadata, "is missing or not a mapping",
                             fix="add metadata: {name: ...}")
     name = metadata.get("name")
-    if not isinstance(name, str) or not name:
+    if name is None or name == "":
         raise ManifestError(kind, "metadata.name", name, "Required value",
                             fix="give the object a name")
-    ns = metadata.get("namespace", "default") if namespaced else ""
+    if not isinstance(name, str):
+        raise invalid_type(kind, "metadata.name", name, "string")
+    ns = ""
+    if namespaced:
+        ns = string(f"{kind} {name}", "metadata.namespace", metadata.get("namespace")) or (
+            "default")
     obj = f"{kind} {ns}/{name}" if namespaced else f"{kind} {name}"
-    labels = metadata.get("labels") or {}
+    name_rule(obj, "metadata.name", name)
+    if namespaced:
+        check_dns_label(obj, "metadata.namespace", ns)
+    labels = dict(mapping(obj, "metadata.labels", metadata.get("labels")))
     return obj, ns, name, labels

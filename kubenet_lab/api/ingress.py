@@ -13,9 +13,11 @@ from kubenet_lab.api.fields import (
     check_dns_subdomain,
     check_port,
     check_port_name,
+    invalid_type,
     mapping,
     meta,
     sequence,
+    string,
 )
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.ingress import (
@@ -37,7 +39,7 @@ PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
 
 def _check_host(obj: str, field: str, host: Any) -> str:
     if not isinstance(host, str):
-        raise ManifestError(obj, field, host, "must be a string", fix="write a DNS name")
+        raise invalid_type(obj, field, host, "string", fix="write a DNS name")
     try:
         IPv4Address(host)
     except ValueError:
@@ -62,8 +64,8 @@ def _check_host(obj: str, field: str, host: Any) -> str:
 def _backend(obj: str, field: str, raw: Any) -> IngressBackend:
     raw = mapping(obj, field, raw, required=True)
     svc = mapping(obj, f"{field}.service", raw.get("service"), required=True)
-    name = svc.get("name")
-    if not isinstance(name, str) or not name:
+    name = string(obj, f"{field}.service.name", svc.get("name"))
+    if not name:
         raise ManifestError(obj, f"{field}.service.name", name, "Required value",
                             fix="name the backend Service")
     port = mapping(obj, f"{field}.service.port", svc.get("port"), required=True)
@@ -105,7 +107,9 @@ def decode_ingress(store: StoreView, doc: Mapping[str, Any]) -> Ingress:
             if ptype not in PATH_TYPES:
                 raise ManifestError(obj, f"{pf}.pathType", ptype, "Unsupported value",
                                     fix="supported values: " + ", ".join(PATH_TYPES))
-            path = p.get("path", "/" if ptype == "ImplementationSpecific" else None)
+            path = p.get("path")
+            if path is None and ptype == "ImplementationSpecific":
+                path = "/"
             if not isinstance(path, str) or not path.startswith("/"):
                 raise ManifestError(obj, f"{pf}.path", path,
                                     "Invalid value: must be an absolute path",
@@ -122,8 +126,9 @@ def decode_ingress(store: StoreView, doc: Mapping[str, Any]) -> Ingress:
         t = mapping(obj, f"spec.tls[{i}]", t, required=True)
         hosts = tuple(_check_host(obj, f"spec.tls[{i}].hosts[{k}]", h)
                       for k, h in enumerate(sequence(obj, f"spec.tls[{i}].hosts", t.get("hosts"))))
-        tls.append(IngressTLS(hosts, str(t.get("secretName", ""))))
-    cls = spec.get("ingressClassName")
+        tls.append(IngressTLS(hosts, string(obj, f"spec.tls[{i}].secretName",
+                                            t.get("secretName"), "")))
+    cls = string(obj, "spec.ingressClassName", spec.get("ingressClassName"))
     if cls is None:
         defaults = [c for c in store.ingress_classes if c.default]
         if len(defaults) > 1:
@@ -138,11 +143,11 @@ def decode_ingress_class(doc: Mapping[str, Any]) -> IngressClass:
     """A networking.k8s.io/v1 IngressClass; the default-class annotation is read."""
     obj, _, name, _ = meta(doc, "IngressClass", namespaced=False)
     spec = mapping(obj, "spec", doc.get("spec"))
-    controller = spec.get("controller")
-    if not isinstance(controller, str) or "/" not in controller:
+    controller = string(obj, "spec.controller", spec.get("controller"))
+    if controller is None or "/" not in controller:
         raise ManifestError(obj, "spec.controller", controller,
                             "Required value: a domain-prefixed path",
                             fix="e.g. controller: k8s.io/ingress-nginx")
-    notes = (doc.get("metadata") or {}).get("annotations") or {}
+    notes = mapping(obj, "metadata.annotations", doc["metadata"].get("annotations"))
     default = notes.get("ingressclass.kubernetes.io/is-default-class") == "true"
     return IngressClass(name, controller, default)

@@ -12,12 +12,12 @@ from typing import Any
 from kubenet_lab.api.fields import (
     PROTOCOLS,
     check_cidr,
-    check_dns_subdomain,
     check_labels,
     check_port,
     check_port_name,
     invalid,
     mapping,
+    meta,
     sequence,
 )
 from kubenet_lab.model.networkpolicy import (
@@ -176,11 +176,7 @@ def network_policy_from_manifest(doc: Mapping[str, Any]) -> NetworkPolicy:
     >>> p.policy_types, p.ingress
     (('Ingress',), ())
     """
-    meta = mapping("NetworkPolicy", "metadata", doc.get("metadata"))
-    name = meta.get("name")
-    ns = meta.get("namespace", "default")
-    obj = f"NetworkPolicy {ns}/{name}"
-    check_dns_subdomain(obj, "metadata.name", name)
+    obj, ns, name, _ = meta(doc, "NetworkPolicy", namespaced=True)
     spec = mapping(obj, "spec", doc.get("spec"))
     if "podSelector" not in spec and doc.get("spec") is None:
         spec = {}

@@ -22,6 +22,7 @@ from kubenet_lab.api.fields import (
     mapping,
     meta,
     sequence,
+    string,
 )
 from kubenet_lab.api.ipam import check_ip_free, next_node_ip, next_pod_cidr
 from kubenet_lab.exceptions import ConflictError, ManifestError
@@ -123,12 +124,12 @@ def decode_node(store: StoreView, doc: Mapping[str, Any]) -> Node | dict[str, An
     obj, _, name, labels = meta(doc, "Node", namespaced=False)
     spec = mapping(obj, "spec", doc.get("spec"))
     status = mapping(obj, "status", doc.get("status"))
-    addresses = {
-        a.get("type"): a.get("address")
-        for a in sequence(obj, "status.addresses", status.get("addresses"))
-        if isinstance(a, Mapping)
-    }
-    pod_cidr = spec.get("podCIDR")
+    addresses: dict[str | None, str | None] = {}
+    for i, a in enumerate(sequence(obj, "status.addresses", status.get("addresses"))):
+        a = mapping(obj, f"status.addresses[{i}]", a, required=True)
+        addresses[string(obj, f"status.addresses[{i}].type", a.get("type"))] = string(
+            obj, f"status.addresses[{i}].address", a.get("address"))
+    pod_cidr = string(obj, "spec.podCIDR", spec.get("podCIDR")) or None
     if store.has_node(name):
         node = store.node(name)
         if pod_cidr is not None and pod_cidr != node.pod_cidr:
@@ -139,8 +140,8 @@ def decode_node(store: StoreView, doc: Mapping[str, Any]) -> Node | dict[str, An
             )
         return node
     return dict(
-        name=name, ip=addresses.get("InternalIP"), pod_cidr=pod_cidr,
-        public_ip=addresses.get("ExternalIP"),
+        name=name, ip=addresses.get("InternalIP") or None, pod_cidr=pod_cidr,
+        public_ip=addresses.get("ExternalIP") or None,
         labels={k: v for k, v in labels.items()
                 if k != "node-role.kubernetes.io/control-plane"},
         control_plane="node-role.kubernetes.io/control-plane" in labels,

@@ -13,6 +13,7 @@ from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.api.fields import (
+    boolean,
     check_dns_label,
     check_dns_subdomain,
     check_ip,
@@ -20,9 +21,11 @@ from kubenet_lab.api.fields import (
     check_port,
     check_port_name,
     check_protocol,
+    integer,
     mapping,
     meta,
     sequence,
+    string,
 )
 from kubenet_lab.api.ipam import check_ip_free, next_pod_ip, pod_ip_range
 from kubenet_lab.exceptions import ConflictError, ManifestError, UnsupportedKindError
@@ -34,6 +37,7 @@ if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
 __all__ = [
+    "TAINT_EFFECTS",
     "allocate_pod_ip",
     "check_containers",
     "check_pod_update",
@@ -43,17 +47,21 @@ __all__ = [
     "validate_pod",
 ]
 
+#: The effects a taint or toleration may name (pkg/apis/core/validation ``validateTaintEffect``).
+TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
+
 
 def check_containers(
-    obj: str, containers: list[Container | Mapping[str, Any]]
+    obj: str, containers: list[Container | Mapping[str, Any]], field: str = "spec.containers",
 ) -> tuple[tuple[Container, ...], tuple[str, ...], tuple[str, ...]]:
-    """Validate containers as the API server does; find port clashes between them.
+    """Validate containers (``field``, a Deployment's are in its template) as the API
+    server does; find port clashes between them.
 
     Returns the containers, the names of those that crash-loop because an earlier
     container already holds their port, and the API server's warnings.
     """
     if not containers:
-        raise ManifestError(obj, "spec.containers", [], "is empty: a pod needs a container",
+        raise ManifestError(obj, field, [], "is empty: a pod needs a container",
                             fix="add at least one container")
     out: list[Container] = []
     names: dict[str, int] = {}
@@ -63,11 +71,11 @@ def check_containers(
     warnings: list[str] = []
     for i, c in enumerate(containers):
         if isinstance(c, Mapping):
-            raise ManifestError(obj, f"spec.containers[{i}]", dict(c),
+            raise ManifestError(obj, f"{field}[{i}]", dict(c),
                                 "is a dict; pass kl.Container objects or use apply()")
         if not isinstance(c, Container):
-            raise ManifestError(obj, f"spec.containers[{i}]", c, "is not a Container")
-        path = f"spec.containers[{i}]"
+            raise ManifestError(obj, f"{field}[{i}]", c, "is not a Container")
+        path = f"{field}[{i}]"
         check_dns_label(obj, f"{path}.name", c.name)
         if c.name in names:
             raise ManifestError(obj, f"{path}.name", c.name, "Duplicate value",
@@ -98,6 +106,8 @@ def check_containers(
 
 
 def decode_containers(obj: str, field: str, raw: Any) -> list[Container]:
+    """``spec.containers`` of a manifest as Containers (``check_containers`` validates
+    them); a port's protocol defaults to TCP, an empty port name is no name."""
     out = []
     for i, c in enumerate(sequence(obj, field, raw, required=True)):
         path = f"{field}[{i}]"
@@ -107,30 +117,49 @@ def decode_containers(obj: str, field: str, raw: Any) -> list[Container]:
             raise ManifestError(obj, f"{path}.name", None, "Required value",
                                 fix="give every container a name")
         image = c.get("image")
-        if not isinstance(image, str) or not image:
+        if image is None or image == "":
             raise ManifestError(obj, f"{path}.image", image, "Required value",
                                 fix="give the container an image, e.g. nginx:1.27")
         ports = []
         for j, p in enumerate(sequence(obj, f"{path}.ports", c.get("ports"))):
-            p = mapping(obj, f"{path}.ports[{j}]", p, required=True)
-            if "containerPort" not in p:
-                raise ManifestError(obj, f"{path}.ports[{j}].containerPort", None,
+            ppath = f"{path}.ports[{j}]"
+            p = mapping(obj, ppath, p, required=True)
+            number = integer(obj, f"{ppath}.containerPort", p.get("containerPort"))
+            if number is None:
+                raise ManifestError(obj, f"{ppath}.containerPort", None,
                                     "Required value", fix="add containerPort: <1-65535>")
-            ports.append(ContainerPort(p["containerPort"], p.get("name"),
-                                       p.get("protocol", "TCP")))
-        out.append(Container(name, image, tuple(ports)))
+            ports.append(ContainerPort(
+                number, string(obj, f"{ppath}.name", p.get("name")) or None,
+                string(obj, f"{ppath}.protocol", p.get("protocol")) or "TCP"))
+        out.append(Container(string(obj, f"{path}.name", name),
+                             string(obj, f"{path}.image", image), tuple(ports)))
     return out
 
 
 def decode_tolerations(obj: str, field: str, raw: Any) -> tuple[Toleration, ...]:
+    """``tolerations`` with the API server's checks (pkg/apis/core/validation
+    ``ValidateTolerations``): operator Equal or Exists, no value with Exists, a known
+    effect or none."""
     out = []
     for i, t in enumerate(sequence(obj, field, raw)):
-        t = mapping(obj, f"{field}[{i}]", t, required=True)
-        op = t.get("operator", "Equal")
+        path = f"{field}[{i}]"
+        t = mapping(obj, path, t, required=True)
+        key, value, effect = (string(obj, f"{path}.{k}", t.get(k), "")
+                              for k in ("key", "value", "effect"))
+        op = string(obj, f"{path}.operator", t.get("operator")) or "Equal"
         if op not in ("Equal", "Exists"):
-            raise ManifestError(obj, f"{field}[{i}].operator", op, "is not supported",
+            raise ManifestError(obj, f"{path}.operator", op, "is not supported",
                                 fix="use Equal or Exists")
-        out.append(Toleration(t.get("key", ""), op, str(t.get("value", "")), t.get("effect", "")))
+        if op == "Exists" and value:
+            raise ManifestError(obj, f"{path}.operator", op,
+                                "Invalid value: value must be empty when `operator` is "
+                                "'Exists'", fix="drop the value, or use operator: Equal")
+        if effect not in ("", *TAINT_EFFECTS):
+            raise ManifestError(obj, f"{path}.effect", effect,
+                                "Unsupported value: supported values: " + ", ".join(
+                                    f'"{e}"' for e in TAINT_EFFECTS),
+                                fix="leave effect out to tolerate every effect")
+        out.append(Toleration(key, op, value, effect))
     return tuple(out)
 
 
@@ -141,7 +170,7 @@ def decode_pod(doc: Mapping[str, Any]) -> dict[str, Any]:
     obj, ns, name, labels = meta(doc, "Pod", namespaced=True)
     spec = mapping(obj, "spec", doc.get("spec"), required=True)
     status = mapping(obj, "status", doc.get("status"))
-    if spec.get("hostNetwork"):
+    if boolean(obj, "spec.hostNetwork", spec.get("hostNetwork")):
         raise UnsupportedKindError(
             obj, "spec.hostNetwork", True, "is not modelled: the lab's pods have their own "
             "network namespace", fix="leave hostNetwork out",
@@ -150,10 +179,11 @@ def decode_pod(doc: Mapping[str, Any]) -> dict[str, Any]:
     ready = True
     for cond in sequence(obj, "status.conditions", status.get("conditions")):
         if isinstance(cond, Mapping) and cond.get("type") == "Ready":
-            ready = str(cond.get("status")) == "True"
+            ready = cond.get("status") == "True" or cond.get("status") is True
     return dict(
-        ref=f"{ns}/{name}", node=spec.get("nodeName"), labels=labels, containers=containers,
-        ip=status.get("podIP"), ready=ready,
+        ref=f"{ns}/{name}", node=string(obj, "spec.nodeName", spec.get("nodeName")) or None,
+        labels=labels, containers=containers,
+        ip=string(obj, "status.podIP", status.get("podIP")) or None, ready=ready,
         tolerations=decode_tolerations(obj, "spec.tolerations", spec.get("tolerations")),
         owner=None)
 

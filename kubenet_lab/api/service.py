@@ -19,9 +19,11 @@ from kubenet_lab.api.fields import (
     check_port,
     check_port_name,
     check_protocol,
+    is_decimal,
     mapping,
     meta,
     sequence,
+    string,
 )
 from kubenet_lab.exceptions import ConflictError, ManifestError
 from kubenet_lab.model.service import SERVICE_TYPES, Service, ServicePort
@@ -70,7 +72,8 @@ def build_service(
     if session_affinity not in ("None", "ClientIP"):
         raise ManifestError(obj, "spec.sessionAffinity", session_affinity, "Unsupported value",
                             fix="use None or ClientIP")
-    if not isinstance(affinity_timeout, int) or not 0 < affinity_timeout <= 86400:
+    if isinstance(affinity_timeout, bool) or not isinstance(affinity_timeout, int) or not (
+            0 < affinity_timeout <= 86400):
         raise ManifestError(
             obj, "spec.sessionAffinityConfig.clientIP.timeoutSeconds", affinity_timeout,
             "must be greater than 0 and less than 86400", fix="leave it out for 10800")
@@ -114,7 +117,7 @@ def build_service(
             raise ManifestError(obj, path, raw, "is not a port",
                                 fix="write {port: 80, targetPort: 8080}")
         port = check_port(obj, f"{path}.port", raw.get("port"))
-        protocol = check_protocol(obj, f"{path}.protocol", raw.get("protocol", "TCP"))
+        protocol = check_protocol(obj, f"{path}.protocol", raw.get("protocol") or "TCP")
         pname = raw.get("name")
         if pname in ("", None):
             pname = None
@@ -134,11 +137,14 @@ def build_service(
             raise ManifestError(obj, f"{path}", f"{port}/{protocol}", "Duplicate value",
                                 fix="each port and protocol may appear once")
         seen.add((port, protocol))
-        target = raw.get("targetPort", port)
-        if isinstance(target, str) and not target.isdigit():
+        target = raw.get("targetPort")
+        if target is None:  # defaulting: the port itself
+            target = port
+        elif isinstance(target, str) and not is_decimal(target):
             check_port_name(obj, f"{path}.targetPort", target)
-        else:
-            target = check_port(obj, f"{path}.targetPort", int(target))
+        else:  # the lab reads "8080" as a number (the API server wants a name or a number)
+            target = check_port(obj, f"{path}.targetPort",
+                                int(target) if is_decimal(target) and len(target) <= 5 else target)
         node_port = raw.get("nodePort")
         if node_port is not None:
             if not external:
@@ -209,26 +215,29 @@ def build_service(
 
 def decode_service(store: StoreView, doc: Mapping[str, Any]) -> Service:
     """A v1 Service manifest, validated and allocated as ``build_service`` does."""
-    obj, ns, name, labels = meta(doc, "Service", namespaced=True)
+    obj, ns, name, labels = meta(doc, "Service", namespaced=True, name_rule=check_dns_label)
     spec = mapping(obj, "spec", doc.get("spec"), required=True)
     status = mapping(obj, "status", doc.get("status"))
     lb = mapping(obj, "status.loadBalancer", status.get("loadBalancer"))
     ingress = sequence(obj, "status.loadBalancer.ingress", lb.get("ingress"))
-    lb_ip = ingress[0].get("ip") if ingress and isinstance(ingress[0], Mapping) else None
+    lb_ip = string(obj, "status.loadBalancer.ingress[0].ip", mapping(
+        obj, "status.loadBalancer.ingress[0]", ingress[0]).get("ip")) if ingress else None
     affinity = mapping(obj, "spec.sessionAffinityConfig", spec.get("sessionAffinityConfig"))
     client_ip = mapping(obj, "spec.sessionAffinityConfig.clientIP", affinity.get("clientIP"))
     selector = spec.get("selector")
     if selector is not None:
         selector = dict(mapping(obj, "spec.selector", selector))
-    ports = sequence(obj, "spec.ports", spec.get("ports"))
-    cluster_ip = spec.get("clusterIP")
-    svc = build_service(
-        store, f"{ns}/{name}", type=spec.get("type", "ClusterIP"), ports=ports,
-        selector=selector, cluster_ip=cluster_ip, labels=labels,
-        session_affinity=spec.get("sessionAffinity", "None"),
-        affinity_timeout=client_ip.get("timeoutSeconds", 10800),
-        external_traffic_policy=spec.get("externalTrafficPolicy"),
-        internal_traffic_policy=spec.get("internalTrafficPolicy", "Cluster"),
-        external_name=spec.get("externalName"), load_balancer_ip=lb_ip,
+    text = {key: string(obj, f"spec.{key}", spec.get(key)) for key in (
+        "type", "clusterIP", "sessionAffinity", "externalTrafficPolicy",
+        "internalTrafficPolicy", "externalName")}
+    timeout = client_ip.get("timeoutSeconds")
+    return build_service(
+        store, f"{ns}/{name}", type=text["type"] or "ClusterIP",
+        ports=sequence(obj, "spec.ports", spec.get("ports")), selector=selector,
+        cluster_ip=text["clusterIP"] or None, labels=labels,
+        session_affinity=text["sessionAffinity"] or "None",
+        affinity_timeout=10800 if timeout is None else timeout,
+        external_traffic_policy=text["externalTrafficPolicy"] or None,
+        internal_traffic_policy=text["internalTrafficPolicy"] or "Cluster",
+        external_name=text["externalName"], load_balancer_ip=lb_ip,
     )
-    return svc

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubenet_lab.api.fields import check_dns_label, check_dns_subdomain, check_labels, mapping, meta
+from kubenet_lab.api.fields import check_dns_label, check_labels, mapping, meta
 from kubenet_lab.api.pod import check_containers, decode_containers, decode_tolerations
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.deployment import Deployment
@@ -31,17 +31,17 @@ def build_namespace(name: str, labels: Mapping[str, str] | None = None) -> Names
 
 def decode_namespace(doc: Mapping[str, Any]) -> Namespace:
     """A v1 Namespace manifest."""
-    _, _, name, labels = meta(doc, "Namespace", namespaced=False)
+    _, _, name, labels = meta(doc, "Namespace", namespaced=False, name_rule=check_dns_label)
     return build_namespace(name, labels)
 
 
 def decode_deployment(store: StoreView, doc: Mapping[str, Any]) -> Deployment:
     """An apps/v1 Deployment manifest: the selector must match the template's labels."""
     obj, ns, name, _ = meta(doc, "Deployment", namespaced=True)
-    check_dns_subdomain(obj, "metadata.name", name)
     store.namespace(ns)
     spec = mapping(obj, "spec", doc.get("spec"), required=True)
-    replicas = spec.get("replicas", 1)
+    replicas = spec.get("replicas")
+    replicas = 1 if replicas is None else replicas  # defaulting: apps/v1 defaults.go
     if isinstance(replicas, bool) or not isinstance(replicas, int) or replicas < 0:
         raise ManifestError(obj, "spec.replicas", replicas, "must be a whole number >= 0")
     selector = mapping(obj, "spec.selector", spec.get("selector"), required=True)
@@ -50,7 +50,8 @@ def decode_deployment(store: StoreView, doc: Mapping[str, Any]) -> Deployment:
                                       selector.get("matchLabels"), required=True)))
     template = mapping(obj, "spec.template", spec.get("template"), required=True)
     tmeta = mapping(obj, "spec.template.metadata", template.get("metadata"))
-    tlabels = check_labels(obj, "spec.template.metadata.labels", dict(tmeta.get("labels") or {}))
+    tlabels = check_labels(obj, "spec.template.metadata.labels", dict(mapping(
+        obj, "spec.template.metadata.labels", tmeta.get("labels"))))
     if any(tlabels.get(k) != v for k, v in match.items()):
         raise ManifestError(
             obj, "spec.template.metadata.labels", tlabels,
@@ -59,7 +60,7 @@ def decode_deployment(store: StoreView, doc: Mapping[str, Any]) -> Deployment:
         )
     tspec = mapping(obj, "spec.template.spec", template.get("spec"), required=True)
     containers = decode_containers(obj, "spec.template.spec.containers", tspec.get("containers"))
-    check_containers(obj, containers)
+    check_containers(obj, containers, "spec.template.spec.containers")
     return Deployment(
         ns, name, replicas, dict(sorted(match.items())), dict(sorted(tlabels.items())),
         tuple(containers), decode_tolerations(obj, "spec.template.spec.tolerations",

@@ -66,13 +66,16 @@ def apply(store: Store, src: Any) -> list[Any]:
 
 
 def _handler(doc: Mapping[str, Any]) -> Callable[[Store, Mapping[str, Any]], Any]:
+    """The handler of a document's kind; ``load_documents`` made ``kind`` and
+    ``apiVersion`` strings or None."""
     kind, version = doc.get("kind"), doc.get("apiVersion")
     handler = _HANDLERS.get((version, kind))
     if handler is not None:
         return handler
     supported = ", ".join(f"{k} ({v})" for v, k in SUPPORTED_KINDS)
-    name = (doc.get("metadata") or {}).get("name", "?") if isinstance(
-        doc.get("metadata"), Mapping) else "?"
+    metadata = doc.get("metadata")
+    name = metadata.get("name") if isinstance(metadata, Mapping) else None
+    name = name if isinstance(name, str) and name else "?"
     versions = {k: v for v, k in SUPPORTED_KINDS}
     if kind in versions:
         raise UnsupportedKindError(
