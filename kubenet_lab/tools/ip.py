@@ -1,41 +1,123 @@
-"""``ip`` (iproute2 6.x): addresses and links, routes (``show``, ``get``, and on a node
-``add``/``del``/``replace``, which really change that node's routes in the runtime), and
-the neighbour table.
+"""``ip`` (iproute2 6.1, Ubuntu 24.04's): addresses and links, routes (``show``, ``get``,
+and on a node ``add``/``del``/``replace``/``change``, which really change that node's
+main routing table in the runtime), and the neighbour table.
+
+The command line is read as iproute2 reads it: ``matches()`` abbreviations (``ip r``,
+``ip route s``), ``NEXT_ARG`` (``Command line is not complete. Try option "help"``),
+prefixes and addresses as lib/utils.c ``get_prefix_1``/``get_addr_1`` parse them (each
+part through ``strtoul(.., 0)``: ``10/8`` is 10.0.0.0/8, a mask may be dotted), and the
+messages of ip/iproute.c (``Error: any valid prefix is expected rather than "foo".``,
+``Error: either "to" is duplicate, or "x" is a garbage.``, ``Error: argument "abc" is
+wrong: "metric" value is invalid``); what the kernel checks is answered with its extack
+or errno text (``Error: Invalid prefix for given prefix length.``, ``RTNETLINK answers:
+File exists``). The global options ``-4``/``-6`` choose the family; the other formatting
+options (``-s``, ``-d``, ``-br``, ...) are accepted and change nothing. ``metric`` is
+checked and not kept (the lab's routes have no metric); a route of a table other than
+main is accepted and forgotten (the lab models the main table only); route types other
+than unicast, blackhole, unreachable and prohibit are not modelled, and the lab says so.
+
+IPv6: the lab's nodes and pods are IPv4 only, as a kernel booted with
+``ipv6.disable=1`` is (which is also why ``ip addr`` shows no ``inet6`` line): the
+kernel registers no IPv6 routing, so every IPv6 route request (``ip route add blackhole
+fe80::/64``, ``ip -6 route get ::1``) is refused by rtnetlink with ``EOPNOTSUPP``
+(``RTNETLINK answers: Operation not supported``, net/core/rtnetlink.c
+``rtnetlink_rcv_msg``), an IPv4 route via an IPv6 gateway with ``Error: IPv6 support not
+enabled in kernel.`` (net/ipv6/addrconf_core.c), and ``ip -6 route`` lists nothing.
+Refusing keeps every IPv4 lookup as it was, with nothing to store.
 """
 
 from __future__ import annotations
 
 import hashlib
-from ipaddress import IPv4Address, ip_network
+from ipaddress import IPv4Address, IPv6Address, ip_network
 from typing import Any
 
 from kubenet_lab.dataplane.cni import mac_address
 from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.model.route import Route
 from kubenet_lab.tools.context import Context
+from kubenet_lab.tools.options import strtoul
 
 __all__ = ["ip"]
 
 
+#: ip/ip.c usage() (iproute2 6.1).
+_USAGE = """Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }
+       ip [ -force ] -batch filename
+where  OBJECT := { address | addrlabel | amt | fou | help | ila | ioam | l2tp |
+                   link | macsec | maddress | monitor | mptcp | mroute | mrule |
+                   neighbor | neighbour | netconf | netns | nexthop | ntable |
+                   ntbl | route | rule | sr | tap | tcpmetrics |
+                   token | tunnel | tuntap | vrf | xfrm }
+       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -r[esolve] |
+                    -h[uman-readable] | -iec | -j[son] | -p[retty] |
+                    -f[amily] { inet | inet6 | mpls | bridge | link } |
+                    -4 | -6 | -M | -B | -0 |
+                    -l[oops] { maximum-addr-flush-attempts } | -br[ief] |
+                    -o[neline] | -t[imestamp] | -ts[hort] | -b[atch] [filename] |
+                    -rc[vbuf] [size] | -n[etns] name | -N[umeric] | -a[ll] |
+                    -c[olor]}"""
+_INCOMPLETE = 'Command line is not complete. Try option "help"'
+#: The global options that change only the format, as ip/ip.c spells them.
+_FORMAT_OPTIONS = {"-s", "-stats", "-statistics", "-d", "-details", "-c", "-color", "-p",
+                   "-pretty", "-r", "-resolve", "-a", "-all", "-br", "-brief", "-j", "-json",
+                   "-o", "-oneline", "-h", "-human", "-human-readable", "-N", "-numeric"}
+
+
+class _IpError(Exception):
+    """What ip prints before it exits (a local signal, never leaves this module)."""
+
+
+def matches(word: str, keyword: str) -> bool:
+    """lib/utils.c ``matches``: ``word`` is a non-empty abbreviation of ``keyword``."""
+    return bool(word) and keyword.startswith(word)
+
+
+def _next(args: list[str], i: int) -> str:
+    """``NEXT_ARG()``: the argument after ``args[i]``."""
+    if i + 1 >= len(args):
+        raise _IpError(_INCOMPLETE)
+    return args[i + 1]
+
+
 def ip(ctx: Context, args: list[str]) -> str:
-    """``ip address|link|route|neigh``; ``ip route add|del|replace`` on a node changes
-    its routes (the runtime keeps the edit); in a pod it is not permitted."""
-    usage = ('Usage: ip [ OPTIONS ] OBJECT { COMMAND | help }\n'
-             'where  OBJECT := { address | link | neighbor | route | rule | ... }')
+    """``ip [-4|-6] address|link|route|neigh``; ``ip route add|del|replace|change`` on a
+    node changes its routes (the runtime keeps the edit); in a pod it is not permitted."""
+    family = None
+    while args and args[0].startswith("-") and args[0] != "--":
+        opt = "-" + args[0].lstrip("-") if args[0].startswith("--") else args[0]
+        if opt in ("-4", "-6"):
+            family = "inet" if opt == "-4" else "inet6"
+        elif opt in _FORMAT_OPTIONS:
+            pass
+        elif matches(opt, "-Version") and opt != "-":
+            return "ip utility, iproute2-6.1.0, libbpf 1.3.0"
+        elif matches(opt, "-help") and opt != "-":
+            return _USAGE
+        else:
+            return f'Option "{args[0]}" is unknown, try "ip -help".'
+        args = args[1:]
+    if args[:1] == ["--"]:
+        args = args[1:]
     if not args:
-        return usage
+        return _USAGE
     obj, rest = args[0], args[1:]
-    if "address".startswith(obj) or obj == "addr":
-        return _ip_addr(ctx, rest)
-    if "route".startswith(obj) and obj:
-        return _ip_route(ctx, rest)
-    if "neighbour".startswith(obj) or "neighbor".startswith(obj):
-        return _ip_neigh(ctx)
-    if "link".startswith(obj):
-        # ip link: the first two lines of each device's ip addr block
-        blocks = _ip_addr(ctx, rest).split("\n")
-        return "\n".join(line for line in blocks
-                         if not line.startswith(("    inet", "       valid_lft")))
+    try:
+        if matches(obj, "address"):
+            return "" if family == "inet6" else _ip_addr(ctx, rest)
+        if matches(obj, "route"):
+            return _ip_route(ctx, rest, family)
+        if matches(obj, "neighbor") or matches(obj, "neighbour"):
+            return _ip_neigh(ctx, rest, family)
+        if matches(obj, "link"):
+            # ip link: the first two lines of each device's ip addr block
+            blocks = _ip_addr(ctx, rest, word="link").split("\n")
+            return "\n".join(line for line in blocks
+                             if not line.startswith(("    inet", "       valid_lft")))
+        if matches(obj, "help"):
+            return _USAGE
+    except _IpError as error:
+        return str(error)
     return f'Object "{obj}" is unknown, try "ip help".'
 
 
@@ -44,20 +126,24 @@ def _netns_id(ref: str) -> str:
     return f"cni-{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:32]}"
 
 
-def _ip_addr(ctx: Context, args: list[str]) -> str:
+def _ip_addr(ctx: Context, args: list[str], word: str = "address") -> str:
     dp = ctx.dp
-    if args and args[0] not in ("show", "list", "dev"):
-        return f'Command "{args[0]}" is unknown, try "ip address help".'
+    if args and not (matches(args[0], "show") or matches(args[0], "list")
+                     or args[0] == "dev"):
+        return f'Command "{args[0]}" is unknown, try "ip {word} help".'
     if ctx.pod:
         ifaces = dp.pod_interfaces(ctx.pod)
     else:
         ifaces = dp.node_interfaces(ctx.host)
     want = None
-    if "dev" in args:
-        i = args.index("dev")
-        want = args[i + 1] if i + 1 < len(args) else None
-    elif len(args) >= 2 and args[0] == "show":
-        want = args[1]
+    words = args[1:] if args and args[0] != "dev" else args
+    i = 0
+    while i < len(words):  # ipaddr_list: "dev NAME", or a bare NAME, once
+        name = _next(words, i) if words[i] == "dev" else words[i]
+        if want is not None:
+            raise _IpError(f'Error: either "dev" is duplicate, or "{name}" is a garbage.')
+        want = name
+        i += 2 if words[i] == "dev" else 1
     host_index: dict[str, int] = {}
     if ctx.pod:
         host_ifaces = dp.node_interfaces(ctx.host)
@@ -111,108 +197,415 @@ def _addr_block(number: int, iface: Any, ctx: Context, host_index: dict[str, int
     return "\n".join(lines)
 
 
-def _ip_route(ctx: Context, args: list[str]) -> str:
-    if not args or args[0] in ("show", "list"):
-        routes = (ctx.dp.pod_routes(ctx.pod) if ctx.pod
-                  else ctx.dp.node_routes(ctx.host))
-        return "\n".join(str(r) for r in routes)
-    if args[0] == "get" and len(args) >= 2:
-        return _ip_route_get(ctx, args[1])
-    if args[0] in ("add", "del", "delete", "replace"):
+#: ip/iproute.c usage() (iproute2 6.1): ``ip route help``, and what ``ip route add``
+#: without a destination answers.
+_ROUTE_USAGE = """Usage: ip route { list | flush } SELECTOR
+       ip route save SELECTOR
+       ip route restore
+       ip route showdump
+       ip route get [ ROUTE_GET_FLAGS ] ADDRESS
+                            [ from ADDRESS iif STRING ]
+                            [ oif STRING ] [ tos TOS ]
+                            [ mark NUMBER ] [ vrf NAME ]
+                            [ uid NUMBER ] [ ipproto PROTOCOL ]
+                            [ sport NUMBER ] [ dport NUMBER ]
+       ip route { add | del | change | append | replace } ROUTE
+SELECTOR := [ root PREFIX ] [ match PREFIX ] [ exact PREFIX ]
+            [ table TABLE_ID ] [ vrf NAME ] [ proto RTPROTO ]
+            [ type TYPE ] [ scope SCOPE ]
+ROUTE := NODE_SPEC [ INFO_SPEC ]
+NODE_SPEC := [ TYPE ] PREFIX [ tos TOS ]
+             [ table TABLE_ID ] [ proto RTPROTO ]
+             [ scope SCOPE ] [ metric METRIC ]
+             [ ttl-propagate { enabled | disabled } ]
+INFO_SPEC := { NH | nhid ID } OPTIONS FLAGS [ nexthop NH ]...
+NH := [ encap ENCAPTYPE ENCAPHDR ] [ via [ FAMILY ] ADDRESS ]
+      [ dev STRING ] [ weight NUMBER ] NHFLAGS
+FAMILY := [ inet | inet6 | mpls | bridge | link ]
+OPTIONS := FLAGS [ mtu NUMBER ] [ advmss NUMBER ] [ as [ to ] ADDRESS ]
+           [ rtt TIME ] [ rttvar TIME ] [ reordering NUMBER ]
+           [ window NUMBER ] [ cwnd NUMBER ] [ initcwnd NUMBER ]
+           [ ssthresh NUMBER ] [ realms REALM ] [ src ADDRESS ]
+           [ rto_min TIME ] [ hoplimit NUMBER ] [ initrwnd NUMBER ]
+           [ features FEATURES ] [ quickack BOOL ] [ congctl NAME ]
+           [ pref PREF ] [ expires TIME ] [ fastopen_no_cookie BOOL ]
+TYPE := { unicast | local | broadcast | multicast | throw |
+          unreachable | prohibit | blackhole | nat }
+TABLE_ID := [ local | main | default | all | NUMBER ]
+SCOPE := [ host | link | global | NUMBER ]
+NHFLAGS := [ onlink | pervasive ]
+RTPROTO := [ kernel | boot | static | NUMBER ]
+PREF := [ low | medium | high ]
+TIME := NUMBER[s|ms]
+BOOL := [1|0]
+FEATURES := ecn
+ENCAPTYPE := [ mpls | ip | ip6 | seg6 | seg6local | rpl | ioam6 | xfrm ]
+ENCAPHDR := [ MPLSLABEL | SEG6HDR | SEG6LOCAL | IOAM6HDR | XFRMINFO ]
+SEG6HDR := [ mode SEGMODE ] segs ADDR1,ADDRi,ADDRn [hmac HMACKEYID] [cleanup]
+SEGMODE := [ encap | encap.red | inline | l2encap | l2encap.red ]
+SEG6LOCAL := action ACTION [ OPTIONS ] [ count ]
+ACTION := { End | End.X | End.T | End.DX2 | End.DX6 | End.DX4 |
+            End.DT6 | End.DT4 | End.DT46 | End.B6 | End.B6.Encaps |
+            End.BM | End.S | End.AS | End.AM | End.BPF }
+OPTIONS := OPTION [ OPTIONS ]
+OPTION := { flavors FLAVORS | srh SEG6HDR | nh4 ADDR | nh6 ADDR | iif DEV | oif DEV |
+            table TABLEID | vrftable TABLEID | endpoint PROGNAME }
+FLAVORS := { FLAVOR[,FLAVOR] }
+FLAVOR := { psp | usp | usd | next-csid }
+IOAM6HDR := trace prealloc type IOAM6_TRACE_TYPE ns IOAM6_NAMESPACE size IOAM6_TRACE_SIZE
+XFRMINFO := if_id IF_ID [ link_dev LINK ]
+ROUTE_GET_FLAGS := [ fibmatch ]"""
+#: The route types of lib/rt_names.c ``rtnl_rtntype_a2n``, and those the lab routes.
+_TYPES = ("unicast", "local", "broadcast", "multicast", "throw", "unreachable", "prohibit",
+          "blackhole", "nat", "anycast")
+_MODELLED_TYPES = ("unicast", "blackhole", "unreachable", "prohibit")
+#: /etc/iproute2/rt_scopes and rt_protos (Ubuntu 24.04), and the table names.
+_SCOPES = {"global": 0, "universe": 0, "nowhere": 255, "host": 254, "link": 253, "site": 200}
+_PROTOS = {"unspec": 0, "redirect": 1, "kernel": 2, "boot": 3, "static": 4, "gated": 8,
+           "ra": 9, "mrt": 10, "zebra": 11, "bird": 12, "dnrouted": 13, "xorp": 14,
+           "ntk": 15, "dhcp": 16, "keepalived": 18, "babel": 42, "openr": 99, "bgp": 186,
+           "isis": 187, "ospf": 188, "rip": 189, "eigrp": 192}
+_TABLES = {"default": 253, "main": 254, "local": 255}
+
+
+def _u32(text: str, high: int = 0xFFFFFFFF) -> int | None:
+    """lib/utils.c ``get_u32``/``get_unsigned`` (base 0): the value, or None."""
+    number = strtoul(text, base=0)
+    if not text or number.end == 0 or number.end < len(text) or number.overflow:
+        return None
+    return number.value if number.value <= high else None
+
+
+def _invarg(arg: str, message: str) -> _IpError:
+    """lib/utils.c ``invarg``: the message ends with its own newline (a blank line)."""
+    return _IpError(f'Error: argument "{arg}" is wrong: {message}\n')
+
+
+def _ipv4(text: str) -> str | None:
+    """lib/utils.c ``get_addr_ipv4``: one to four parts (``10`` is 10.0.0.0), each read
+    by ``strtoul(.., 0)``; the dotted quad, or None."""
+    parts: list[int] = []
+    rest = text
+    while len(parts) < 4:
+        number = strtoul(rest, base=0)
+        if number.end == 0 or number.value > 255:
+            return None
+        parts.append(number.value)
+        rest = rest[number.end:]
+        if not rest:
+            return ".".join(map(str, parts + [0] * (4 - len(parts))))
+        if len(parts) == 4 or rest[0] != ".":
+            return None
+        rest = rest[1:]
+    return None  # pragma: no cover - the loop returns
+
+
+def _address(text: str, family: str | None) -> tuple[str | None, str] | None:
+    """lib/utils.c ``get_addr_1``: (family, address) with None for ``default``/``any``,
+    or None when ``text`` is no address of ``family``."""
+    if text in ("default", "all", "any"):
+        return family, "default"
+    if ":" in text:
+        if family not in (None, "inet6") or "%" in text:
+            return None
+        try:
+            return "inet6", str(IPv6Address(text))
+        except ValueError:
+            return None
+    if family not in (None, "inet"):
+        return None
+    quad = _ipv4(text)
+    return None if quad is None else ("inet", quad)
+
+
+def _family_name(family: str | None) -> str:
+    """lib/utils.c ``family_name_verbose``."""
+    return family or "any valid"
+
+
+def _prefix(text: str, family: str | None) -> tuple[str | None, str]:
+    """lib/utils.c ``get_prefix``: (family, canonical prefix as ``Route.dst`` holds it:
+    ``default``, an address for a host route, else ``address/len``); the error otherwise."""
+    addr_text, slash, plen_text = text.partition("/")
+    found = _address(addr_text, family)
+    bits = None
+    if found is not None and slash:
+        bits = _u32(plen_text)
+        if bits is None:  # a dotted netmask, 2^n - 1 host bits
+            mask = _address(plen_text, "inet")
+            if mask is not None and mask[1] != "default":
+                host = ~int(IPv4Address(mask[1])) & 0xFFFFFFFF
+                bits = None if host & (host + 1) else 32 - host.bit_length()
+    max_bits = 128 if found is not None and found[0] == "inet6" else 32
+    if found is None or (slash and (found[1] == "default" or bits is None or bits > max_bits)):
+        raise _IpError(f'Error: {_family_name(family)} prefix is expected rather than "{text}".')
+    fam, addr = found
+    if addr == "default":
+        return fam, "default"
+    length = max_bits if bits is None else bits
+    if fam == "inet6":
+        return fam, f"{addr}/{length}"
+    if length == 0:
+        return fam, "default" if addr == "0.0.0.0" else f"{addr}/0"
+    return fam, addr if length == 32 else f"{addr}/{length}"
+
+
+def _host_bits_set(dst: str) -> bool:
+    """The kernel's ``fib_valid_key_len``: an address with bits beyond the prefix."""
+    if "/" not in dst:
+        return False
+    try:
+        ip_network(dst, strict=True)
+    except ValueError:
+        return True
+    return False
+
+
+def _ip_route(ctx: Context, args: list[str], family: str | None) -> str:
+    if not args or matches(args[0], "list") or matches(args[0], "show") or matches(
+            args[0], "lst"):
+        return _ip_route_show(ctx, args[1:], family)
+    cmd = args[0]
+    ops = {"add": "add", "change": "change", "chg": "change", "replace": "replace",
+           "prepend": "add", "append": "add", "delete": "del"}
+    op = next((v for k, v in ops.items() if k == cmd or (k != "chg" and matches(cmd, k))),
+              None)
+    if op is not None:
         if ctx.pod:
             return "RTNETLINK answers: Operation not permitted"
-        return _ip_route_edit(ctx, args[0], args[1:])
-    return f'Command "{args[0]}" is unknown, try "ip route help".'
+        return _ip_route_edit(ctx, op, args[1:], family)
+    if matches(cmd, "get"):
+        return _ip_route_get(ctx, args[1:], family)
+    if matches(cmd, "help"):
+        return _ROUTE_USAGE
+    return f'Command "{cmd}" is unknown, try "ip route help".'
 
 
-def _ip_route_get(ctx: Context, dst: str) -> str:
-    try:
-        IPv4Address(dst)
-    except ValueError:
-        return f'Error: any valid address is expected rather than "{dst}".'
+def _ip_route_show(ctx: Context, args: list[str], family: str | None) -> str:
+    """``ip route show [dev DEV] [table TABLE] [PREFIX]``: the main table, or the routes
+    of one device or to one prefix."""
+    routes = ctx.dp.pod_routes(ctx.pod) if ctx.pod else ctx.dp.node_routes(ctx.host)
+    devices = {i.name for i in (ctx.dp.pod_interfaces(ctx.pod) if ctx.pod
+                                else ctx.dp.node_interfaces(ctx.host))}
+    dev = dst = None
+    table = "main"
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word in ("dev", "oif", "table", "proto", "scope", "type", "vrf", "root", "match",
+                    "exact", "to", "from", "via", "src"):
+            value = _next(args, i)
+            i += 2
+            if word in ("dev", "oif"):
+                dev = value
+            elif word == "table":
+                if value not in ("all", *_TABLES) and _u32(value) is None:
+                    raise _invarg(value, "table id value is invalid")
+                table = value
+            elif word in ("root", "match", "exact", "to"):
+                family, dst = _prefix(value, family)
+            continue
+        family, dst = _prefix(word, family)
+        i += 1
+    if dev is not None and dev not in devices:
+        return f'Cannot find device "{dev}"'
+    if family == "inet6" or table not in ("main", "254", "all"):
+        return ""
+    return "\n".join(str(r) for r in routes
+                     if (dev is None or r.dev == dev) and (dst is None or r.dst == dst))
+
+
+def _ip_route_get(ctx: Context, args: list[str], family: str | None) -> str:
+    """``ip route get ADDRESS [from ADDRESS] [oif DEV] ...``: the route the kernel picks."""
+    dst = None
+    devices = {i.name for i in (ctx.dp.pod_interfaces(ctx.pod) if ctx.pod
+                                else ctx.dp.node_interfaces(ctx.host))}
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word in ("from", "iif", "oif", "mark", "tos", "dsfield", "vrf", "uid", "ipproto",
+                    "sport", "dport", "as"):
+            value = _next(args, i)
+            if word == "from":
+                family = _prefix(value, family)[0]
+            elif word in ("iif", "oif") and value not in devices:
+                return f'Cannot find device "{value}"'
+            i += 2
+            continue
+        if word in ("connected", "fibmatch"):
+            i += 1
+            continue
+        if word == "to":
+            word = _next(args, i)
+            i += 1
+        addr_family, dst = _prefix(word, family)
+        family = addr_family or family
+        i += 1
+    if dst is None:
+        return "need at least a destination address"
+    if family == "inet6":
+        return "RTNETLINK answers: Operation not supported"
+    warning = ""
+    if "/" in dst:
+        warning = (f"Warning: /{dst.partition('/')[2]} as prefix is invalid, only /32 (or none)"
+                   " is supported.\n")
+        dst = dst.partition("/")[0]
+    dst = "0.0.0.0" if dst == "default" else dst
     if ctx.pod:
         routes, src = ctx.dp.pod_routes(ctx.pod), ctx.pod.ip
     else:
         routes, src = ctx.dp.node_routes(ctx.host), None
     route = route_lookup(routes, dst)
     if route is None or route.type != "unicast":
-        return "RTNETLINK answers: Network is unreachable" if route is None else (
-            "RTNETLINK answers: Invalid argument")
+        return warning + ("RTNETLINK answers: Network is unreachable" if route is None else
+                          "RTNETLINK answers: Invalid argument")
     src = src or route.src or ctx.dp.device_address(ctx.host, route.dev)
     via = f" via {route.via}" if route.via else ""
-    return f"{dst}{via} dev {route.dev} src {src} uid 0 \n    cache "
+    return f"{warning}{dst}{via} dev {route.dev} src {src} uid 0 \n    cache "
 
 
-def _ip_route_edit(ctx: Context, op: str, args: list[str]) -> str:
-    """``ip route add|replace|del PREFIX [via GW] [dev DEV] [onlink]`` on a node."""
-    node = ctx.host
-    if not args:
-        return "Error: any valid prefix is expected rather than \"\"."
-    kind = "unicast"
-    if args[0] in ("blackhole", "unreachable", "prohibit"):
-        kind, args = args[0], args[1:]
-    dst = args[0] if args else ""
-    try:
-        if dst != "default":
-            net = ip_network(dst, strict=True)
-            dst = str(net.network_address) if net.prefixlen == 32 and "/" not in dst else str(net)
-    except ValueError:
-        return f'Error: any valid prefix is expected rather than "{dst}".'
+def _route_arguments(args: list[str], family: str | None) -> tuple[dict[str, str], str | None]:
+    """ip/iproute.c ``iproute_modify``'s loop: the keywords given and the family."""
     opts: dict[str, str] = {}
-    onlink = False
-    rest = args[1:]
     i = 0
-    while i < len(rest):
-        key = rest[i]
-        if key == "onlink":
-            onlink = True
+    while i < len(args):
+        word = args[i]
+        if word == "onlink":
+            opts["onlink"] = ""
             i += 1
             continue
-        if key not in ("via", "dev", "proto", "scope", "src", "metric") or i + 1 >= len(rest):
-            return f'Error: either "to" is duplicate, or "{key}" is a garbage.'
-        opts[key] = rest[i + 1]
-        i += 2
+        if word in ("via", "src", "dev", "oif", "metric", "priority", "preference", "scope",
+                    "table", "proto", "protocol", "mtu"):
+            value = _next(args, i)
+            i += 1
+            if word == "via":
+                if "via" in opts:
+                    raise _invarg("via", "use nexthop syntax to specify multiple via\n"[:-1])
+                if value in ("inet", "inet6"):
+                    via_family, value = value, _next(args, i)
+                    i += 1
+                else:
+                    via_family = family
+                found = _address(value, via_family)
+                if found is None or found[1] == "default" and via_family is None:
+                    raise _IpError(f"Error: {_family_name(via_family)} address is expected "
+                                   f'rather than "{value}".')
+                family = family or found[0]
+                opts["via_family"] = found[0] or "inet"
+                value = found[1]
+            elif word == "src":
+                found = _address(value, family)
+                if found is None:
+                    raise _IpError(f"Error: {_family_name(family)} address is expected "
+                                   f'rather than "{value}".')
+                family, value = found[0] or family, found[1]
+            elif word in ("metric", "priority", "preference") and _u32(value) is None:
+                raise _invarg(value, '"metric" value is invalid')
+            elif word == "mtu":
+                if value == "lock":
+                    value = _next(args, i)
+                    i += 1
+                if _u32(value) is None:
+                    raise _invarg(value, '"mtu" value is invalid')
+            elif word == "scope" and value not in _SCOPES and _u32(value, 255) is None:
+                raise _invarg(value, 'invalid "scope" value')
+            elif word in ("proto", "protocol") and value not in _PROTOS and _u32(
+                    value, 255) is None:
+                raise _invarg(value, '"protocol" value is invalid')
+            elif word == "table" and value not in _TABLES and _u32(value) is None:
+                raise _invarg(value, '"table" value is invalid')
+            opts[{"oif": "dev", "protocol": "proto", "priority": "metric",
+                  "preference": "metric"}.get(word, word)] = value
+            i += 1
+            continue
+        if word == "to":
+            word = _next(args, i)
+            i += 1
+        if not word[:1].isdigit() and word in _TYPES:
+            opts["type"] = word
+            word = _next(args, i)
+            i += 1
+        if matches(word, "help"):
+            raise _IpError(_ROUTE_USAGE)
+        if "dst" in opts:
+            raise _IpError(f'Error: either "to" is duplicate, or "{word}" is a garbage.')
+        found_family, opts["dst"] = _prefix(word, family)
+        family = family or found_family
+        i += 1
+    return opts, family
+
+
+def _ip_route_edit(ctx: Context, op: str, args: list[str], family: str | None) -> str:
+    """``ip route add|change|replace|del [TYPE] PREFIX [via GW] [dev DEV] [onlink] ...`` on a
+    node: iproute2's checks, then the kernel's."""
+    node = ctx.host
+    opts, family = _route_arguments(args, family)
+    if "dst" not in opts:
+        return _ROUTE_USAGE
+    dst, kind = opts["dst"], opts.get("type", "unicast")
     via, dev = opts.get("via"), opts.get("dev")
-    if via is not None:
-        try:
-            IPv4Address(via)
-        except ValueError:
-            return f'Error: inet address is expected rather than "{via}".'
-    devices = {i.name for i in ctx.dp.node_interfaces(node)}
+    devices = {i.name: i for i in ctx.dp.node_interfaces(node)}
     if dev is not None and dev not in devices:
         return f'Cannot find device "{dev}"'
+    if family == "inet6":  # no IPv6 in the kernel (see the module docstring)
+        return "RTNETLINK answers: Operation not supported"
+    if _host_bits_set(dst):
+        return "Error: Invalid prefix for given prefix length."
+    if kind not in _MODELLED_TYPES:
+        return f"Error: the lab does not model {kind} routes."
+    if kind != "unicast" and (via is not None or dev is not None) and op != "del":
+        return "Error: Gateway, device and multipath can not be specified for this route type."
+    if opts.get("via_family") == "inet6":
+        return "Error: IPv6 support not enabled in kernel."
     table = ctx.dp.node_routes(node)
-    op = "del" if op == "delete" else op
     if op == "del":
         match = [r for r in table if r.dst == dst and r.type == kind
                  and (via is None or r.via == via) and (dev is None or r.dev == dev)]
         if not match:
             return "RTNETLINK answers: No such process"
-        ctx.runtime.edit_routes(node.name, ("del", Route(dst, dev or "", via=via, type=kind)))
+        if opts.get("table", "main") in ("main", "254"):
+            ctx.runtime.edit_routes(node.name, ("del", Route(dst, dev or "", via=via,
+                                                              type=kind)))
         return ""
     if kind == "unicast" and via is None and dev is None:
         return "RTNETLINK answers: No such device"
-    if kind == "unicast" and via is not None and not onlink:
+    if kind == "unicast" and via is not None and "onlink" not in opts:
         connected = [r for r in table if r.via is None and r.type == "unicast"
-                     and r.dst != "default" and IPv4Address(via) in ip_network(r.dst)]
+                     and r.dst != "default" and "/" in r.dst
+                     and IPv4Address(via) in ip_network(r.dst)]
         if not connected:
             return "Error: Nexthop has invalid gateway."
         dev = dev or connected[0].dev
-    if op == "add" and any(r.dst == dst and r.type == kind for r in table):
+    src = opts.get("src")
+    if src is not None and src not in {i.address.partition("/")[0] for i in devices.values()
+                                       if i.address}:
+        return "Error: Invalid prefsrc address."
+    exists = any(r.dst == dst and r.type == kind for r in table)
+    if op == "add" and exists:
         return "RTNETLINK answers: File exists"
+    if op == "change" and not exists:
+        return "RTNETLINK answers: No such file or directory"
+    if opts.get("table", "main") not in ("main", "254"):
+        return ""  # another table: the lab models the main table only
+    mtu = opts.get("mtu")
     route = Route(dst, dev or "", via=via, proto=opts.get("proto"),
                   scope=opts.get("scope") or ("link" if kind == "unicast" and via is None
                                               else None),
-                  src=opts.get("src"), onlink=onlink, type=kind)
-    if op == "replace":
+                  src=src, onlink="onlink" in opts, type=kind,
+                  mtu=_u32(mtu) if mtu is not None else None)
+    if op in ("replace", "change"):
         ctx.runtime.edit_routes(node.name, ("del", Route(dst, "", type=kind)), ("add", route))
     else:
         ctx.runtime.edit_routes(node.name, ("add", route))
     return ""
 
 
-def _ip_neigh(ctx: Context) -> str:
+def _ip_neigh(ctx: Context, args: list[str], family: str | None) -> str:
     dp = ctx.dp
+    if args and not (matches(args[0], "show") or matches(args[0], "list")):
+        return f'Command "{args[0]}" is unknown, try "ip neigh help".'
+    if family == "inet6":
+        return ""
     if ctx.pod:
         entries = [(ip, "eth0", mac, "REACHABLE") for ip, mac in
                    dp.pod_neighbours(ctx.pod)]

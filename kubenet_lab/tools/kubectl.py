@@ -16,13 +16,16 @@ Each function takes a ``Cluster`` or any read-only view of one (a ``Snapshot``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.controllers.ingress import SERVICE, handled
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.model.node import CONTAINER_RUNTIME, KERNEL_VERSION, KUBERNETES_VERSION, OS_IMAGE
 
 if TYPE_CHECKING:
+    from kubenet_lab.cluster import Cluster
     from kubenet_lab.model.pod import Pod
     from kubenet_lab.model.store import StoreView
 
@@ -69,8 +72,9 @@ def _pod_status(pod: Pod) -> tuple[str, str, str]:
     return f"{ready}/{total}", "Running", "0"
 
 
+@checked
 def kubectl_get_pods(
-    cluster: StoreView,
+    cluster: Cluster | StoreView,
     namespace: str = "default",
     *,
     all_namespaces: bool = False,
@@ -138,7 +142,8 @@ def kubectl_get_pods(
     return tabwriter(rows)
 
 
-def kubectl_get_nodes(cluster: StoreView, *, wide: bool = False) -> str:
+@checked
+def kubectl_get_nodes(cluster: Cluster | StoreView, *, wide: bool = False) -> str:
     """``kubectl get nodes`` as kubectl prints it.
 
     Parameters
@@ -183,7 +188,8 @@ def kubectl_get_nodes(cluster: StoreView, *, wide: bool = False) -> str:
 
 
 # --------------------------------------------------------------------------- kubectl commands
-def kubectl_get_services(cluster: StoreView, namespace: str = "default", *,
+@checked
+def kubectl_get_services(cluster: Cluster | StoreView, namespace: str = "default", *,
                          all_namespaces: bool = False, wide: bool = False) -> str:
     """``kubectl get svc`` as kubectl prints it (``-A`` adds NAMESPACE, ``-o wide``
     adds SELECTOR).
@@ -224,7 +230,8 @@ def kubectl_get_services(cluster: StoreView, namespace: str = "default", *,
     return tabwriter(rows)
 
 
-def kubectl_get_ingresses(cluster: StoreView, namespace: str = "default", *,
+@checked
+def kubectl_get_ingresses(cluster: Cluster | StoreView, namespace: str = "default", *,
                           all_namespaces: bool = False, wide: bool = False) -> str:
     """``kubectl get ingress`` as kubectl prints it (``-A`` adds NAMESPACE; ``-o wide``
     adds no column for Ingresses).
@@ -267,8 +274,96 @@ def kubectl_get_ingresses(cluster: StoreView, namespace: str = "default", *,
     return tabwriter(rows)
 
 
-def kubectl_command(cluster: StoreView, args: list[str]) -> str:
-    """``kubectl get pods|nodes|svc|ingress [-A] [-n NS] [-o wide]``, for ``Cluster.exec``.
+#: kubectl get's flags that the lab reads: long name -> (shorthand, takes a value).
+_GET_FLAGS = {"all-namespaces": ("A", False), "namespace": ("n", True), "output": ("o", True),
+              "help": ("h", False)}
+#: k8s.io/cli-runtime pkg/genericclioptions/print_flags.go: the formats ``-o`` knows.
+_OUTPUT_FORMATS = ("custom-columns,custom-columns-file,go-template,go-template-file,json,"
+                   "jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,"
+                   "yaml")
+_KINDS = {("pods", "pod", "po"): "pods", ("nodes", "node", "no"): "nodes",
+          ("svc", "service", "services"): "services",
+          ("ingress", "ingresses", "ing"): "ingresses.networking.k8s.io"}
+
+
+def _flag_error(command: str, message: str) -> str:
+    """A pflag error, as kubectl's templater.FlagErrorFunc words it
+    (k8s.io/kubectl/pkg/util/templates/templater.go)."""
+    return f"error: {message}\nSee '{command} --help' for usage."
+
+
+def _parse_flags(args: list[str]) -> tuple[dict[str, str], list[str]] | str:
+    """spf13/pflag's parse of ``args`` against ``_GET_FLAGS``: the flags set (the last
+    value wins) and the positional arguments, or pflag's message."""
+    shorthands = {short: name for name, (short, _) in _GET_FLAGS.items()}
+    flags: dict[str, str] = {}
+    positional: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            positional += args[i:]
+            break
+        if not arg.startswith("-") or arg == "-":
+            positional.append(arg)
+            continue
+        if arg.startswith("--"):
+            name, eq, value = arg[2:].partition("=")
+            if not name or name[0] in "-=":
+                return f"bad flag syntax: {arg}"
+            if name not in _GET_FLAGS:
+                return f"unknown flag: --{name}"
+            takes_value = _GET_FLAGS[name][1]
+            if takes_value and not eq:
+                if i >= len(args):
+                    return f"flag needs an argument: --{name}"
+                value, i = args[i], i + 1
+            flags[name] = value if takes_value or eq else "true"
+            continue
+        j = 1
+        while j < len(arg):
+            letter = arg[j]
+            if letter not in shorthands:
+                return f"unknown shorthand flag: '{letter}' in {arg}"
+            name = shorthands[letter]
+            if not _GET_FLAGS[name][1]:
+                value = arg[j + 2:] if arg[j + 1:j + 2] == "=" else "true"
+                flags[name] = value
+                if arg[j + 1:j + 2] == "=":
+                    break
+                j += 1
+                continue
+            if arg[j + 1:j + 2] == "=":
+                flags[name] = arg[j + 2:]
+            elif j + 1 < len(arg):
+                flags[name] = arg[j + 1:]
+            elif i < len(args):
+                flags[name], i = args[i], i + 1
+            else:
+                return f"flag needs an argument: '{letter}' in {arg}"
+            break
+    for name, value in flags.items():
+        if not _GET_FLAGS[name][1] and value not in _BOOLEANS:
+            short = _GET_FLAGS[name][0]
+            return (f'invalid argument "{value}" for "-{short}, --{name}" flag: '
+                    f'strconv.ParseBool: parsing "{value}": invalid syntax')
+    return flags, positional
+
+
+#: Go's strconv.ParseBool.
+_BOOLEANS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True": True,
+             "0": False, "f": False, "F": False, "FALSE": False, "false": False,
+             "False": False}
+
+
+@checked
+def kubectl_command(cluster: Cluster | StoreView, args: list[str]) -> str:
+    """``kubectl get pods|nodes|svc|ingress [NAME] [-A] [-n NS] [-o wide]``, for
+    ``Cluster.exec``: flags are read as spf13/pflag reads them and a bad one is answered
+    as kubectl answers it; another command, flag or output format than these is
+    answered as unknown (the lab's kubectl knows only ``get``, and prints no other format
+    than the table and ``-o wide``; for ``-o json`` and the like it says so).
 
     >>> print(kubectl_command(kl.Cluster(), ["get", "nodes"]))
     NAME            STATUS   ROLES           AGE         VERSION
@@ -276,28 +371,73 @@ def kubectl_command(cluster: StoreView, args: list[str]) -> str:
     >>> print(kubectl_command(kl.Cluster(), ["get", "gateways"]))
     error: the server doesn't have a resource type "gateways"
     """
-    if len(args) < 2 or args[0] != "get":
-        return ("error: unknown command \"" + (args[0] if args else "") + "\" for \"kubectl\""
-                if args and args[0] != "get" else
-                "You must specify the type of resource to get. Use \"kubectl api-resources\" "
+    parsed = _parse_flags(args)
+    words = [a for a in args if not a.startswith("-")]
+    command = "kubectl get" if words[:1] == ["get"] else "kubectl"
+    if isinstance(parsed, str):
+        return _flag_error(command, parsed)
+    flags, positional = parsed
+    if not positional:  # kubectl prints its help; the lab, the first lines and what it knows
+        return ("kubectl controls the Kubernetes cluster manager.\n\n"
+                " Find more information at: https://kubernetes.io/docs/reference/kubectl/\n\n"
+                "The lab's kubectl knows one command: get (pods, nodes, services, ingresses).")
+    if positional[0] != "get":
+        return f'error: unknown command "{positional[0]}" for "kubectl"'
+    if len(positional) < 2:
+        return ("You must specify the type of resource to get. Use \"kubectl api-resources\" "
                 "for a complete list of supported resources.")
-    what = args[1]
-    flags = args[2:]
-    all_ns = "-A" in flags or "--all-namespaces" in flags
-    wide = "wide" in flags and ("-o" in flags or "--output" in flags) or "-owide" in flags
-    namespace = "default"
-    if "-n" in flags:
-        i = flags.index("-n")
-        namespace = flags[i + 1] if i + 1 < len(flags) else namespace
-    if what in ("pods", "pod", "po"):
+    what, names = positional[1], positional[2:]
+    output = flags.get("output")
+    if output is not None and output not in ("wide", ""):
+        known = _OUTPUT_FORMATS.split(",")
+        reason = ("the lab prints only the table and -o wide" if output in known else
+                  f"unable to match a printer suitable for the output format \"{output}\", "
+                  f"allowed formats are: {_OUTPUT_FORMATS}")
+        return f"error: {reason}"
+    all_ns = _BOOLEANS.get(flags.get("all-namespaces", "false"), False)
+    wide = output == "wide"
+    namespace = flags.get("namespace", "default")
+    kind = next((k for aliases, k in _KINDS.items() if what in aliases), None)
+    if kind is None:
+        return f'error: the server doesn\'t have a resource type "{what}"'
+    if names:
+        return _named(cluster, kind, names, namespace, all_ns=all_ns, wide=wide)
+    if kind == "pods":
         return kubectl_get_pods(cluster, namespace, all_namespaces=all_ns, wide=wide)
-    if what in ("nodes", "node", "no"):
+    if kind == "nodes":
         return kubectl_get_nodes(cluster, wide=wide)
-    if what in ("svc", "service", "services"):
+    if kind == "services":
         return kubectl_get_services(cluster, namespace, all_namespaces=all_ns, wide=wide)
-    if what in ("ingress", "ingresses", "ing"):
-        return kubectl_get_ingresses(cluster, namespace, all_namespaces=all_ns, wide=wide)
-    return f'error: the server doesn\'t have a resource type "{what}"'
+    return kubectl_get_ingresses(cluster, namespace, all_namespaces=all_ns, wide=wide)
+
+
+def _named(cluster: StoreView, kind: str, names: list[str], namespace: str, *,
+           all_ns: bool, wide: bool) -> str:
+    """``kubectl get KIND NAME...``: the named objects' rows, and a NotFound line for each
+    missing one (kubectl prints the found ones first)."""
+    if all_ns:
+        return "error: a resource cannot be retrieved by name across all namespaces"
+    if kind == "pods":
+        table = kubectl_get_pods(cluster, namespace, wide=wide)
+    elif kind == "nodes":
+        table = kubectl_get_nodes(cluster, wide=wide)
+    elif kind == "services":
+        table = kubectl_get_services(cluster, namespace, wide=wide)
+    else:
+        table = kubectl_get_ingresses(cluster, namespace, wide=wide)
+    lines = table.split("\n")
+    # the cells, cut at the header's columns (tabwriter pads every column by 3 or more)
+    starts = [m.start() for m in re.finditer(r"(?:^|(?<=   ))\S", lines[0])]
+    bounds = list(zip(starts, [*starts[1:], None], strict=True))
+    rows = {line[:starts[1]].rstrip(): [line[a:b].rstrip() for a, b in bounds]
+            for line in lines[1:]} if len(lines) > 1 and len(starts) > 1 else {}
+    wanted = list(dict.fromkeys(names))
+    found = [rows[n] for n in wanted if n in rows]
+    out = [tabwriter([[line_cell.rstrip() for line_cell in (lines[0][a:b] for a, b in bounds)],
+                      *found])] if found else []
+    out += [f'Error from server (NotFound): {kind} "{n}" not found' for n in wanted
+            if n not in rows]
+    return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- policies
@@ -305,7 +445,8 @@ def _age_free_selector(sel: Any) -> str:
     return "<none>" if sel.empty else str(sel)
 
 
-def kubectl_get_networkpolicies(cluster: StoreView) -> str:
+@checked
+def kubectl_get_networkpolicies(cluster: Cluster | StoreView) -> str:
     """``kubectl get networkpolicies -A`` (without the AGE column), then the admin tier
     as ``kubectl get clusternetworkpolicies,adminnetworkpolicies,baselineadminnetworkpolicies``
     would list it.

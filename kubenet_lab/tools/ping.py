@@ -3,6 +3,16 @@ knows TCP, UDP and SCTP), replies with the TTL they arrive with, and round-trip 
 derived from the path. The probes run on a fork of the runtime: an ICMP echo matches no
 kube-proxy rule, so it moves no random choice of the cluster. A refused TCP connection
 still answers a ping.
+
+The command line is read as iputils 20240905 reads it (ping/ping.c, iputils_common.c):
+GNU getopt, counts and sizes through ``strtol_or_err`` (``ping: invalid argument: '0':
+out of range: 1 <= value <= 9223372036854775807``), intervals through ``ping_strtod``,
+and the usage text of ping/ping_common.c. The options that change the output are
+``-c`` (the count), ``-q`` (no reply lines) and ``-s`` (the data size); the others are
+checked as ping checks them and change nothing. The nodes run with IPv6 disabled (see
+``tools.ip``), so an IPv6 destination is refused as ping refuses it without an IPv6
+socket. There is no clock: without ``-c`` (ping would run until interrupted), or with
+more than ``MAX_COUNT`` probes, the lab says so instead of pinging.
 """
 
 from __future__ import annotations
@@ -13,13 +23,17 @@ from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exceptions import KubenetLabError
 from kubenet_lab.model.packet import IPv4
 from kubenet_lab.tools.context import Context, fmt_ms, rtt_ms
-from kubenet_lab.tools.resolver import resolve
+from kubenet_lab.tools.options import LONG_MAX, getopt, strtod, strtol, strtoul
+from kubenet_lab.tools.resolver import is_ipv6, resolve
 from kubenet_lab.walk.trace import trace
 
 if TYPE_CHECKING:
     from kubenet_lab.model.trace import Trace
 
-__all__ = ["ping", "reached"]
+__all__ = ["MAX_COUNT", "ping", "reached"]
+
+#: The most probes the lab sends for one ``ping -c``.
+MAX_COUNT = 10_000
 
 
 def reached(t: Trace) -> bool:
@@ -38,36 +52,115 @@ def _reply_ttl(ctx: Context, t: Trace) -> int:
     return back.hops[-1].packet.inner(IPv4).ttl
 
 
+_OPTSTRING = "h?4bRT:6F:N:3aABc:CdDe:fHi:I:l:Lm:M:nOp:qQ:rs:S:t:UvVw:W:"
+INT_MAX = 2**31 - 1
+#: ICMP_MAX_DATALEN of ping/ping.c: MAXPACKET (65535) less the IP and ICMP headers.
+_MAX_DATALEN = 65535 - 20 - 8
+#: The integer options: (signed?, min, max), as ping/ping.c's getopt loop checks them.
+_INTEGERS = {"c": (True, 1, LONG_MAX), "e": (False, 0, 0xFFFF), "l": (True, 1, 0x10000),
+             "m": (False, 0, 2**32 - 1), "s": (True, 0, INT_MAX), "S": (True, 1, INT_MAX),
+             "t": (True, 0, 255), "w": (True, 0, INT_MAX)}
+_CHOICES = {"M": (("do", "dont", "want", "probe"), "invalid -M argument"),
+            "T": (("tsonly", "tsandaddr", "tsprespec"), "invalid timestamp type")}
+_FLOATS = {"i": "bad timing interval", "W": "bad linger time"}
+
+
+class _Refused(Exception):
+    """What ping prints before it exits (a local signal, never leaves this module)."""
+
+
+def strtol_or_err(text: str, low: int, high: int, *, signed: bool = True) -> int:
+    """iputils_common.c ``strtol_or_err`` / ``strtoul_or_err`` with "invalid argument"."""
+    number = strtol(text) if signed else strtoul(text)
+    if number.overflow:
+        raise _Refused(f"ping: invalid argument: '{text}': Numerical result out of range")
+    if not text or number.end == 0 or number.end < len(text):
+        raise _Refused(f"ping: invalid argument: '{text}'")
+    if not low <= number.value <= high:
+        raise _Refused(f"ping: invalid argument: '{text}': out of range: {low} <= value <= "
+                       f"{high}")
+    return number.value
+
+
+def _ping_strtod(text: str, message: str) -> tuple[float, list[str]]:
+    """ping/ping.c ``ping_strtod``: garbage after the number is only warned about."""
+    value, end, overflow = strtod(text)
+    warnings = []
+    if overflow or not text or end == 0 or end < len(text):
+        warnings = [f"ping: option argument contains garbage: {text[end:]}",
+                    "ping: this will become fatal error in the future"]
+    if overflow or value != value or value in (float("inf"), float("-inf")):
+        raise _Refused(f"ping: {message}: {text}: Numerical result out of range")
+    if value < 0 or value > INT_MAX / 1000:
+        raise _Refused(f"ping: {message}: {text}")
+    return value, warnings
+
+
+def _options(args: list[str]) -> tuple[dict[str, str], str | None, list[str]]:
+    """The options ping keeps (the last of each), the destination and the warnings."""
+    parsed = getopt(args, _OPTSTRING)
+    if isinstance(parsed, str):
+        raise _Refused(f"ping: {parsed}\n{_PING_USAGE}")
+    opts, operands = parsed
+    seen: dict[str, str] = {}
+    warnings: list[str] = []
+    for opt, value in opts:
+        text = value or ""
+        if opt in "h?":
+            raise _Refused(_PING_USAGE)
+        if opt == "V":
+            raise _Refused(f"ping from iputils 20240905\n{_PING_CONFIG}")
+        if opt in "46" and ("4" if opt == "6" else "6") in seen:
+            raise _Refused("ping: only one -4 or -6 option may be specified")
+        if opt in "RT" and ("T" if opt == "R" else "R") in seen:
+            raise _Refused("ping: only one of -T or -R may be used")
+        if opt in _INTEGERS:
+            signed, low, high = _INTEGERS[opt]
+            text = str(strtol_or_err(text, low, high, signed=signed))
+        elif opt in _FLOATS:
+            warnings += _ping_strtod(text, _FLOATS[opt])[1]
+        elif opt in _CHOICES and text not in _CHOICES[opt][0]:
+            raise _Refused(f"ping: {_CHOICES[opt][1]}: {text}")
+        seen[opt] = text
+    if not operands:
+        raise _Refused("ping: usage error: Destination address required")
+    return seen, operands[-1], warnings
+
+
 def ping(ctx: Context, args: list[str]) -> str:
-    count, host = None, None
-    i = 0
-    while i < len(args):
-        if args[i] == "-c" and i + 1 < len(args) and args[i + 1].isdigit():
-            count = int(args[i + 1])
-            i += 2
-        elif args[i].startswith("-c") and args[i][2:].isdigit():
-            count = int(args[i][2:])
-            i += 1
-        elif args[i] in ("-n", "-q"):
-            i += 1
-        elif args[i].startswith("-"):
-            return f"ping: invalid option -- '{args[i][1:2]}'\n" + _PING_USAGE
-        else:
-            host = args[i]
-            i += 1
-    if host is None:
-        return "ping: usage error: Destination address required"
-    if count is None:
-        return ("ping: the lab cannot run ping forever: give a count, e.g. ping -c 3 "
-                f"{host}")
+    """``ping [options] destination``, as iputils answers (see the module docstring)."""
+    try:
+        opts, host, warnings = _options(args)
+        if "6" in opts:
+            raise _Refused("ping: socktype: SOCK_DGRAM\n"
+                           "ping: socket: Address family not supported by protocol")
+        datalen = int(opts.get("s", "56"))
+        if datalen > _MAX_DATALEN:
+            raise _Refused(f"ping: invalid -s value: '{datalen}': out of range: 0 <= value <= "
+                           f"{_MAX_DATALEN}")
+        if is_ipv6(host):
+            raise _Refused(f"ping: {host}: Address family for hostname not supported")
+    except _Refused as refused:
+        return str(refused)
+    lines = warnings + _ping(ctx, host, opts, datalen)
+    return "\n".join(lines)
+
+
+def _ping(ctx: Context, host: str, opts: dict[str, str], datalen: int) -> list[str]:
     dst = resolve(ctx, host)
     if dst is None:
-        return f"ping: {host}: Name or service not known"
+        return [f"ping: {host}: Name or service not known"]
+    if "c" not in opts:
+        return [f"ping: the lab cannot run ping forever: give a count, e.g. ping -c 3 {host}"]
+    count = int(opts["c"])
+    if count > MAX_COUNT:
+        return [f"ping: the lab sends at most {MAX_COUNT} probes: give a smaller count, e.g. "
+                f"ping -c 3 {host}"]
     t = ctx.send(dst, 80, scratch=True)  # ICMP: no kube-proxy rule balances it
     ctx.remember([("icmp", t)])
     if t.hops[0].action == "drop" and "Network is unreachable" in t.reason:
-        return "ping: connect: Network is unreachable"
-    lines = [f"PING {host} ({dst}) 56(84) bytes of data."]
+        return ["ping: connect: Network is unreachable"]
+    lines = [f"PING {host} ({dst}) {datalen}({datalen + 28}) bytes of data."]
     received = reached(t)
     routers = sum(1 for h in t.hops if h.changes and any(c.field == "ttl" for c in h.changes))
     times = []
@@ -77,19 +170,78 @@ def ping(ctx: Context, args: list[str]) -> str:
             ms = rtt_ms(t.src_ip, dst, seq, base=0.05 + 0.12 * routers)
             times.append(ms)
             name = f"{host} ({dst})" if host != dst else dst
-            lines.append(f"64 bytes from {name}: icmp_seq={seq} ttl={ttl} time={fmt_ms(ms)} ms")
+            # the time travels in the data: fewer than 16 bytes (a timeval) carry none
+            time = f" time={fmt_ms(ms)} ms" if datalen >= 16 else ""
+            if "q" not in opts:
+                lines.append(f"{datalen + 8} bytes from {name}: icmp_seq={seq} ttl={ttl}{time}")
     total = (count - 1) * 1000 + (int(sum(times)) + 3 if received else 40)
     lines += ["", f"--- {host} ping statistics ---"]
     got = count if received else 0
     loss = 0 if received else 100
     lines.append(f"{count} packets transmitted, {got} received, {loss}% packet loss, "
                  f"time {total}ms")
-    if received:
+    if received and datalen >= 16:
         avg = sum(times) / len(times)
         mdev = (sum((x - avg) ** 2 for x in times) / len(times)) ** 0.5
         lines.append(f"rtt min/avg/max/mdev = {min(times):.3f}/{avg:.3f}/{max(times):.3f}/"
                      f"{mdev:.3f} ms")
-    return "\n".join(lines)
+    return lines
 
 
-_PING_USAGE = "\nUsage\n  ping [options] <destination>"
+#: ping/ping_common.c ``usage()`` (20240905).
+_PING_USAGE = """
+Usage
+  ping [options] <destination>
+
+Options:
+  <destination>      DNS name or IP address
+  -3                 RTT precision (do not round up the result time)
+  -a                 use audible ping
+  -A                 use adaptive ping
+  -B                 sticky source address
+  -c <count>         stop after <count> replies
+  -C                 call connect() syscall on socket creation
+  -D                 print timestamps
+  -d                 use SO_DEBUG socket option
+  -e <identifier>    define identifier for ping session, default is random for
+                     SOCK_RAW and kernel defined for SOCK_DGRAM
+                     Imply using SOCK_RAW (for IPv4 only for identifier 0)
+  -f                 flood ping
+  -h                 print help and exit
+  -H                 force reverse DNS name resolution (useful for numeric
+                     destinations or for -f), override -n
+  -I <interface>     either interface name or address
+  -i <interval>      seconds between sending each packet
+  -L                 suppress loopback of multicast packets
+  -l <preload>       send <preload> number of packages while waiting replies
+  -m <mark>          tag the packets going out
+  -M <pmtud opt>     define path MTU discovery, can be one of <do|dont|want|probe>
+  -n                 no reverse DNS name resolution, override -H
+  -O                 report outstanding replies
+  -p <pattern>       contents of padding byte
+  -q                 quiet output
+  -Q <tclass>        use quality of service <tclass> bits
+  -s <size>          use <size> as number of data bytes to be sent
+  -S <size>          use <size> as SO_SNDBUF socket option value
+  -t <ttl>           define time to live
+  -U                 print user-to-user latency
+  -v                 verbose output
+  -V                 print version and exit
+  -w <deadline>      reply wait <deadline> in seconds
+  -W <timeout>       time to wait for response
+
+IPv4 options:
+  -4                 use IPv4
+  -b                 allow pinging broadcast
+  -R                 record route
+  -T <timestamp>     define timestamp, can be one of <tsonly|tsandaddr|tsprespec>
+
+IPv6 options:
+  -6                 use IPv6
+  -F <flowlabel>     define flow label, default is random
+  -N <nodeinfo opt>  use IPv6 node info query, try <help> as argument
+
+For more details see ping(8)."""
+#: iputils_common.c ``print_config()`` for Ubuntu's build (``ping -V``).
+_PING_CONFIG = ("libcap: yes, IDN: yes, NLS: no, error.h: yes, getrandom(): yes, "
+                "__fpending(): yes")

@@ -6,7 +6,7 @@ CoreDNS's ``pods insecure`` mode answers for any address).
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, IPv6Address
 from typing import TYPE_CHECKING
 
 from kubenet_lab.dataplane.dns import lookup, search_path
@@ -15,7 +15,8 @@ from kubenet_lab.tools.context import Context
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["dns_lookup", "pod_record", "resolve", "search_names", "service_records"]
+__all__ = ["dns_lookup", "is_ipv6", "pod_record", "resolve", "search_names",
+           "service_records"]
 
 
 def service_records(view: StoreView, name: str) -> list[str] | None:
@@ -23,6 +24,15 @@ def service_records(view: StoreView, name: str) -> list[str] | None:
     IP, or a headless Service's ready endpoints), or None when it has none."""
     _, records = lookup(view, name.rstrip(".") + ".", "A")
     return [r.value for r in records if r.type == "A"] or None
+
+
+def is_ipv6(host: str) -> bool:
+    """Is ``host`` an IPv6 address (which the nodes, IPv4 only, cannot reach)?"""
+    try:
+        IPv6Address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def resolve(ctx: Context, host: str) -> str | None:

@@ -1,7 +1,15 @@
 """``tcpdump -n -i IFACE`` (4.99): the packets of the last command that sent traffic
 (``ping``, ``curl``, ``traceroute``, ``nslookup``) on this host and interface, as a capture
 running during it would have seen them. Timestamps count from 00:00:00 of the lab's
-day (there is no clock); VXLAN on port 8472 is decoded as tcpdump does (as OTV)."""
+day (there is no clock); VXLAN on port 8472 is decoded as tcpdump does (as OTV).
+
+The command line is read as tcpdump 4.99 reads it (tcpdump.c: getopt_long with its
+SHORTOPTS and longopts; ``tcpdump: invalid packet count abc``, ``tcpdump: invalid snaplen
+..``, and on a usage error the version lines and usage text of ``print_usage``, as
+Ubuntu 24.04's build prints them). ``-i``, ``-c`` (at most that many packets) and ``-s``
+change the output; the other options, and a filter expression, are accepted and change
+nothing (every packet of the capture is shown).
+"""
 
 from __future__ import annotations
 
@@ -9,17 +17,67 @@ import hashlib
 
 from kubenet_lab.model.packet import UDP, VXLAN, IPv4, Packet
 from kubenet_lab.tools.context import Context, rtt_ms
+from kubenet_lab.tools.options import getopt, strtol
 
 __all__ = ["tcpdump"]
 
 
+_SHORTOPTS = "aAbB:c:C:dDeE:fF:G:hHi:Ij:JKlLm:M:nNOpqQ:r:s:StT:uUvV:w:W:xXy:Yz:Z:#"
+#: tcpdump.c longopts: the name, and whether it takes an argument.
+_LONGOPTS = {"buffer-size": True, "list-interfaces": False, "help": False,
+             "interface": True, "monitor-mode": False, "time-stamp-type": True,
+             "list-time-stamp-types": False, "direction": True, "snapshot-length": True,
+             "relinquish-privileges": True, "count": False, "immediate-mode": False,
+             "number": False, "print": False, "version": False,
+             "time-stamp-precision": True, "micro": False, "nano": False, "lengths": False}
+_SHORT_OF = {"interface": "i", "snapshot-length": "s", "help": "h"}
+MAXIMUM_SNAPLEN = 262144
+_VERSION = ("tcpdump version 4.99.4\nlibpcap version 1.10.4 (with TPACKET_V3)\n"
+            "OpenSSL 3.0.13 30 Jan 2024")
+_USAGE = """Usage: tcpdump [-AbdDefhHIJKlLnNOpqStuUvxX#] [ -B size ] [ -c count ] [--count]
+\t\t[ -C file_size ] [ -E algo:secret ] [ -F file ] [ -G seconds ]
+\t\t[ -i interface ] [ --immediate-mode ] [ -j tstamptype ]
+\t\t[ -M secret ] [ --number ] [ --print ] [ -Q in|out|inout ]
+\t\t[ -r file ] [ -s snaplen ] [ -T type ] [ --version ]
+\t\t[ -V file ] [ -w file ] [ -W filecount ] [ -y datalinktype ]
+\t\t[ --time-stamp-precision precision ] [ --micro ] [ --nano ]
+\t\t[ -z postrotate-command ] [ -Z user ] [ expression ]"""
+
+
+def _options(args: list[str]) -> dict[str, str] | str:
+    """The options tcpdump keeps (the last of each), or what it prints and exits with."""
+    parsed = getopt(args, _SHORTOPTS, _LONGOPTS)
+    if isinstance(parsed, str):
+        return f"tcpdump: {parsed}\n{_VERSION}\n{_USAGE}"
+    opts: dict[str, str] = {}
+    for opt, value in parsed[0]:
+        opt = _SHORT_OF.get(opt, opt)
+        if opt == "h":
+            return f"{_VERSION}\n{_USAGE}"
+        if opt == "version":
+            return _VERSION
+        if opt == "c":  # atoi(optarg) <= 0
+            count = strtol(value or "").value
+            if not 0 < (count + 2**31) % 2**32 - 2**31:
+                return f"tcpdump: invalid packet count {value}"
+        if opt == "s":
+            number = strtol(value or "", base=0)
+            if (number.end == 0 or number.end < len(value or "") or number.overflow
+                    or not 0 <= number.value <= MAXIMUM_SNAPLEN):
+                return (f"tcpdump: invalid snaplen {value} (must be >= 0 and <= "
+                        f"{MAXIMUM_SNAPLEN})")
+        opts[opt] = value or ""
+    return opts
+
+
 def tcpdump(ctx: Context, args: list[str]) -> str:
-    iface = "any"
-    if "-i" in args:
-        i = args.index("-i")
-        if i + 1 >= len(args):
-            return "tcpdump: option requires an argument -- 'i'"
-        iface = args[i + 1]
+    """``tcpdump [-n] [-i IFACE] [-c COUNT] [-s SNAPLEN]``: the last command's packets."""
+    opts = _options(args)
+    if isinstance(opts, str):
+        return opts
+    iface = opts.get("i", "any")
+    count = strtol(opts["c"]).value if "c" in opts else None
+    snaplen = strtol(opts.get("s", "0"), base=0).value or MAXIMUM_SNAPLEN
     if ctx.pod:
         names = {i.name for i in ctx.dp.pod_interfaces(ctx.pod)}
         here = ctx.pod.ref
@@ -32,7 +90,7 @@ def tcpdump(ctx: Context, args: list[str]) -> str:
     if iface.startswith("tunl"):
         link = "RAW (Raw IP)"
     lines = ["tcpdump: verbose output suppressed, use -v[v]... for full protocol decode",
-             f"listening on {iface}, link-type {link}, snapshot length 262144 bytes"]
+             f"listening on {iface}, link-type {link}, snapshot length {snaplen} bytes"]
     packets = 0
     clock = 0
     for kind, t in ctx.runtime.captured:
@@ -46,7 +104,7 @@ def tcpdump(ctx: Context, args: list[str]) -> str:
             pkt = hop.packet
             if hop.action == "encapsulate":  # the tunnel device sees the packet it wraps
                 pkt = _inner_frame(pkt)
-            if last == (loc.interface, pkt):
+            if last == (loc.interface, pkt) or packets == count:
                 continue
             last = (loc.interface, pkt)
             clock += int(rtt_ms(hop.index, t.src_ip, base=60))
