@@ -44,6 +44,7 @@ from kubenet_lab.dataplane.install import NETWORK_POLICY_AGENTS, cluster_config
 from kubenet_lab.dataplane.runtime import Runtime
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.dataplane.topology import topology
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.model.store import Snapshot, Store
 
 if TYPE_CHECKING:
@@ -117,6 +118,7 @@ class Cluster:
     '10.244.1.2'
     """
 
+    @checked
     def __init__(
         self,
         *,
@@ -133,19 +135,19 @@ class Cluster:
             cni_config=cni_config, network_policy=network_policy))
         self.runtime = Runtime(seed)
         with self.store.transaction():
-            kubeadm.bootstrap(self.store)
-            for i in range(1, workers + 1):
-                kubeadm.add_node(self.store, f"node-{i}")
+            kubeadm.init(self.store, workers)
 
     def __repr__(self) -> str:
         agent = f", network_policy={self.network_policy}" if self.network_policy else ""
         return (f"<Cluster {len(self.nodes)} nodes, {len(self.pods)} pods, "
                 f"cni={self.cni}{agent}>")
 
+    @checked
     def snapshot(self) -> Snapshot:
         """The cluster as it is now, read-only (what a ``Trace`` keeps of it)."""
         return self.store.snapshot()
 
+    @checked
     def dataplane(self) -> Dataplane:
         """What every node has installed now, with the kernels' runtime state."""
         return Dataplane(self.store.snapshot(), self.runtime)
@@ -274,6 +276,7 @@ class Cluster:
         """The cloud load balancers provisioned for LoadBalancer Services."""
         return self.store.load_balancers
 
+    @checked
     def node(self, name: str) -> Node:
         """The node called ``name``.
 
@@ -284,6 +287,7 @@ class Cluster:
         """
         return self.store.node(name)
 
+    @checked
     def pod(self, ref: str) -> Pod:
         """The pod ``"namespace/name"`` (a bare ``"name"`` means namespace ``default``).
 
@@ -294,14 +298,17 @@ class Cluster:
         """
         return self.store.pod(ref)
 
+    @checked
     def namespace(self, name: str) -> Namespace:
         """The namespace called ``name``."""
         return self.store.namespace(name)
 
+    @checked
     def deployment(self, ref: str) -> Deployment:
         """The Deployment ``"namespace/name"``."""
         return self.store.deployment(ref)
 
+    @checked
     def service(self, ref: str) -> Service:
         """The Service ``"namespace/name"`` (a bare name means namespace ``default``).
 
@@ -315,14 +322,17 @@ class Cluster:
         """
         return self.store.service(ref)
 
+    @checked
     def pods_on(self, node: str) -> list[Pod]:
         """The pods on a node, in the order they were created there."""
         return self.store.pods_on(node)
 
+    @checked
     def subnet_of(self, node: Node) -> Subnet:
         """The VPC subnet a node is in."""
         return self.store.subnet_of(node)
 
+    @checked
     def owner_of(self, ip: str) -> str | None:
         """Who holds an address: ``"Pod ns/name"``, ``"Node name"`` or None.
 
@@ -332,6 +342,7 @@ class Cluster:
         """
         return self.store.owner_of(ip)
 
+    @checked
     def route_table(self, subnet: str) -> list[tuple[str, str]]:
         """The VPC route table of ``subnet`` (``"private"`` or ``"public"``) as
         (destination, target) pairs.
@@ -349,6 +360,7 @@ class Cluster:
         """
         return cloud.route_table(self.store, subnet)
 
+    @checked
     def graph(self) -> nx.Graph:
         """The cluster's topology as a (read-only) networkx graph: nodes, pods, their
         devices, and the links between them (veth pairs, bridge ports, the subnet, the
@@ -364,6 +376,7 @@ class Cluster:
         """
         return topology(self.store.snapshot())
 
+    @checked
     def endpoint_slices(self, ref: str) -> list[EndpointSlice]:
         """The EndpointSlices of a Service, as the EndpointSlice controller makes them.
 
@@ -374,13 +387,16 @@ class Cluster:
         return endpoint_slices(self.store, self.store.service(ref))
 
     # ------------------------------------------------------------------ verbs
+    @checked
     def add_namespace(self, name: str, labels: Mapping[str, str] | None = None) -> Namespace:
         """Create a namespace, or update the labels of an existing one.
 
         The label ``kubernetes.io/metadata.name`` is always set to the name.
         """
-        return self.store.put(build_namespace(name, labels))
+        with self.store.transaction():
+            return self.store.put(build_namespace(name, labels))
 
+    @checked
     def add_node(
         self,
         name: str,
@@ -423,6 +439,7 @@ class Cluster:
                                     public_ip=public_ip, labels=labels,
                                     control_plane=control_plane)
 
+    @checked
     def add_pod(
         self,
         ref: str,
@@ -468,6 +485,7 @@ class Cluster:
             return create_pod(self.store, ref, node=node, labels=labels, containers=containers,
                               ip=ip, ready=ready, tolerations=tuple(tolerations))
 
+    @checked
     def delete_pod(self, ref: str) -> Pod | None:
         """Delete a pod. If a Deployment owns it, its ReplicaSet creates a replacement
         at once, with a new name and (host-local does not reuse the freed address right
@@ -482,6 +500,7 @@ class Cluster:
         with self.store.transaction():
             return replicaset.delete_pod(self.store, ref)
 
+    @checked
     def add_service(
         self,
         ref: str,
@@ -528,10 +547,13 @@ class Cluster:
         with self.store.transaction():
             return services.store_service(self.store, svc)
 
+    @checked
     def delete_service(self, ref: str) -> None:
         """Delete a Service; its cluster IP and node ports become free."""
-        services.delete_service(self.store, ref)
+        with self.store.transaction():
+            services.delete_service(self.store, ref)
 
+    @checked
     def apply(self, src: Any) -> list[Any]:
         """Apply Kubernetes manifests, all or nothing.
 
@@ -542,7 +564,9 @@ class Cluster:
         BaselineAdminNetworkPolicy (v1alpha1).
 
         Returns the objects applied, in order. If any document is invalid, nothing is
-        applied and the cluster is unchanged.
+        applied and the cluster is unchanged. Input is limited as kube-apiserver limits a
+        request (``kubenet_lab.api.load``): at most 3 MiB, go-yaml's rule against alias
+        bombs, and (the lab's own limits) 100 levels of nesting and 50,000 values.
 
         Raises
         ------
@@ -569,6 +593,7 @@ class Cluster:
         """
         return applying.apply(self.store, src)
 
+    @checked
     def delete_network_policy(self, ref: str) -> None:
         """Delete a NetworkPolicy ``"namespace/name"`` or an admin policy ``"Kind/name"``
         (e.g. ``"AdminNetworkPolicy/deny-db"``).
@@ -578,13 +603,17 @@ class Cluster:
         NotFoundError
             No such policy.
         """
-        applying.delete_network_policy(self.store, ref)
+        with self.store.transaction():
+            applying.delete_network_policy(self.store, ref)
 
+    @checked
     def delete_ingress(self, ref: str) -> None:
         """Delete an Ingress (``"ns/name"``)."""
-        applying.delete_ingress(self.store, ref)
+        with self.store.transaction():
+            applying.delete_ingress(self.store, ref)
 
     # ------------------------------------------------------------------ add-ons and cloud
+    @checked
     def add_nat_gateway(self, public_ip: str | None = None, *, name: str = "nat-gw") -> NatGateway:
         """Add a public NAT gateway in the public subnet with the Elastic IP ``public_ip``;
         the private subnet's route table then sends ``0.0.0.0/0`` to it.
@@ -613,6 +642,7 @@ class Cluster:
         with self.store.transaction():
             return cloud.add_nat_gateway(self.store, public_ip, name)
 
+    @checked
     def add_cloud_load_balancer(self) -> None:
         """Run the cloud's load-balancer controller (the service controller of a
         cloud-controller-manager): every ``type: LoadBalancer`` Service, now and later,
@@ -631,6 +661,7 @@ class Cluster:
         with self.store.transaction():
             services.add_cloud_load_balancer(self.store)
 
+    @checked
     def add_ingress_controller(self, replicas: int = 2) -> None:
         """Deploy an ingress-nginx-like controller: namespace ``ingress-nginx``, its
         Deployment, its LoadBalancer Service ``ingress-nginx-controller``
@@ -652,6 +683,7 @@ class Cluster:
         with self.store.transaction():
             ingress.add_controller(self.store, replicas)
 
+    @checked
     def add_ip_masq_agent(self) -> None:
         """Deploy ip-masq-agent (a DaemonSet in kube-system): its ``IP-MASQ-AGENT`` chain
         masquerades pod traffic to anything outside its non-masquerade CIDRs. The
@@ -665,9 +697,11 @@ class Cluster:
         >>> "-A IP-MASQ-AGENT -d 10.0.0.0/8" in c.exec("node-1", "iptables-save -t nat")
         True
         """
-        self.store.add_addon(ip_masq_agent.ADDON)
+        with self.store.transaction():
+            self.store.add_addon(ip_masq_agent.ADDON)
 
     # ------------------------------------------------------------------ questions
+    @checked
     def trace(self, src: str, dst: str, port: int = 80, protocol: str = "TCP") -> Trace:
         """Walk one packet (the first packet of a connection) from ``src`` to ``dst``.
 
@@ -703,6 +737,7 @@ class Cluster:
 
         return trace(self.dataplane(), src, dst, port=port, protocol=protocol)
 
+    @checked
     def reachability(self, port: int = 80, protocol: str = "TCP", *,
                      pods: Iterable[str] | None = None,
                      namespaces: Iterable[str] | None = None) -> Reachability:
@@ -732,6 +767,7 @@ class Cluster:
         return reachability(self.store.snapshot(), port, protocol, pods=pods,
                             namespaces=namespaces)
 
+    @checked
     def explain(self, src: str, dst: str, port: int = 80, protocol: str = "TCP") -> Explanation:
         """Which tier, policies and rules allow or deny one connection, in words.
 
@@ -752,6 +788,7 @@ class Cluster:
         """
         return policy.explain(self.store.snapshot(), src, dst, port, protocol)
 
+    @checked
     def verify_network_model(self) -> NetworkModelReport:
         """Check the Kubernetes network model on the cluster as it stands.
 
@@ -781,6 +818,7 @@ class Cluster:
 
         return verify_network_model(self.dataplane())
 
+    @checked
     def traffic(self, flows: Iterable[Any] | None = None, *, requests: int = 50,
                 seed: int | None = None) -> TrafficReport:
         """What a set of flows puts on the cluster's links: node-to-node bytes on the
@@ -799,6 +837,7 @@ class Cluster:
 
         return traffic(self.dataplane(), flows, requests=requests, seed=seed)
 
+    @checked
     def spread(self, src: str, service: str, requests: int = 1000, port: int | None = None,
                protocol: str | None = None) -> dict[str, int]:
         """How ``requests`` new connections from pod ``src`` to a Service's cluster IP
@@ -814,6 +853,7 @@ class Cluster:
 
         return load_balancing.spread(self.dataplane(), src, service, requests, port, protocol)
 
+    @checked
     def internet_spread(self, service: str, clients: int = 60,
                         port: int | None = None) -> dict[str, Any]:
         """``clients`` internet hosts each open one connection to a LoadBalancer
@@ -823,16 +863,21 @@ class Cluster:
 
         return load_balancing.internet_spread(self.dataplane(), service, clients, port)
 
+    @checked
     def exec(self, where: str, command: str) -> str:
         """Run a command in a pod (``"ns/pod"``) or on a node (its name), like
         ``kubectl exec`` or ``ssh``, and return what the real tool prints.
 
-        Supported: ``ip addr``, ``ip route`` (and ``ip route add|del`` on a node, which
-        really changes that node's routes), ``ip neigh``, ``bridge fdb``,
-        ``iptables-save``, ``cat /etc/resolv.conf``, ``ping -c N``, ``traceroute -n``,
-        ``nslookup``, ``curl``, ``tcpdump -n -i IFACE``, ``hostname`` and, on a node,
-        ``kubectl get pods|nodes|svc|ingress [-A] [-o wide]``. Anything else answers as a shell
-        does (``command not found``, a usage line), never with a Python error.
+        Supported: ``ip addr``, ``ip route`` (and ``ip route add|del|replace|change`` on a
+        node, which really changes that node's routes), ``ip neigh``, ``bridge fdb``,
+        ``iptables-save``, ``cat /etc/resolv.conf``, ``ping -c N [-q] [-s SIZE]``,
+        ``traceroute -n [-m MAX] [-f FIRST] [-q N]``, ``nslookup``, ``curl``,
+        ``tcpdump -n -i IFACE [-c N]``, ``hostname`` and, on a node,
+        ``kubectl get pods|nodes|svc|ingress [NAME] [-A] [-o wide]``. Anything else answers
+        as the shell or the tool does (``command not found``, its usage line or error text,
+        ``Argument list too long``), never with a Python error. The nodes run with IPv6
+        disabled, as the lab models IPv4 only: an IPv6 route is refused as the kernel
+        refuses it (``tools/ip.py``).
 
         Raises
         ------
@@ -853,6 +898,7 @@ class Cluster:
 
         return run(self.dataplane(), where, command)
 
+    @checked
     def iptables_save(self, node: str) -> str:
         """What ``iptables-save`` prints on ``node`` for the filter and nat chains
         kube-proxy (iptables mode) owns; a pure function of the cluster's state.
@@ -867,6 +913,7 @@ cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y'
         """
         return kube_proxy.iptables_save(self.store.snapshot(), self.store.node(node))
 
+    @checked
     def resolve(self, name: str, from_pod: str | None = None) -> list[str]:
         """The addresses CoreDNS gives for ``name`` (A records; an ExternalName's
         CNAME is followed as far as the cluster can). With ``from_pod``, the pod's
@@ -879,6 +926,7 @@ cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y'
         """
         return dns.resolve(self.store.snapshot(), name, from_pod)
 
+    @checked
     def resolv_conf(self, pod: str) -> str:
         """The ``/etc/resolv.conf`` kubelet writes into a pod (dnsPolicy ClusterFirst).
 

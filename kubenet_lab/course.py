@@ -26,6 +26,8 @@ import sys
 from dataclasses import dataclass
 from importlib import metadata
 
+from kubenet_lab.model.arguments import checked
+
 __all__ = ["EnvironmentReport", "Requirement", "environment_report"]
 
 _NEEDS = (
@@ -107,6 +109,7 @@ def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(parts)
 
 
+@checked
 def environment_report() -> EnvironmentReport:
     """Check Python and the packages the lessons use."""
     python = ".".join(str(v) for v in sys.version_info[:3])

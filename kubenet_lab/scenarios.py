@@ -32,6 +32,7 @@ from ipaddress import IPv4Address
 from kubenet_lab.cluster import Cluster
 from kubenet_lab.dataplane.cni import plugin
 from kubenet_lab.exceptions import NotFoundError
+from kubenet_lab.model.arguments import checked
 
 __all__ = [
     "BROKEN_CLUSTERS",
@@ -57,6 +58,7 @@ BROKEN_CLUSTERS = {
 }
 
 
+@checked
 def healthy_cluster(cni: str = "flannel", **kwargs: object) -> Cluster:
     """Three workers with the four pods of the module docstring, on plugin ``cni``."""
     c = Cluster(workers=3, cni=cni, **kwargs)  # type: ignore[arg-type]
@@ -66,6 +68,7 @@ def healthy_cluster(cni: str = "flannel", **kwargs: object) -> Cluster:
     return c
 
 
+@checked
 def broken_cluster(problem: str) -> Cluster:
     """A cluster with one of the problems of ``BROKEN_CLUSTERS``.
 
@@ -129,6 +132,7 @@ class CniComparison:
         return f"<CniComparison {', '.join(r.plugin for r in self.rows)}>"
 
 
+@checked
 def compare_cni_plugins(
     setups: tuple[tuple[str, dict], ...] | list[tuple[str, dict]] = CNI_SETUPS,
 ) -> CniComparison:

@@ -13,10 +13,17 @@ from typing import Any
 from kubenet_lab.controllers.endpointslice import service_endpoints
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exceptions import NotFoundError
+from kubenet_lab.model.arguments import check_count
 from kubenet_lab.walk.netfilter import nat_walk
 from kubenet_lab.walk.packet import trace_packet
 
-__all__ = ["internet_spread", "spread"]
+__all__ = ["MAX_CLIENTS", "MAX_CONNECTIONS", "internet_spread", "spread"]
+
+#: The most connections ``spread`` opens (each runs kube-proxy's rules once) and the
+#: most clients ``internet_spread`` sends (each a whole trace through the cloud).
+MAX_CONNECTIONS = 100_000
+MAX_CLIENTS = 2_000
+_WHY = "each one is simulated; a few hundred already show the spread"
 
 
 def spread(
@@ -35,6 +42,7 @@ def spread(
     >>> len(counts), sum(counts.values())
     (2, 100)
     """
+    check_count("spread", "requests", requests, 1, MAX_CONNECTIONS, _WHY)
     view, runtime = dp.view, dp.runtime.fork()
     pod = view.pod(src)
     svc = view.service(service)
@@ -61,6 +69,7 @@ def internet_spread(dp: Dataplane, service: str, clients: int = 60,
     took an extra node hop (the pod on another node than the one the LB picked);
     ``flows`` counts each (node the LB picked, pod that answered) pair. The connections
     run on a fork of the runtime: counting them changes nothing."""
+    check_count("internet_spread", "clients", clients, 1, MAX_CLIENTS, _WHY)
     view = dp.view
     dp = Dataplane(view, dp.runtime.fork())
     svc = view.service(service)

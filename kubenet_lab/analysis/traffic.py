@@ -18,13 +18,17 @@ from typing import TYPE_CHECKING
 
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exceptions import ManifestError
+from kubenet_lab.model.arguments import check_count
 from kubenet_lab.model.traffic import Flow, TrafficReport
 from kubenet_lab.walk.packet import trace_packet
 
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["random_flows", "traffic"]
+__all__ = ["MAX_FLOWS", "random_flows", "traffic"]
+
+#: The most flows one report traces.
+MAX_FLOWS = 100_000
 
 HANDSHAKE_PACKETS = 7  # SYN, SYN-ACK, ACK, and FIN/ACK both ways
 HEADERS = 40 + 14  # IPv4 + TCP, Ethernet
@@ -37,9 +41,8 @@ def random_flows(view: StoreView, count: int = 50, *, seed: int | None = None) -
     The draws come from ``random.Random(seed)``, ``seed`` defaulting to the cluster's,
     so the same cluster and seed give the same workload.
     """
-    if not isinstance(count, int) or count < 0:
-        raise ManifestError("traffic", "requests", count, "must be a whole number >= 0",
-                            fix="e.g. c.traffic(requests=50)")
+    check_count("traffic", "requests", count, 0, MAX_FLOWS,
+                "each flow is traced; e.g. c.traffic(requests=50)")
     pods = view.pods
     servers = [p for p in pods if p.listener(80, "TCP")]
     if len(pods) < 2 or not servers:
@@ -53,6 +56,17 @@ def random_flows(view: StoreView, count: int = 50, *, seed: int | None = None) -
     return flows
 
 
+def _flow(i: int, flow: object) -> Flow:
+    """A ``Flow``, or a tuple of its fields (``("default/a", "default/b", 10)``)."""
+    if isinstance(flow, Flow):
+        return flow
+    if not isinstance(flow, (tuple, list)) or not 2 <= len(flow) <= 6:
+        raise ManifestError("traffic", f"flows[{i}]", flow, "is not a Flow",
+                            fix="give kl.Flow(src, dst, requests) or a tuple "
+                            "(src, dst[, requests, port, request_bytes, response_bytes])")
+    return Flow(*flow)
+
+
 def _packets(payload: int, mss: int) -> int:
     return ceil(payload / mss) if payload else 0
 
@@ -64,7 +78,8 @@ def traffic(dp: Dataplane, flows: Iterable[Flow | tuple] | None = None, *,
     dp = Dataplane(view, dp.runtime.fork())
     if flows is None:
         flows = random_flows(view, requests, seed=seed)
-    flows = tuple(f if isinstance(f, Flow) else Flow(*f) for f in flows)
+    flows = tuple(_flow(i, f) for i, f in enumerate(flows))
+    check_count("traffic", "flows", len(flows), 0, MAX_FLOWS, "each flow is traced")
     plugin = dp.plugin
     mss = plugin.mtu - 40
     pod_bytes: dict[tuple[str, str], int] = {}

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from ipaddress import ip_network
 from typing import TYPE_CHECKING
 
 from kubenet_lab.api.node import build_node
@@ -20,6 +21,7 @@ from kubenet_lab.api.workloads import build_namespace
 from kubenet_lab.controllers.cloud import add_subnet
 from kubenet_lab.controllers.replicaset import set_deployment
 from kubenet_lab.controllers.services import store_service
+from kubenet_lab.model.arguments import check_count
 from kubenet_lab.model.deployment import Deployment
 from kubenet_lab.model.pod import Container, ContainerPort, Toleration
 from kubenet_lab.model.service import Service, ServicePort
@@ -39,6 +41,20 @@ def add_node(store: Store, name: str, **kwargs: object) -> Node:
     node, subnet = build_node(store, name, **kwargs)  # type: ignore[arg-type]
     add_subnet(store, subnet)
     return store.put(node)
+
+
+def init(store: Store, workers: int) -> None:
+    """``kubeadm init`` on the control-plane node, then ``kubeadm join`` on ``workers``
+    nodes (``node-1``, ``node-2``, ...); refused before any work when the VPC's private
+    subnet has no address for that many nodes (AWS reserves five addresses of it)."""
+    subnet = ip_network(store.vpc.subnet("private").cidr)
+    room = subnet.num_addresses - 5 - 1
+    check_count("Cluster", "workers", workers, 0, room,
+                f"the VPC subnet {subnet} holds {room + 1} nodes, one of them the "
+                "control plane")
+    bootstrap(store)
+    for i in range(1, workers + 1):
+        add_node(store, f"node-{i}")
 
 
 def bootstrap(store: Store) -> None:

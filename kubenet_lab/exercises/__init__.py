@@ -17,6 +17,7 @@ from kubenet_lab.exercises import (
     lesson07,
 )
 from kubenet_lab.exercises.base import NOT_ANSWERED, Check, Exercise, Feedback
+from kubenet_lab.model.arguments import checked
 
 __all__ = ["NOT_ANSWERED", "Check", "Exercise", "Feedback", "exercise"]
 
@@ -25,6 +26,7 @@ _ALL = {ex.key: ex for ex in (*lesson01.EXERCISES, *lesson02.EXERCISES, *lesson0
                                     *lesson06.EXERCISES, *lesson07.EXERCISES)}
 
 
+@checked
 def exercise(key: str) -> Exercise:
     """The exercise numbered ``key`` (``"<lesson>.<n>"``, e.g. ``"1.2"``)."""
     try:

@@ -24,6 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubenet_lab.exceptions import ManifestError
+from kubenet_lab.model.arguments import checked
+
 __all__ = ["Check", "Exercise", "Feedback", "NOT_ANSWERED"]
 
 #: What the lessons put in an answer cell before the learner answers.
@@ -107,13 +110,20 @@ class Exercise:
     explanation: str = ""
     solution: str = ""
 
+    @checked
     def check(self, answer: Any, context: Any = None) -> Feedback:
         """Check an answer; ``context`` is what the checks may also look at (a cluster)."""
         if answer is NOT_ANSWERED:
             return Feedback(self.key, False, "Replace None with your answer and run the cell "
                             "again.", answered=False)
         for check in self.checks:
-            hint = check.run(answer, context)
+            try:
+                hint = check.run(answer, context)
+            except Exception:  # noqa: BLE001 - a hint that cannot read the context
+                raise ManifestError(
+                    f"Exercise {self.key}", "context", context,
+                    "is not what this exercise checks the answer against",
+                    fix="pass the lesson's cluster too: check(answer, c)") from None
             if hint is not None:
                 return Feedback(self.key, False, hint)
         return Feedback(self.key, True, self.explanation)

@@ -22,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
+from kubenet_lab.model.arguments import checked
+
 __all__ = [
     "SCTP",
     "TCP",
@@ -214,6 +216,7 @@ def _labels(layers: tuple[Layer, ...]) -> list[str]:
     return labels[::-1]
 
 
+@checked
 def packet_changes(old: Packet | None, new: Packet) -> tuple[Change, ...]:
     """The header fields that differ from ``old`` to ``new``.
 

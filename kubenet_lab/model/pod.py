@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kubenet_lab.model.arguments import check_fields, check_value, checked
 from kubenet_lab.model.node import Taint
 
 __all__ = ["Container", "ContainerPort", "Pod", "Toleration"]
 
 
+@checked
 @dataclass(frozen=True, slots=True)
 class ContainerPort:
     """``spec.containers[].ports[]``: a port number, an optional name, a protocol."""
@@ -22,7 +24,11 @@ class ContainerPort:
     name: str | None = None
     protocol: str = "TCP"
 
+    def __post_init__(self) -> None:
+        check_fields(self)
 
+
+@checked
 @dataclass(frozen=True, slots=True)
 class Container:
     """A container of a pod.
@@ -40,12 +46,13 @@ class Container:
     ports: tuple[ContainerPort, ...] = ()
 
     def __post_init__(self) -> None:
-        ports = tuple(
-            p if isinstance(p, ContainerPort) else ContainerPort(int(p)) for p in self.ports
-        )
-        object.__setattr__(self, "ports", ports)
+        ports = check_value("Container", "ports", self.ports, "Iterable[ContainerPort | int]")
+        object.__setattr__(self, "ports", tuple(
+            p if isinstance(p, ContainerPort) else ContainerPort(p) for p in ports))
+        check_fields(self, skip=("ports",))
 
 
+@checked
 @dataclass(frozen=True, slots=True)
 class Toleration:
     """A toleration; an empty ``key`` with operator ``Exists`` tolerates every taint."""
@@ -54,6 +61,9 @@ class Toleration:
     operator: str = "Equal"
     value: str = ""
     effect: str = ""
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
     def tolerates(self, taint: Taint) -> bool:
         if self.effect and self.effect != taint.effect:

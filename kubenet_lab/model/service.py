@@ -10,12 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from kubenet_lab.model.arguments import check_fields, checked
+
 __all__ = ["Endpoint", "EndpointSlice", "Service", "ServicePort"]
 
 #: ``spec.type`` values.
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
 
 
+@checked
 @dataclass(frozen=True, slots=True)
 class ServicePort:
     """``spec.ports[]``: ``port`` on the cluster IP, ``target_port`` on the pods (a
@@ -27,6 +30,9 @@ class ServicePort:
     protocol: str = "TCP"
     name: str | None = None
     node_port: int | None = None
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from kubenet_lab.model.arguments import check_fields, checked
+
 __all__ = ["Flow", "TrafficReport"]
 
 
+@checked
 @dataclass(frozen=True, slots=True)
 class Flow:
     """Requests from one pod to another: ``requests`` HTTP-like exchanges on ``port``, each
@@ -19,6 +22,9 @@ class Flow:
     port: int = 80
     request_bytes: int = 400
     response_bytes: int = 4000
+
+    def __post_init__(self) -> None:
+        check_fields(self)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,7 @@ import dataclasses
 import html
 from typing import TYPE_CHECKING
 
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.views.text import hop_at
 
 if TYPE_CHECKING:
@@ -149,6 +150,7 @@ def _route_line(trace: Trace) -> str:
     return f"<code>{_e(trace.src)}</code> &rarr; <code>{_e(trace.target)}</code>"
 
 
+@checked
 def trace_html(trace: Trace) -> str:
     """A packet's walk as an HTML block: what a notebook shows for a ``Trace``.
 
@@ -243,6 +245,7 @@ def _show_html(packet: Packet, marks: list[dict[str, str]]) -> str:
     return "\n".join(lines)
 
 
+@checked
 def hop_html(trace: Trace, index: int) -> str:
     """One hop in detail, as HTML: where, the action, what happened, the headers per layer
     (as ``Packet.show()`` prints them) and what changed since the previous hop.
@@ -318,6 +321,7 @@ def hop_html(trace: Trace, index: int) -> str:
     return "\n".join(parts)
 
 
+@checked
 def network_model_html(report: NetworkModelReport) -> str:
     """The verification report as an HTML table: one row per rule with a badge, what
     was checked, and the problems (pair, hop, what happened)."""

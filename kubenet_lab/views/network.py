@@ -10,9 +10,13 @@ from __future__ import annotations
 from math import cos, pi, sin
 from typing import TYPE_CHECKING, Any
 
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.views.pictures import BAD, GOOD, MUTED, PALETTE, TEXT, show_figures_in_notebooks
 
 if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
     from kubenet_lab.model.traffic import TrafficReport
     from kubenet_lab.model.verification import NetworkModelReport
 
@@ -23,6 +27,7 @@ MAX_PROBLEMS = 5
 _SHORT_RULES = ("unique pod IPs", "pod to pod, no NAT", "node agents to its pods")
 
 
+@checked
 def human_bytes(n: float) -> str:
     """``1,234,567`` -> ``'1.2 MB'`` (decimal units, as ``ip -s link -h`` does).
 
@@ -57,7 +62,8 @@ def _shown_nodes(all_nodes: tuple[str, ...], wanted: list[str]) -> list[str]:
     return [n for n in all_nodes if n in keep]
 
 
-def draw_network_model(report: NetworkModelReport, ax: Any = None) -> Any:
+@checked
+def draw_network_model(report: NetworkModelReport, ax: Axes | None = None) -> Figure:
     """The nodes in a row, each failing pair as a red arc from the source's node to the
     destination's, labelled with the hop where the packet was lost or rewritten; the
     rules with their verdicts above.
@@ -124,7 +130,9 @@ def draw_network_model(report: NetworkModelReport, ax: Any = None) -> Any:
     return fig
 
 
-def draw_traffic(report: TrafficReport, ax: Any = None, *, top_pairs: int = 30) -> Any:
+@checked(top_pairs=(0, 1000))
+def draw_traffic(report: TrafficReport, ax: Axes | None = None, *,
+                 top_pairs: int = 30) -> Figure:
     """Two panels: node-to-node bytes on the wire (line widths by volume, with the
     overlay's share) and pod-to-pod payload (the ``top_pairs`` biggest pairs).
 

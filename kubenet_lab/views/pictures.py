@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any
 from kubenet_lab.dataplane.cni import BRIDGE, VXLAN_DEVICE, VXLAN_VNI, plugin
 from kubenet_lab.dataplane.topology import topology
 from kubenet_lab.exceptions import ManifestError
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.model.packet import UDP
 
 if TYPE_CHECKING:
@@ -319,6 +320,7 @@ def _host_end(cluster: StoreView, pod: Pod) -> str:
     return g.nodes[peer]["name"]
 
 
+@checked(max_pods=(1, 250))
 def cluster_layout(
     cluster: Cluster | StoreView, namespaces: str | Iterable[str] | None = None,
     max_pods: int = 8
@@ -620,6 +622,7 @@ def draw_base(ax: Axes, cluster: StoreView, geom: _Geometry) -> None:
         _draw_cloud(ax, cluster, geom)
 
 
+@checked(max_pods=(1, 250))
 def draw_cluster(
     cluster: Cluster | StoreView,
     ax: Axes | None = None,
@@ -834,6 +837,7 @@ def _title(trace: Trace, width: float) -> str:
     return f"{trace.src} -> {trace.target}\n" + wrap(reason, TITLE, width, 3)
 
 
+@checked(max_pods=(1, 250))
 def draw_trace(
     cluster: Cluster | StoreView,
     trace: Trace,
@@ -989,6 +993,7 @@ def _container_lines(pod: Pod, container: Any) -> list[str]:
     return lines
 
 
+@checked
 def draw_pod(cluster: Cluster | StoreView, ref: str, ax: Axes | None = None) -> Figure:
     """Draw one pod's network namespace: its containers, ``lo``, ``eth0`` and the veth.
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import html
 from typing import TYPE_CHECKING
 
+from kubenet_lab.model.arguments import checked
+
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -41,6 +43,7 @@ def _header(r: Reachability, which: str) -> str:
     return head
 
 
+@checked
 def reachability_text(r: Reachability, which: str = "combined") -> str:
     """The truth table in the e2e tests' layout (rows: sources, columns: destinations).
 
@@ -68,6 +71,7 @@ def reachability_text(r: Reachability, which: str = "combined") -> str:
     return "\n".join(lines)
 
 
+@checked
 def reachability_html(r: Reachability, which: str = "combined") -> str:
     """The truth table as an HTML table (green allowed, red blocked)."""
     rows = r.table(_check_which(which))
@@ -86,6 +90,7 @@ def reachability_html(r: Reachability, which: str = "combined") -> str:
             f"<tr><th>src \\ dst</th>{head}</tr>{''.join(body)}</table>")
 
 
+@checked
 def draw_reachability(r: Reachability, which: str = "combined", ax: Axes | None = None,
                       ) -> Figure | Axes:
     """A heatmap of the truth table: rows sources, columns destinations, green allowed,

@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from kubenet_lab.exceptions import KubenetLabError
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.views.policy import draw_reachability, reachability_html
-from kubenet_lab.views.widgets import figure_png
+from kubenet_lab.views.widgets import figure_png, init_box
 
 if TYPE_CHECKING:
     from kubenet_lab.cluster import Cluster
@@ -75,6 +76,7 @@ class PolicyPlayground(widgets.VBox):
     Policy playground (widget): 2 pods, TCP/80: 4 allowed, 0 blocked
     """
 
+    @checked
     def __init__(self, cluster: Cluster, presets: dict[str, str] | None = None,
                  port: int = 80, protocol: str = "TCP",
                  namespaces: list[str] | None = None, **kwargs: Any) -> None:
@@ -94,8 +96,8 @@ class PolicyPlayground(widgets.VBox):
         self._table = widgets.HTML()
         self._choice.observe(lambda change: self.select(change["new"]), names="value")
         self._yaml.observe(lambda change: self._update(change["new"]), names="value")
-        super().__init__([self._choice, self._yaml, self._status,
-                          widgets.HBox([self._image, self._table])], **kwargs)
+        init_box(self, [self._choice, self._yaml, self._status,
+                        widgets.HBox([self._image, self._table])], kwargs)
         self._update(self._yaml.value)
 
     def select(self, name: str) -> None:

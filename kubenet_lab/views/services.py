@@ -19,6 +19,7 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.views.pictures import (
     BAD,
     ETH_H,
@@ -57,6 +58,7 @@ def _figure(w: float, h: float) -> Figure:
     return Figure(figsize=(w, h), dpi=100)
 
 
+@checked
 def draw_chain_walk(trace: Trace, ax: Axes | None = None) -> Figure:
     """The kube-proxy chains a traced packet walked, top to bottom, with the rule that
     matched in each and the header rewrite at the DNAT.
@@ -112,6 +114,7 @@ def draw_chain_walk(trace: Trace, ax: Axes | None = None) -> Figure:
     return fig
 
 
+@checked
 def draw_load_balancing(
     cluster: Cluster, src: str, service: str, requests: int = 600,
     port: int | None = None, protocol: str | None = None, ax: Axes | None = None,
@@ -174,6 +177,7 @@ def draw_load_balancing(
     return fig
 
 
+@checked(max_width=(1, 100), max_nodes=(1, 250))
 def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: int = 60,
                           ax: Axes | None = None, *, max_width: float = 15.0,
                           max_nodes: int = 4) -> Figure:

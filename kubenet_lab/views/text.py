@@ -16,6 +16,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.tools.kubectl import tabwriter
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def _change_list(hop: Hop) -> list[str]:
     return [str(change) for change in hop.changes]
 
 
+@checked(width=(40, 1000))
 def trace_text(trace: Trace, *, width: int = TEXT_WIDTH) -> str:
     """A packet's walk as plain text: what ``str(trace)`` shows.
 
@@ -150,6 +152,7 @@ def hop_at(trace: Trace, index: int) -> Hop:
     return trace.hops[index - 1]
 
 
+@checked(width=(40, 1000))
 def hop_text(trace: Trace, index: int, *, width: int = DETAIL_WIDTH) -> str:
     """One hop in detail: where, what happened, every header field, and what changed.
 
@@ -210,6 +213,7 @@ def hop_text(trace: Trace, index: int, *, width: int = DETAIL_WIDTH) -> str:
 
 
 # --------------------------------------------------------------------------- network model
+@checked(width=(40, 1000))
 def network_model_text(report: NetworkModelReport, *, width: int = TEXT_WIDTH) -> str:
     """The verification report as text: each rule with ``[ok]`` or ``[FAIL]``, what was
     checked, and for each problem the pair and the hop where the packet was lost or
@@ -250,6 +254,7 @@ def network_model_text(report: NetworkModelReport, *, width: int = TEXT_WIDTH) -
 
 
 # --------------------------------------------------------------------------- traffic
+@checked(top=(0, 1000))
 def traffic_text(report: TrafficReport, *, top: int = 10) -> str:
     """Node-to-node bytes on the wire (with the overlay's share), the busiest pod pairs,
     and the flows that did not arrive.

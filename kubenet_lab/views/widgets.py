@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, Any
 import ipywidgets as widgets
 
 from kubenet_lab.api.fields import check_port, check_protocol
-from kubenet_lab.exceptions import KubenetLabError
+from kubenet_lab.exceptions import KubenetLabError, ManifestError
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.views.html import hop_html, trace_html
 from kubenet_lab.views.pictures import draw_trace
 from kubenet_lab.walk.endpoints import resolve_destination, resolve_source
@@ -81,6 +82,24 @@ def figure_png(fig: Figure, *, dpi: int = PNG_DPI) -> bytes:
         if pyplot is not None:  # a figure made through pyplot is registered there
             pyplot.close(fig)
     return buf.getvalue()
+
+
+def init_box(box: widgets.Box, children: list[widgets.Widget], options: dict[str, Any]) -> None:
+    """``VBox.__init__`` of a lab widget, with the learner's ``options`` (``layout``, say)
+    checked: an unknown name or a value traitlets refuses is a ``ManifestError``."""
+    owner = type(box).__name__
+    known = set(widgets.VBox.class_trait_names()) - {"children"}
+    for name, value in options.items():
+        if name not in known or name.startswith("_"):
+            raise ManifestError(owner, name, value, "is not an option of ipywidgets.VBox",
+                                fix="leave it out, or give layout=widgets.Layout(...)")
+    try:
+        widgets.VBox.__init__(box, children=children, **options)
+    except Exception as err:
+        if not type(err).__module__.startswith("traitlets"):  # ipywidgets' trait checks
+            raise
+        raise ManifestError(owner, ", ".join(options), err, "— ipywidgets refuses it",
+                            fix="leave these options out") from None
 
 
 def _trace_png(cluster: Cluster, trace: Trace, step: int | None = None) -> bytes:
@@ -181,6 +200,7 @@ class TraceExplorer(widgets.VBox):
     'Connection refused: nothing in pod default/b listens on TCP port 81.'
     """
 
+    @checked
     def __init__(
         self,
         cluster: Cluster,
@@ -209,7 +229,7 @@ class TraceExplorer(widgets.VBox):
         self._html = widgets.HTML()
         controls = widgets.HBox([self._src, self._dst, self._port, self._protocol],
                                 layout=widgets.Layout(flex_flow="row wrap"))
-        super().__init__(children=[controls, self._image, self._html], **kwargs)
+        init_box(self, [controls, self._image, self._html], kwargs)
         self._set(src=src, dst=dst, port=port, protocol=protocol)
         for control in (self._src, self._dst, self._port, self._protocol):
             control.observe(self._on_change, names="value")
@@ -351,6 +371,7 @@ class TraceStepper(widgets.VBox):
     Trace stepper (widget): default/a -> default/b:80/TCP, hop 5 of 11
     """
 
+    @checked
     def __init__(self, cluster: Cluster, trace: Trace, **kwargs: Any) -> None:
         self.cluster = cluster
         self._trace = trace
@@ -363,7 +384,7 @@ class TraceStepper(widgets.VBox):
         self._image = widgets.Image(format="png", layout=widgets.Layout(max_width="100%"))
         self._html = widgets.HTML()
         controls = widgets.HBox([self._back, self._next, self._slider, self._label])
-        super().__init__(children=[controls, self._image, self._html], **kwargs)
+        init_box(self, [controls, self._image, self._html], kwargs)
         self._back.on_click(lambda _button: self.back())
         self._next.on_click(lambda _button: self.next())
         self._slider.observe(self._on_change, names="value")

@@ -13,7 +13,7 @@ from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING
 
 from kubenet_lab.api.cloud import INTERNET_CLIENT
-from kubenet_lab.api.fields import is_ip
+from kubenet_lab.api.fields import is_decimal, is_ip
 from kubenet_lab.dataplane.dns import lookup
 from kubenet_lab.exceptions import ManifestError, NotFoundError
 from kubenet_lab.walk.engine import Endpoint
@@ -83,9 +83,9 @@ def resolve_destination(view: StoreView, dst: str, port: int,
     host = dst
     if dst.count(":") == 1 and "/" not in dst:
         host, _, port_text = dst.partition(":")
-        if not port_text.isdigit():
-            raise ManifestError("trace", "dst", dst, "has a port that is not a number",
-                                fix="write ip:port, e.g. 10.244.1.2:8080")
+        if not is_decimal(port_text) or len(port_text) > 5:
+            raise ManifestError("trace", "dst", dst, "has a port that is not a number in "
+                                "1-65535", fix="write ip:port, e.g. 10.244.1.2:8080")
         port = int(port_text)
     if host in LOCALHOST:
         return Endpoint(dst, "127.0.0.1", loopback=True), port

@@ -29,8 +29,12 @@ def trace_http(dp: Dataplane, src: str, url: str) -> Trace:
     """``trace(src, "http://host/path")``: the request to the controller's public
     address, then the controller's routing decision, then the proxied request."""
     view = dp.view
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+    except ValueError as err:  # an unclosed '[' of an IPv6 literal
+        raise ManifestError("trace", "dst", url, f"is not a URL ({err})",
+                            fix="write http://host/path") from None
     if not host:
         raise ManifestError("trace", "dst", url, "has no host", fix="write http://host/path")
     path = parts.path or "/"

@@ -277,5 +277,6 @@ def test_a_notebook_cell_building_widgets_outputs_only_the_widget() -> None:
     assert reply["content"]["status"] == "ok", outputs
     assert [o["type"] for o in outputs] == ["execute_result"], outputs
     data = outputs[0]["data"]
-    assert data["text/plain"] == "Trace stepper (widget): default/a -> default/b:80/TCP, hop 2 of 11"
+    assert data["text/plain"] == (
+        "Trace stepper (widget): default/a -> default/b:80/TCP, hop 2 of 11")
     assert "application/vnd.jupyter.widget-view+json" in data
