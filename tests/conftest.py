@@ -18,3 +18,8 @@ def pytest_configure(config: pytest.Config) -> None:
         candidate = Path(config.rootpath, path)
         if candidate.exists():
             config.option.nbval_sanitize_with = str(candidate)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--slow", action="store_true", default=False,
+                     help="run the property suite (tests/properties) with many examples")
