@@ -8,7 +8,7 @@ import fuzz
 import pytest
 from hypothesis import HealthCheck, settings
 
-#: Examples per test: an ordinary run, and ``--slow`` (about 10,000 in all).
+#: Examples per test: an ordinary run, and ``--slow`` (about 10,000 calls in all).
 EXAMPLES = {"ci": 60, "slow": 1000}
 
 for _name, _count in EXAMPLES.items():
