@@ -48,12 +48,14 @@ from kubenet_lab.exceptions import NotFoundError
 from kubenet_lab.model.cloud import ConfigMap, LoadBalancer, NatGateway, Subnet, Vpc
 from kubenet_lab.model.config import ClusterConfig
 from kubenet_lab.model.deployment import Deployment
+from kubenet_lab.model.gateway import Gateway, GatewayClass, GRPCRoute, HTTPRoute, ReferenceGrant
 from kubenet_lab.model.ingress import Ingress, IngressClass
 from kubenet_lab.model.names import natural_key, suggest
 from kubenet_lab.model.namespace import Namespace
 from kubenet_lab.model.networkpolicy import AdminPolicy, NetworkPolicy
 from kubenet_lab.model.node import Node
 from kubenet_lab.model.pod import Pod
+from kubenet_lab.model.secret import Secret
 from kubenet_lab.model.service import Service
 
 __all__ = ["Snapshot", "Store", "StoreView"]
@@ -65,7 +67,9 @@ KINDS: dict[str, type] = {
     "Namespace": Namespace, "Node": Node, "Pod": Pod, "Deployment": Deployment,
     "Service": Service, "NetworkPolicy": NetworkPolicy, "AdminPolicy": AdminPolicy,
     "Ingress": Ingress, "IngressClass": IngressClass, "ConfigMap": ConfigMap,
-    "NatGateway": NatGateway, "LoadBalancer": LoadBalancer,
+    "NatGateway": NatGateway, "LoadBalancer": LoadBalancer, "Secret": Secret,
+    "GatewayClass": GatewayClass, "Gateway": Gateway, "HTTPRoute": HTTPRoute,
+    "GRPCRoute": GRPCRoute, "ReferenceGrant": ReferenceGrant,
 }
 _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 #: The VPC of a new cluster: its private subnet (kubenet_lab.model.cloud).
@@ -76,7 +80,7 @@ _MISSING = object()
 def _key(obj: Any) -> str:
     if isinstance(obj, LoadBalancer):
         return obj.service
-    if isinstance(obj, (Namespace, Node, IngressClass, NatGateway)):
+    if isinstance(obj, (Namespace, Node, IngressClass, NatGateway, GatewayClass)):
         return obj.name
     return obj.ref
 
@@ -311,6 +315,32 @@ class StoreView:
     def config_map(self, ref: str) -> ConfigMap | None:
         return self._objects["ConfigMap"].get(ref)
 
+    # ------------------------------------------------------------------ any kind
+    def objects(self, kind: str) -> list[Any]:
+        """Every object of a table of ``KINDS`` (``"HTTPRoute"``, ``"Secret"``...), by
+        ``namespace/name`` (or name)."""
+        table = self._objects[kind]
+        return [table[k] for k in sorted(table)]
+
+    def find(self, kind: str, key: object) -> Any | None:
+        """The object ``key`` (``"ns/name"``, or a name for cluster-scoped kinds) of
+        table ``kind``, or None."""
+        return self._objects[kind].get(key) if isinstance(key, str) else None
+
+    def created(self, obj: Any) -> int:
+        """When ``obj`` (a stored record) was created, by the cluster's ``clock``."""
+        return self._state["meta"][(_KIND_OF[type(obj)], _key(obj))][0]
+
+    def generation_of(self, obj: Any) -> int:
+        """``metadata.generation`` of ``obj``: 1, plus one for each change to it."""
+        return self._state["meta"][(_KIND_OF[type(obj)], _key(obj))][1]
+
+    @property
+    def clock(self) -> int:
+        """The cluster's clock: seconds since it was created (each API request made to
+        it takes one second), the ``creationTimestamp`` of what is created now."""
+        return self._state["clock"]
+
     # ------------------------------------------------------------------ the cloud
     @property
     def nat_gateways(self) -> list[NatGateway]:
@@ -401,7 +431,8 @@ class Store(StoreView):
         self._ip_owner = {}
         self._service_ips = {}
         self._node_ports = {}
-        self._state = {"vpc": vpc, "addons": {}, "replicas": {}, "last-pod-ip": {}}
+        self._state = {"vpc": vpc, "addons": {}, "replicas": {}, "last-pod-ip": {},
+                       "clock": 0, "meta": {}}
         self._cache: dict[Any, Any] = {}
         self._kind_cache: dict[str, dict[Any, Any]] = {}
         self._journal: list[tuple[Any, ...]] | None = None
@@ -446,6 +477,12 @@ class Store(StoreView):
             self._unindex(old, obj)
         self._set(table, key, obj)
         self._index(obj, old)
+        meta = self._state["meta"]
+        if old is None:
+            self._set(meta, (kind, key), (self._state["clock"], 1))
+        elif old != obj:
+            created, generation = meta[(kind, key)]
+            self._set(meta, (kind, key), (created, generation + 1))
         return obj
 
     def remove(self, obj: Any) -> None:
@@ -457,6 +494,7 @@ class Store(StoreView):
         self._changed(kind)
         self._unindex(old, None)
         self._delete(table, key)
+        self._delete(self._state["meta"], (kind, key))
 
     def set_vpc(self, vpc: Vpc) -> None:
         self._changed()
@@ -466,6 +504,12 @@ class Store(StoreView):
         """Record that the add-on ``name`` runs."""
         self._changed()
         self._set(self._state["addons"], name, None)
+
+    def tick(self) -> int:
+        """Advance the clock by one second (one API request); the new time."""
+        self._changed()
+        self._set(self._state, "clock", self._state["clock"] + 1)
+        return self._state["clock"]
 
     def set_last_pod_ip(self, node: str, ip: int) -> None:
         self._changed()
@@ -482,7 +526,8 @@ class Store(StoreView):
     def transaction(self, *, rollback: bool = False) -> Iterator[Store]:
         """All or nothing: an exception inside undoes every change made inside (and is
         raised again); with ``rollback=True`` the changes are always undone. Transactions
-        nest: an inner one undoes only its own changes."""
+        nest: an inner one undoes only its own changes. The outermost one is one API
+        request: it advances the ``clock`` by a second."""
         outermost = self._journal is None
         if outermost:
             self._journal = []
@@ -490,6 +535,8 @@ class Store(StoreView):
         mark = len(self._journal)
         saved = self._cache
         try:
+            if outermost:
+                self.tick()  # one API request: the clock moves on by a second
             yield self
         except BaseException:
             self._undo(mark, saved)
