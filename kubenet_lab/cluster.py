@@ -35,7 +35,15 @@ from typing import TYPE_CHECKING, Any
 from kubenet_lab.api.service import build_service
 from kubenet_lab.api.workloads import build_namespace
 from kubenet_lab.controllers import apply as applying
-from kubenet_lab.controllers import cloud, ingress, kubeadm, replicaset, services
+from kubenet_lab.controllers import (
+    cloud,
+    gateway,
+    ingress,
+    kubeadm,
+    objects,
+    replicaset,
+    services,
+)
 from kubenet_lab.controllers.endpointslice import endpoint_slices
 from kubenet_lab.controllers.pods import create_pod
 from kubenet_lab.dataplane import dns, ip_masq_agent, kube_proxy, policy
@@ -52,6 +60,7 @@ if TYPE_CHECKING:
 
     from kubenet_lab.model.cloud import LoadBalancer, NatGateway, Subnet, Vpc
     from kubenet_lab.model.deployment import Deployment
+    from kubenet_lab.model.gateway import GatewayClass
     from kubenet_lab.model.ingress import Ingress, IngressClass
     from kubenet_lab.model.namespace import Namespace
     from kubenet_lab.model.networkpolicy import (
@@ -560,8 +569,11 @@ class Cluster:
         ``src`` is YAML text, a path to a YAML file, a dict, or a list of those.
         Multi-document YAML and ``kind: List`` (what ``kubectl get -o yaml`` prints)
         both work. Supported kinds: Namespace, Node, Pod, Deployment, Service,
-        NetworkPolicy, ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy and
-        BaselineAdminNetworkPolicy (v1alpha1).
+        ConfigMap, Secret, NetworkPolicy, ClusterNetworkPolicy (v1alpha2),
+        AdminNetworkPolicy and BaselineAdminNetworkPolicy (v1alpha1), Ingress,
+        IngressClass, and the Gateway API's GatewayClass, Gateway, HTTPRoute, GRPCRoute
+        and ReferenceGrant (``gateway.networking.k8s.io/v1``; v1beta1 too), checked as
+        their CRDs' schemas and CEL rules check them (``kubenet_lab.api.gateway``).
 
         Returns the objects applied, in order. If any document is invalid, nothing is
         applied and the cluster is unchanged. Input is limited as kube-apiserver limits a
@@ -592,6 +604,58 @@ class Cluster:
         ('default/web', '10.244.1.2')
         """
         return applying.apply(self.store, src)
+
+    @checked
+    def get(self, kind: str, ref: str) -> dict[str, Any]:
+        """Any object, as ``kubectl get KIND NAME -o yaml`` prints it: a dict with
+        ``apiVersion``, ``kind``, ``metadata`` (uid, creationTimestamp on the cluster's
+        clock, resourceVersion, generation), the spec as the API server stores it after
+        defaulting, and the ``status`` its controller writes now (see
+        ``kubenet_lab.controllers.objects``).
+
+        ``kind`` is a kind or any name kubectl takes for it (``"svc"``, ``"httproutes"``,
+        ``"gtw"``); ``ref`` is ``"namespace/name"`` (a bare name is in ``default``) or
+        a cluster-scoped object's name.
+
+        Raises
+        ------
+        NotFoundError
+            No such kind or object (the message lists what there is).
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> gc = c.get("GatewayClass", c.add_gateway_controller().name)
+        >>> gc["spec"], gc["status"]["conditions"][0]["reason"]
+        ({'controllerName': 'gateway.envoyproxy.io/gatewayclass-controller'}, 'Accepted')
+        """
+        return objects.get(self.store, kind, ref)
+
+    @checked
+    def delete(self, kind: str, ref: str) -> None:
+        """Delete any object, as ``kubectl delete KIND NAME`` does, and let the
+        controllers converge: a Deployment takes its pods with it, a deleted pod of a
+        Deployment is replaced, a Node's pods are re-created on the others, a Namespace
+        takes everything in it (``default``, ``kube-system`` and ``kube-public`` may
+        not be deleted), Envoy Gateway removes a deleted Gateway's data plane.
+
+        Raises
+        ------
+        NotFoundError
+            No such kind or object.
+        ConflictError
+            A namespace that may not be deleted, or one an add-on of the lab runs in.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> _ = c.add_pod("default/a")
+        >>> c.delete("pod", "default/a")
+        >>> [p.ref for p in c.pods if p.namespace == "default"]
+        []
+        """
+        with self.store.transaction():
+            objects.delete(self.store, kind, ref)
 
     @checked
     def delete_network_policy(self, ref: str) -> None:
@@ -684,6 +748,24 @@ class Cluster:
             ingress.add_controller(self.store, replicas)
 
     @checked
+    def add_gateway_controller(self) -> GatewayClass:
+        """Install a Gateway API implementation, Envoy Gateway v1.9 (namespace
+        ``envoy-gateway-system``), and return its GatewayClass ``eg``. Each Gateway of
+        that class gets an Envoy Deployment and a LoadBalancer Service; with a cloud
+        load balancer (``add_cloud_load_balancer``) the Gateway gets an address and is
+        ``Programmed`` (see ``kubenet_lab.controllers.gateway``).
+
+        Examples
+        --------
+        >>> c = kl.Cluster(workers=1)
+        >>> gc = c.add_gateway_controller()
+        >>> gc.name, gc.controller_name
+        ('eg', 'gateway.envoyproxy.io/gatewayclass-controller')
+        """
+        with self.store.transaction():
+            return gateway.add_controller(self.store)
+
+    @checked
     def add_ip_masq_agent(self) -> None:
         """Deploy ip-masq-agent (a DaemonSet in kube-system): its ``IP-MASQ-AGENT`` chain
         masquerades pod traffic to anything outside its non-masquerade CIDRs. The
@@ -702,7 +784,8 @@ class Cluster:
 
     # ------------------------------------------------------------------ questions
     @checked
-    def trace(self, src: str, dst: str, port: int = 80, protocol: str = "TCP") -> Trace:
+    def trace(self, src: str, dst: str, port: int = 80, protocol: str = "TCP",
+              method: str = "GET", headers: Mapping[str, str] | None = None) -> Trace:
         """Walk one packet (the first packet of a connection) from ``src`` to ``dst``.
 
         ``src``: ``"ns/pod"``, ``"ns/pod/container"``, a node name, an IP of a pod or
@@ -712,7 +795,11 @@ class Cluster:
         through kube-proxy's rules), ``"ip:port"`` (e.g. a node IP and a NodePort),
         ``"localhost"`` / ``"127.0.0.1"`` (inside the source pod), or a DNS name such as
         ``"web"`` or ``"web.default"``, resolved with the source pod's resolv.conf (the
-        lookup is the first hop).
+        lookup is the first hop); or an HTTP request, ``"http(s)://host[:port]/path?query"``
+        to a Gateway's address (or a hostname one of its listeners has) or the ingress
+        controller's, sent with ``method`` and ``headers`` (``{"Host": ...}`` overrides
+        the URL's host): the proxy's decision and both connections are hops, and
+        ``http_status`` is what the client gets (see ``kubenet_lab.walk.http``).
 
         Returns a ``Trace``; a dropped or refused packet is a result, not an error.
 
@@ -735,7 +822,8 @@ class Cluster:
         """
         from kubenet_lab.walk.trace import trace
 
-        return trace(self.dataplane(), src, dst, port=port, protocol=protocol)
+        return trace(self.dataplane(), src, dst, port=port, protocol=protocol, method=method,
+                     headers=None if headers is None else dict(headers))
 
     @checked
     def reachability(self, port: int = 80, protocol: str = "TCP", *,

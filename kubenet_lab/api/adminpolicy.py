@@ -7,7 +7,7 @@ apis/v1alpha1/adminnetworkpolicy_types.go).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.api.fields import (
     check_cidr,
@@ -19,10 +19,19 @@ from kubenet_lab.api.fields import (
     sequence,
     string,
 )
-from kubenet_lab.api.networkpolicy import parse_protocol, parse_selector
-from kubenet_lab.model.networkpolicy import AdminPeer, AdminPolicy, AdminPort, AdminRule
+from kubenet_lab.api.networkpolicy import encode_selector, parse_protocol, parse_selector
+from kubenet_lab.model.networkpolicy import (
+    AdminPeer,
+    AdminPolicy,
+    AdminPort,
+    AdminRule,
+    LabelSelector,
+)
 
-__all__ = ["ADMIN_KINDS", "admin_policy_from_manifest"]
+if TYPE_CHECKING:
+    from kubenet_lab.model.store import StoreView
+
+__all__ = ["ADMIN_KINDS", "admin_policy_from_manifest", "encode_admin_policy"]
 
 ADMIN_KINDS = {
     ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"): ("Accept", "Deny", "Pass"),
@@ -193,3 +202,65 @@ def admin_policy_from_manifest(doc: Mapping[str, Any]) -> AdminPolicy:
                                  parsed, ports))
         rules[direction] = tuple(out)
     return AdminPolicy(kind, name, tier, priority, subject, rules["ingress"], rules["egress"])
+
+
+# ---------------------------------------------------------------- encoding
+def _encode_peer(peer: AdminPeer) -> dict[str, Any]:
+    if peer.kind == "namespaces":
+        return {"namespaces": encode_selector(peer.namespace_selector or LabelSelector())}
+    if peer.kind == "pods":
+        return {"pods": {
+            "namespaceSelector": encode_selector(peer.namespace_selector or LabelSelector()),
+            "podSelector": encode_selector(peer.pod_selector or LabelSelector())}}
+    if peer.kind == "nodes":
+        return {"nodes": encode_selector(peer.node_selector or LabelSelector())}
+    return {"networks": list(peer.networks)}
+
+
+def _encode_port(port: AdminPort, v2: bool) -> dict[str, Any]:
+    """v1alpha2 ``protocols[]`` (``{tcp: {destinationPort: {number | range}}}``) or
+    v1alpha1 ``ports[]`` (``portNumber``, ``portRange``, ``namedPort``); the CRDs default
+    a v1alpha1 protocol to TCP, so it is always there."""
+    if port.name is not None:
+        return {"destinationNamedPort" if v2 else "namedPort": port.name}
+    if v2:
+        if port.port is None:
+            return {port.protocol.lower(): {}}
+        dport = ({"range": {"start": port.port, "end": port.end_port}}
+                 if port.end_port is not None else {"number": port.port})
+        return {port.protocol.lower(): {"destinationPort": dport}}
+    if port.end_port is not None:
+        return {"portRange": {"protocol": port.protocol, "start": port.port,
+                              "end": port.end_port}}
+    return {"portNumber": {"protocol": port.protocol, "port": port.port}}
+
+
+def encode_admin_policy(view: StoreView, policy: AdminPolicy) -> dict[str, Any]:
+    """A ClusterNetworkPolicy (v1alpha2), AdminNetworkPolicy or BaselineAdminNetworkPolicy
+    (v1alpha1) as the API server stores it; ``admin_policy_from_manifest`` reads it back.
+    No status: the implementation would write one, and kube-network-policies writes none.
+
+    >>> p = admin_policy_from_manifest({"apiVersion": "policy.networking.k8s.io/v1alpha1",
+    ...     "kind": "AdminNetworkPolicy", "metadata": {"name": "a"}, "spec": {
+    ...     "priority": 5, "subject": {"namespaces": {}}, "ingress": [{"action": "Deny",
+    ...     "from": [{"namespaces": {}}], "ports": [{"portNumber": {"port": 80}}]}]}})
+    >>> encode_admin_policy(None, p)["spec"]["ingress"]
+    [{'action': 'Deny', 'from': [{'namespaces': {}}], 'ports': [{'portNumber': {'protocol': \
+'TCP', 'port': 80}}]}]
+    """
+    version = next(v for v, k in ADMIN_KINDS if k == policy.kind)
+    v2 = policy.kind == "ClusterNetworkPolicy"
+    spec: dict[str, Any] = {"subject": _encode_peer(policy.subject)}
+    if v2:
+        spec["tier"] = policy.tier
+    if policy.priority is not None:
+        spec["priority"] = policy.priority
+    for direction, peers_key, rules in (("ingress", "from", policy.ingress),
+                                        ("egress", "to", policy.egress)):
+        if rules:
+            spec[direction] = [{
+                **({"name": r.name} if r.name else {}), "action": r.action,
+                peers_key: [_encode_peer(p) for p in r.peers],
+                **({"protocols" if v2 else "ports": [_encode_port(p, v2) for p in r.ports]}
+                   if r.ports else {})} for r in rules]
+    return {"apiVersion": version, "kind": policy.kind, "spec": spec}

@@ -6,11 +6,10 @@ agent would refuse it, so that a typo shows at once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubenet_lab.api.fields import check_cidr, mapping, meta, string
+from kubenet_lab.api.fields import check_cidr, check_config_key, mapping, meta, string
 from kubenet_lab.api.load import load_yaml
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.cloud import ConfigMap
@@ -18,11 +17,10 @@ from kubenet_lab.model.cloud import ConfigMap
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["IP_MASQ_AGENT", "decode_config_map", "parse_ip_masq_config"]
+__all__ = ["IP_MASQ_AGENT", "decode_config_map", "encode_config_map", "parse_ip_masq_config"]
 
 #: The ConfigMap ip-masq-agent reads.
 IP_MASQ_AGENT = "kube-system/ip-masq-agent"
-_CONFIG_KEY = re.compile(r"^[-._a-zA-Z0-9]+$")
 
 
 def decode_config_map(store: StoreView, doc: Mapping[str, Any]) -> ConfigMap:
@@ -31,11 +29,7 @@ def decode_config_map(store: StoreView, doc: Mapping[str, Any]) -> ConfigMap:
     obj, ns, name, _ = meta(doc, "ConfigMap", namespaced=True)
     data = dict(mapping(obj, "data", doc.get("data")))
     for key, value in data.items():
-        if len(key) > 253 or not _CONFIG_KEY.match(key) or key == "." or key.startswith(".."):
-            raise ManifestError(obj, f"data.{key}", key, "Invalid value: a valid config key "
-                                "must consist of alphanumeric characters, '-', '_' or '.', "
-                                "at most 253, and must not be '.' or start with '..'",
-                                fix="e.g. 'key.name', 'KEY_NAME' or 'key-name'")
+        check_config_key(obj, f"data.{key}", key)
         if not isinstance(value, str):
             raise ManifestError(obj, f"data.{key}", value, "is not a string",
                                 fix="quote the value; ConfigMap data values are strings")
@@ -74,3 +68,14 @@ def parse_ip_masq_config(obj: str, text: Any) -> dict[str, Any]:
             raise ManifestError(obj, field, value, "is not a key ip-masq-agent reads",
                                 fix="use nonMasqueradeCIDRs, masqLinkLocal, resyncInterval")
     return out
+
+
+def encode_config_map(view: StoreView, cm: ConfigMap) -> dict[str, Any]:
+    """A ConfigMap: its ``data`` (left out when empty, as Go's ``omitempty`` does); no
+    spec and no status.
+
+    >>> encode_config_map(None, ConfigMap("default", "cfg", {"a": "1"}))
+    {'apiVersion': 'v1', 'data': {'a': '1'}, 'kind': 'ConfigMap'}
+    """
+    return {"apiVersion": "v1", **({"data": dict(cm.data)} if cm.data else {}),
+            "kind": "ConfigMap"}

@@ -21,6 +21,7 @@ Pod x/a: spec.containers[0].name: 5 Invalid value: must be of type string (quote
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping
 from ipaddress import IPv4Address, IPv4Network, ip_address, ip_network
@@ -32,6 +33,7 @@ __all__ = [
     "PROTOCOLS",
     "boolean",
     "check_cidr",
+    "check_config_key",
     "check_dns_label",
     "check_dns_subdomain",
     "check_ip",
@@ -39,6 +41,7 @@ __all__ = [
     "check_port",
     "check_port_name",
     "check_protocol",
+    "go_value",
     "integer",
     "invalid",
     "invalid_type",
@@ -80,6 +83,40 @@ def check_dns_subdomain(obj: str, field: str, value: object) -> str:
             "letter or digit, e.g. 'web-1'",
         )
     return value
+
+
+_CONFIG_KEY = re.compile(r"[-._a-zA-Z0-9]+")
+
+
+def check_config_key(obj: str, field: str, key: object) -> str:
+    """A key of a ConfigMap's or a Secret's data, by apimachinery's ``IsConfigMapKey``
+    (pkg/util/validation/validation.go): at most 253 characters of ``[-._a-zA-Z0-9]``,
+    not ``.`` or ``..`` and not starting with ``..``; the first of its messages.
+
+    >>> check_config_key("Secret x/s", "data[tls.crt]", "tls.crt")
+    'tls.crt'
+    >>> try:
+    ...     check_config_key("Secret x/s", "data[..a]", "..a")
+    ... except ManifestError as err:
+    ...     print(err.problem)
+    Invalid value: "..a": must not start with '..'
+    """
+    if not isinstance(key, str):
+        raise invalid_type(obj, field, key, "string")
+    if len(key) > 253:
+        message = "must be no more than 253 characters"
+    elif not _CONFIG_KEY.fullmatch(key):
+        message = ("a valid config key must consist of alphanumeric characters, '-', '_' or "
+                   "'.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for "
+                   "validation is '[-._a-zA-Z0-9]+')")
+    elif key in (".", ".."):
+        message = f"must not be '{key}'"
+    elif key.startswith(".."):
+        message = "must not start with '..'"
+    else:
+        return key
+    raise ManifestError(obj, field, key, f"Invalid value: {go_value(key)}: {message}",
+                        fix="e.g. 'key.name', 'KEY_NAME' or 'key-name'")
 
 
 def check_labels(obj: str, field: str, labels: object) -> dict[str, str]:
@@ -200,6 +237,20 @@ def check_cidr(obj: str, field: str, value: object) -> IPv4Network:
         raise ManifestError(obj, field, value, "is not a valid IPv4 CIDR",
                             fix="write a network address and prefix such as 10.244.3.0/24")
     return net
+
+
+def go_value(value: Any) -> str:
+    """A value as apimachinery's ``field.Error`` prints it in "Invalid value: ...": a
+    string quoted (Go's ``%q``), a number or a boolean bare; a long string cut short.
+
+    >>> go_value("Prefix"), go_value(0), go_value(True)
+    ('"Prefix"', '0', 'true')
+    """
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value if len(value) <= 60 else value[:57] + "...", ensure_ascii=False)
+    return describe(value)
 
 
 def invalid(obj: str, field: str, value: Any, problem: str,

@@ -32,9 +32,12 @@ from kubenet_lab.model.ingress import (
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["PATH_TYPES", "decode_ingress", "decode_ingress_class"]
+__all__ = ["DEFAULT_CLASS_ANNOTATION", "PATH_TYPES", "decode_ingress", "decode_ingress_class",
+           "encode_ingress", "encode_ingress_class"]
 
 PATH_TYPES = ("Exact", "Prefix", "ImplementationSpecific")
+#: The annotation that makes an IngressClass the default (networking/v1 types.go).
+DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 
 
 def _check_host(obj: str, field: str, host: Any) -> str:
@@ -149,5 +152,55 @@ def decode_ingress_class(doc: Mapping[str, Any]) -> IngressClass:
                             "Required value: a domain-prefixed path",
                             fix="e.g. controller: k8s.io/ingress-nginx")
     notes = mapping(obj, "metadata.annotations", doc["metadata"].get("annotations"))
-    default = notes.get("ingressclass.kubernetes.io/is-default-class") == "true"
+    default = notes.get(DEFAULT_CLASS_ANNOTATION) == "true"
     return IngressClass(name, controller, default)
+
+
+# ---------------------------------------------------------------- encoding
+def _encode_backend(backend: IngressBackend) -> dict[str, Any]:
+    port = ({"number": backend.port_number} if backend.port_number is not None
+            else {"name": backend.port_name})
+    return {"service": {"name": backend.service, "port": port}}
+
+
+def encode_ingress(view: StoreView, ing: Ingress) -> dict[str, Any]:
+    """An Ingress's spec as the API server stores it, with the ``ingressClassName`` the
+    DefaultIngressClass admission plugin filled in; ``decode_ingress`` reads it back.
+
+    >>> c = kl.Cluster()
+    >>> [ing] = c.apply({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+    ...     "metadata": {"name": "web"}, "spec": {"defaultBackend": {"service": {
+    ...     "name": "web", "port": {"number": 80}}}}})
+    >>> encode_ingress(c.store, ing)["spec"]
+    {'defaultBackend': {'service': {'name': 'web', 'port': {'number': 80}}}}
+    """
+    spec: dict[str, Any] = {}
+    if ing.ingress_class_name is not None:
+        spec["ingressClassName"] = ing.ingress_class_name
+    if ing.default_backend is not None:
+        spec["defaultBackend"] = _encode_backend(ing.default_backend)
+    if ing.rules:
+        spec["rules"] = [{
+            **({"host": r.host} if r.host else {}),
+            **({"http": {"paths": [{"backend": _encode_backend(p.backend), "path": p.path,
+                                    "pathType": p.path_type} for p in r.paths]}}
+               if r.paths else {})} for r in ing.rules]
+    if ing.tls:
+        spec["tls"] = [{**({"hosts": list(t.hosts)} if t.hosts else {}),
+                        **({"secretName": t.secret_name} if t.secret_name else {})}
+                       for t in ing.tls]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": spec}
+
+
+def encode_ingress_class(view: StoreView, cls: IngressClass) -> dict[str, Any]:
+    """An IngressClass: its controller, and the default-class annotation if it is the
+    default; ``decode_ingress_class`` reads it back.
+
+    >>> encode_ingress_class(None, IngressClass("nginx", "k8s.io/ingress-nginx", True))
+    {'apiVersion': 'networking.k8s.io/v1', 'kind': 'IngressClass', 'metadata': \
+{'annotations': {'ingressclass.kubernetes.io/is-default-class': 'true'}}, 'spec': \
+{'controller': 'k8s.io/ingress-nginx'}}
+    """
+    meta = {"annotations": {DEFAULT_CLASS_ANNOTATION: "true"}} if cls.default else {}
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "IngressClass", "metadata": meta,
+            "spec": {"controller": cls.controller}}

@@ -7,7 +7,7 @@ defaults.go), and the label selectors every policy API shares (apimachinery's
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.api.fields import (
     PROTOCOLS,
@@ -29,7 +29,11 @@ from kubenet_lab.model.networkpolicy import (
     NetworkPolicyRule,
 )
 
-__all__ = ["network_policy_from_manifest", "parse_protocol", "parse_selector"]
+if TYPE_CHECKING:
+    from kubenet_lab.model.store import StoreView
+
+__all__ = ["encode_network_policy", "encode_selector", "network_policy_from_manifest",
+           "parse_protocol", "parse_selector"]
 
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
 
@@ -192,3 +196,65 @@ def network_policy_from_manifest(doc: Mapping[str, Any]) -> NetworkPolicy:
         types = ["Ingress"] + (["Egress"] if egress else [])
     ordered = tuple(t for t in ("Ingress", "Egress") if t in types)
     return NetworkPolicy(ns, name, pod_selector, ordered, ingress, egress)
+
+
+# ---------------------------------------------------------------- encoding
+def encode_selector(sel: LabelSelector) -> dict[str, Any]:
+    """A ``metav1.LabelSelector`` as the API stores it (``{}`` selects everything);
+    ``parse_selector`` reads it back.
+
+    >>> encode_selector(LabelSelector((("app", "db"),), (("tier", "In", ("a",)),)))
+    {'matchLabels': {'app': 'db'}, 'matchExpressions': [{'key': 'tier', 'operator': 'In', \
+'values': ['a']}]}
+    """
+    out: dict[str, Any] = {}
+    if sel.match_labels:
+        out["matchLabels"] = dict(sel.match_labels)
+    if sel.match_expressions:
+        out["matchExpressions"] = [{"key": k, "operator": op, **({"values": list(v)} if v else {})}
+                                   for k, op, v in sel.match_expressions]
+    return out
+
+
+def _peer(peer: NetworkPolicyPeer) -> dict[str, Any]:
+    if peer.ip_block is not None:
+        block = peer.ip_block
+        return {"ipBlock": {"cidr": block.cidr, **({"except": list(block.except_)}
+                                                   if block.except_ else {})}}
+    out = {}
+    if peer.pod_selector is not None:
+        out["podSelector"] = encode_selector(peer.pod_selector)
+    if peer.namespace_selector is not None:
+        out["namespaceSelector"] = encode_selector(peer.namespace_selector)
+    return out
+
+
+def _rule(rule: NetworkPolicyRule, peers_key: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if rule.peers:
+        out[peers_key] = [_peer(p) for p in rule.peers]
+    if rule.ports:
+        out["ports"] = [{"protocol": p.protocol, **({"port": p.port} if p.port is not None else {}),
+                         **({"endPort": p.end_port} if p.end_port is not None else {})}
+                        for p in rule.ports]
+    return out
+
+
+def encode_network_policy(view: StoreView, policy: NetworkPolicy) -> dict[str, Any]:
+    """A NetworkPolicy as the API server stores it after defaulting (every port's
+    ``protocol``, ``policyTypes``); it has no status. An empty rule list is left out, as
+    Go's ``omitempty`` leaves it out: ``ingress: []`` (allow nothing) reads back the same,
+    since ``policyTypes`` keeps the direction isolated.
+
+    >>> p = network_policy_from_manifest({"metadata": {"name": "deny", "namespace": "x"},
+    ...                                   "spec": {"podSelector": {}, "ingress": [{}]}})
+    >>> encode_network_policy(None, p)["spec"]
+    {'podSelector': {}, 'policyTypes': ['Ingress'], 'ingress': [{}]}
+    """
+    spec: dict[str, Any] = {"podSelector": encode_selector(policy.pod_selector),
+                            "policyTypes": list(policy.policy_types)}
+    if policy.ingress:
+        spec["ingress"] = [_rule(r, "from") for r in policy.ingress]
+    if policy.egress:
+        spec["egress"] = [_rule(r, "to") for r in policy.egress]
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "spec": spec}

@@ -25,6 +25,7 @@ from kubenet_lab.api.fields import (
     string,
 )
 from kubenet_lab.api.ipam import check_ip_free, next_node_ip, next_pod_cidr
+from kubenet_lab.api.meta import labelled
 from kubenet_lab.exceptions import ConflictError, ManifestError
 from kubenet_lab.model.node import CONTROL_PLANE_TAINT, Node
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from kubenet_lab.model.cloud import Subnet
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["build_node", "decode_node", "public_subnet"]
+__all__ = ["build_node", "decode_node", "encode_node", "public_subnet"]
 
 
 def public_subnet(store: StoreView) -> Subnet:
@@ -146,3 +147,19 @@ def decode_node(store: StoreView, doc: Mapping[str, Any]) -> Node | dict[str, An
                 if k != "node-role.kubernetes.io/control-plane"},
         control_plane="node-role.kubernetes.io/control-plane" in labels,
     )
+
+
+def encode_node(view: StoreView, node: Node) -> dict[str, Any]:
+    """A node's labels and spec as ``kubectl get node -o yaml`` shows them:
+    ``podCIDR`` and ``podCIDRs`` (the node IPAM controller's block) and the taints.
+    ``decode_node`` reads them back, with the addresses of the status.
+
+    >>> encode_node(None, kl.Cluster().node("control-plane"))["spec"]
+    {'podCIDR': '10.244.0.0/24', 'podCIDRs': ['10.244.0.0/24'],
+     'taints': [{'effect': 'NoSchedule', 'key': 'node-role.kubernetes.io/control-plane'}]}
+    """
+    spec: dict[str, Any] = {"podCIDR": node.pod_cidr, "podCIDRs": [node.pod_cidr]}
+    if node.taints:
+        spec["taints"] = [{"effect": t.effect, "key": t.key, **({"value": t.value} if t.value
+                                                                 else {})} for t in node.taints]
+    return {"apiVersion": "v1", "kind": "Node", "metadata": labelled(node.labels), "spec": spec}

@@ -28,6 +28,7 @@ from kubenet_lab.api.fields import (
     string,
 )
 from kubenet_lab.api.ipam import check_ip_free, next_pod_ip, pod_ip_range
+from kubenet_lab.api.meta import controller_ref, labelled
 from kubenet_lab.exceptions import ConflictError, ManifestError, UnsupportedKindError
 from kubenet_lab.model.names import split_ref
 from kubenet_lab.model.pod import Container, ContainerPort, Pod, Toleration
@@ -44,6 +45,9 @@ __all__ = [
     "decode_containers",
     "decode_pod",
     "decode_tolerations",
+    "encode_pod",
+    "image_pull_policy",
+    "pod_spec",
     "validate_pod",
 ]
 
@@ -242,3 +246,82 @@ def check_pod_update(obj: str, pod: Pod, request: Mapping[str, Any]) -> dict[str
             fix="delete the pod (delete_pod) and apply it again, or use a Deployment",
         )
     return dict(sorted(check_labels(obj, "metadata.labels", request["labels"]).items()))
+
+
+# ---------------------------------------------------------------- encoding
+def image_pull_policy(image: str) -> str:
+    """The ``imagePullPolicy`` the API server fills in (pkg/apis/core/v1/defaults.go
+    ``SetDefaults_Container``): ``Always`` for the tag ``latest``, which an image without
+    a tag or digest has, else ``IfNotPresent``.
+
+    >>> image_pull_policy("nginx"), image_pull_policy("nginx:1.27"), image_pull_policy(
+    ...     "registry.k8s.io/pause@sha256:9001")
+    ('Always', 'IfNotPresent', 'IfNotPresent')
+    """
+    name, digest, _ = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2] if ":" in last else ("" if digest else "latest")
+    return "Always" if tag == "latest" else "IfNotPresent"
+
+
+def _container(c: Container) -> dict[str, Any]:
+    out: dict[str, Any] = {"image": c.image, "imagePullPolicy": image_pull_policy(c.image),
+                           "name": c.name}
+    if c.ports:
+        out["ports"] = [{"containerPort": p.container_port, "protocol": p.protocol,
+                         **({"name": p.name} if p.name else {})} for p in c.ports]
+    return out
+
+
+def _toleration(t: Toleration) -> dict[str, Any]:
+    """A toleration as written; ``operator: Equal`` is what an absent operator means,
+    and is left out as kubeadm's CoreDNS manifest leaves it out."""
+    fields = {"key": t.key, "operator": "" if t.operator == "Equal" else t.operator,
+              "value": t.value, "effect": t.effect}
+    return {k: v for k, v in fields.items() if v}
+
+
+def pod_spec(containers: Iterable[Container], tolerations: Iterable[Toleration],
+             node: str | None = None) -> dict[str, Any]:
+    """A pod's ``spec`` (or a template's) as the API server stores it: the containers,
+    tolerations and node the lab models, with the defaults it fills in for them
+    (``SetDefaults_PodSpec``: ``dnsPolicy: ClusterFirst``, which is the resolv.conf the
+    lab writes; ``restartPolicy: Always``, which restarts a crash-looping container;
+    ``schedulerName: default-scheduler``). Defaults of what the lab does not model
+    (``securityContext``, ``terminationGracePeriodSeconds``, ``enableServiceLinks``,
+    ``terminationMessagePath``, resources, volumes and the service-account token, the
+    DefaultTolerationSeconds tolerations) are left out.
+
+    >>> pod_spec([Container("web", "nginx:1.27", (ContainerPort(80),))], ())["containers"]
+    [{'image': 'nginx:1.27', 'imagePullPolicy': 'IfNotPresent', 'name': 'web', \
+'ports': [{'containerPort': 80, 'protocol': 'TCP'}]}]
+    """
+    out: dict[str, Any] = {"containers": [_container(c) for c in containers],
+                           "dnsPolicy": "ClusterFirst", "restartPolicy": "Always",
+                           "schedulerName": "default-scheduler"}
+    if node is not None:
+        out["nodeName"] = node
+    tolerations = [_toleration(t) for t in tolerations]
+    if tolerations:
+        out["tolerations"] = tolerations
+    return out
+
+
+def encode_pod(view: StoreView, pod: Pod) -> dict[str, Any]:
+    """A pod as ``kubectl get pod -o yaml`` shows its spec (``decode_pod`` reads it back)
+    and the metadata it carries: labels, and for a pod of a Deployment the
+    ``generateName`` and ``ownerReferences`` its ReplicaSet gave it
+    (``<deployment>-<pod-template-hash>``, k8s.io/kubernetes pkg/controller/replicaset).
+
+    >>> c = kl.Cluster()
+    >>> doc = encode_pod(c.store, c.pods[0])
+    >>> doc["metadata"]["ownerReferences"][0]["kind"], doc["spec"]["nodeName"]
+    ('ReplicaSet', 'control-plane')
+    """
+    meta = labelled(pod.labels)
+    if pod.owner and pod.owner.startswith("Deployment ") and "pod-template-hash" in pod.labels:
+        rs = f"{split_ref(pod.owner.split(' ', 1)[1])[1]}-{pod.labels['pod-template-hash']}"
+        meta["generateName"] = f"{rs}-"
+        meta["ownerReferences"] = [controller_ref("apps/v1", "ReplicaSet", rs, pod.namespace)]
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": pod_spec(pod.containers, pod.tolerations, pod.node)}

@@ -25,13 +25,14 @@ from kubenet_lab.api.fields import (
     sequence,
     string,
 )
+from kubenet_lab.api.meta import labelled
 from kubenet_lab.exceptions import ConflictError, ManifestError
 from kubenet_lab.model.service import SERVICE_TYPES, Service, ServicePort
 
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["APISERVER_PORT", "build_service", "decode_service"]
+__all__ = ["APISERVER_PORT", "build_service", "decode_service", "encode_service"]
 
 #: kube-apiserver's secure port, the target of ``default/kubernetes``.
 APISERVER_PORT = 6443
@@ -241,3 +242,51 @@ def decode_service(store: StoreView, doc: Mapping[str, Any]) -> Service:
         internal_traffic_policy=text["internalTrafficPolicy"] or "Cluster",
         external_name=text["externalName"], load_balancer_ip=lb_ip,
     )
+
+
+def encode_service(view: StoreView, svc: Service) -> dict[str, Any]:
+    """A Service as the API server stores it, with what its allocators and defaulting
+    filled in (pkg/apis/core/v1/defaults.go ``SetDefaults_Service``,
+    pkg/registry/core/service/storage/alloc.go); ``decode_service`` reads it back.
+
+    - ``clusterIP`` and ``clusterIPs`` (``None`` for a headless Service), ``ipFamilies:
+      [IPv4]`` (the lab's clusters are single-stack IPv4) and ``ipFamilyPolicy``
+      (``SingleStack``; ``RequireDualStack`` for a headless Service without a selector),
+      none of them for ExternalName;
+    - ``internalTrafficPolicy`` (ClusterIP, NodePort and LoadBalancer Services),
+      ``sessionAffinity`` (and ``sessionAffinityConfig`` for ClientIP),
+      ``externalTrafficPolicy`` (NodePort and LoadBalancer), ``allocateLoadBalancerNodePorts:
+      true`` and ``healthCheckNodePort`` (LoadBalancer);
+    - every port with its ``protocol``, ``targetPort`` and, outside ClusterIP, ``nodePort``.
+
+    >>> spec = encode_service(None, kl.Cluster().service("kube-system/kube-dns"))["spec"]
+    >>> spec["clusterIPs"], spec["ipFamilyPolicy"], spec["internalTrafficPolicy"]
+    (['10.96.0.10'], 'SingleStack', 'Cluster')
+    >>> spec["ports"][0]
+    {'port': 53, 'protocol': 'UDP', 'targetPort': 53, 'name': 'dns'}
+    """
+    spec: dict[str, Any] = {"sessionAffinity": svc.session_affinity, "type": svc.type}
+    if svc.type == "ExternalName":
+        spec["externalName"] = svc.external_name
+    else:
+        ip = svc.cluster_ip or "None"
+        policy = "RequireDualStack" if svc.headless and not svc.selector else "SingleStack"
+        spec.update(clusterIP=ip, clusterIPs=[ip], ipFamilies=["IPv4"], ipFamilyPolicy=policy,
+                    internalTrafficPolicy=svc.internal_traffic_policy)
+    if svc.type in ("NodePort", "LoadBalancer"):
+        spec["externalTrafficPolicy"] = svc.external_traffic_policy
+    if svc.type == "LoadBalancer":
+        spec["allocateLoadBalancerNodePorts"] = True
+    if svc.health_check_node_port:
+        spec["healthCheckNodePort"] = svc.health_check_node_port
+    if svc.session_affinity == "ClientIP":
+        spec["sessionAffinityConfig"] = {"clientIP": {"timeoutSeconds": svc.affinity_timeout}}
+    if svc.selector:
+        spec["selector"] = dict(svc.selector)
+    if svc.ports:
+        spec["ports"] = [{"port": p.port, "protocol": p.protocol, "targetPort": p.target_port,
+                          **({"name": p.name} if p.name else {}),
+                          **({"nodePort": p.node_port} if p.node_port else {})}
+                         for p in svc.ports]
+    return {"apiVersion": "v1", "kind": "Service", "metadata": labelled(svc.labels),
+            "spec": spec}

@@ -10,7 +10,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.api.fields import check_dns_label, check_labels, mapping, meta
-from kubenet_lab.api.pod import check_containers, decode_containers, decode_tolerations
+from kubenet_lab.api.meta import labelled
+from kubenet_lab.api.pod import check_containers, decode_containers, decode_tolerations, pod_spec
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.deployment import Deployment
 from kubenet_lab.model.namespace import Namespace
@@ -18,7 +19,8 @@ from kubenet_lab.model.namespace import Namespace
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["build_namespace", "decode_deployment", "decode_namespace"]
+__all__ = ["build_namespace", "decode_deployment", "decode_namespace", "encode_deployment",
+           "encode_namespace"]
 
 
 def build_namespace(name: str, labels: Mapping[str, str] | None = None) -> Namespace:
@@ -66,3 +68,32 @@ def decode_deployment(store: StoreView, doc: Mapping[str, Any]) -> Deployment:
         tuple(containers), decode_tolerations(obj, "spec.template.spec.tolerations",
                                               tspec.get("tolerations")),
     )
+
+
+def encode_namespace(view: StoreView, ns: Namespace) -> dict[str, Any]:
+    """A namespace as ``kubectl get namespace -o yaml`` shows it: its labels and the
+    ``kubernetes`` finalizer the API server gives every namespace
+    (pkg/registry/core/namespace/strategy.go ``PrepareForCreate``).
+
+    >>> encode_namespace(None, decode_namespace({"metadata": {"name": "shop"}}))["spec"]
+    {'finalizers': ['kubernetes']}
+    """
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": labelled(ns.labels),
+            "spec": {"finalizers": ["kubernetes"]}}
+
+
+def encode_deployment(view: StoreView, dep: Deployment) -> dict[str, Any]:
+    """A Deployment's spec as the API server stores it (``decode_deployment`` reads it
+    back): replicas, selector and the pod template (``api.pod.pod_spec``). The defaults
+    of what the lab does not model (``strategy``, ``revisionHistoryLimit``,
+    ``progressDeadlineSeconds``) are left out.
+
+    >>> c = kl.Cluster()
+    >>> spec = encode_deployment(c.store, c.deployment("kube-system/coredns"))["spec"]
+    >>> spec["replicas"], spec["selector"], spec["template"]["metadata"]
+    (2, {'matchLabels': {'k8s-app': 'kube-dns'}}, {'labels': {'k8s-app': 'kube-dns'}})
+    """
+    return {"apiVersion": "apps/v1", "kind": "Deployment", "spec": {
+        "replicas": dep.replicas, "selector": {"matchLabels": dict(dep.selector)},
+        "template": {"metadata": {"labels": dict(dep.template_labels)},
+                     "spec": pod_spec(dep.containers, dep.tolerations)}}}

@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from kubenet_lab.api import gateway as gateway_api
 from kubenet_lab.api.adminpolicy import admin_policy_from_manifest
 from kubenet_lab.api.configmap import decode_config_map
 from kubenet_lab.api.ingress import decode_ingress, decode_ingress_class
@@ -24,8 +25,10 @@ from kubenet_lab.api.load import load_documents
 from kubenet_lab.api.networkpolicy import network_policy_from_manifest
 from kubenet_lab.api.node import decode_node
 from kubenet_lab.api.pod import check_pod_update, decode_pod
+from kubenet_lab.api.secret import decode_secret
 from kubenet_lab.api.service import decode_service
 from kubenet_lab.api.workloads import decode_deployment, decode_namespace
+from kubenet_lab.controllers import gateway
 from kubenet_lab.controllers.kubeadm import add_node
 from kubenet_lab.controllers.pods import create_pod
 from kubenet_lab.controllers.replicaset import set_deployment
@@ -46,14 +49,16 @@ SUPPORTED_KINDS = (
     ("apps/v1", "Deployment"),
     ("v1", "Service"),
     ("v1", "ConfigMap"),
+    ("v1", "Secret"),
     ("networking.k8s.io/v1", "Ingress"),
     ("networking.k8s.io/v1", "IngressClass"),
     ("networking.k8s.io/v1", "NetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"),
     ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"),
+    *((version, kind) for kind, versions in gateway_api.API_VERSIONS.items()
+      for version in versions),
 )
-_LATER = {"EndpointSlice", "Gateway", "HTTPRoute"}
 
 
 def apply(store: Store, src: Any) -> list[Any]:
@@ -62,6 +67,7 @@ def apply(store: Store, src: Any) -> list[Any]:
         applied: list[Any] = []
         for doc in load_documents(src):
             applied.append(_handler(doc)(store, doc))
+        gateway.reconcile(store)
         return applied
 
 
@@ -72,20 +78,21 @@ def _handler(doc: Mapping[str, Any]) -> Callable[[Store, Mapping[str, Any]], Any
     handler = _HANDLERS.get((version, kind))
     if handler is not None:
         return handler
-    supported = ", ".join(f"{k} ({v})" for v, k in SUPPORTED_KINDS)
+    supported = ", ".join(dict.fromkeys(k for _, k in SUPPORTED_KINDS))
     metadata = doc.get("metadata")
     name = metadata.get("name") if isinstance(metadata, Mapping) else None
     name = name if isinstance(name, str) and name else "?"
-    versions = {k: v for v, k in SUPPORTED_KINDS}
+    versions: dict[str, str] = {}
+    for v, k in SUPPORTED_KINDS:
+        versions.setdefault(k, v)
     if kind in versions:
         raise UnsupportedKindError(
             f"{kind} {name}", "apiVersion", version, f"is not the apiVersion of {kind}",
             fix=f"use apiVersion: {versions[kind]}",
         )
-    later = " (a later lesson adds it)" if kind in _LATER else ""
     raise UnsupportedKindError(
         f"{kind or '<no kind>'} {name}", "kind", kind,
-        f"is not a kind the lab models{later}",
+        "is not a kind the lab models",
         fix=f"supported kinds: {supported}",
     )
 
@@ -128,10 +135,6 @@ def _admin_policy(store: Store, doc: Mapping[str, Any]) -> Any:
     return store.put(admin_policy_from_manifest(doc))
 
 
-def _config_map(store: Store, doc: Mapping[str, Any]) -> Any:
-    return store.put(decode_config_map(store, doc))
-
-
 def _ingress(store: Store, doc: Mapping[str, Any]) -> Any:
     return store.put(decode_ingress(store, doc))
 
@@ -140,10 +143,17 @@ def _ingress_class(store: Store, doc: Mapping[str, Any]) -> Any:
     return store.put(decode_ingress_class(doc))
 
 
+def _decoded(decode: Callable[[Store, Mapping[str, Any]], Any]
+             ) -> Callable[[Store, Mapping[str, Any]], Any]:
+    """A handler that stores what ``decode`` makes of the document (the kinds no
+    controller acts on at once: the Gateway API's reconciles after the whole request)."""
+    return lambda store, doc: store.put(decode(store, doc))
+
+
 _HANDLERS: dict[tuple[str, str], Callable[[Store, Mapping[str, Any]], Any]] = {
     ("networking.k8s.io/v1", "Ingress"): _ingress,
     ("networking.k8s.io/v1", "IngressClass"): _ingress_class,
-    ("v1", "ConfigMap"): _config_map,
+    ("v1", "ConfigMap"): _decoded(decode_config_map),
     ("v1", "Namespace"): _namespace,
     ("v1", "Node"): _node,
     ("v1", "Pod"): _pod,
@@ -153,6 +163,14 @@ _HANDLERS: dict[tuple[str, str], Callable[[Store, Mapping[str, Any]], Any]] = {
     ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy"): _admin_policy,
     ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"): _admin_policy,
     ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"): _admin_policy,
+    ("v1", "Secret"): _decoded(decode_secret),
+    **{(version, kind): _decoded(decode) for kind, decode in (
+        ("GatewayClass", gateway_api.decode_gateway_class),
+        ("Gateway", gateway_api.decode_gateway),
+        ("HTTPRoute", gateway_api.decode_http_route),
+        ("GRPCRoute", gateway_api.decode_grpc_route),
+        ("ReferenceGrant", gateway_api.decode_reference_grant),
+    ) for version in gateway_api.API_VERSIONS[kind]},
 }
 
 

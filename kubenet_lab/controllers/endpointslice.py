@@ -19,7 +19,7 @@ from kubenet_lab.model.service import Endpoint, EndpointSlice, Service, ServiceP
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["endpoint_slices", "service_endpoints"]
+__all__ = ["endpoint_slices", "listening_container", "service_endpoints"]
 
 
 def _label_index(view: StoreView) -> dict[tuple[str, str, str], list[str]]:
@@ -42,6 +42,29 @@ def _selected(view: StoreView, svc: Service) -> list[Any]:
     smallest = min(sets, key=len)
     others = [set(s) for s in sets if s is not smallest]
     return [view.pod(r) for r in smallest if all(r in o for o in others)]
+
+
+def listening_container(view: StoreView, pod: Any, port: int, protocol: str) -> str | None:
+    """The container of ``pod`` with a socket on ``port``/``protocol``, or None.
+
+    A container listens on the ports it declares (``Pod.listener``). ``ports`` is
+    informational in Kubernetes, and real manifests often declare none (the Gateway API
+    conformance backends do not): a pod whose containers declare no port at all is
+    taken to listen, in its first running container, on the numeric ``targetPort`` of
+    every Service that selects it.
+    """
+    container = pod.listener(port, protocol)
+    if container is not None or any(c.ports for c in pod.containers):
+        return container
+    running = [c.name for c in pod.containers if c.name not in pod.crashing]
+    if not running:
+        return None
+    for svc in view.services:
+        if svc.namespace == pod.namespace and svc.selector and all(
+                pod.labels.get(k) == v for k, v in svc.selector.items()):
+            if any(sp.target_port == port and sp.protocol == protocol for sp in svc.ports):
+                return running[0]
+    return None
 
 
 def _target_port(pod: Any, sp: ServicePort) -> int | None:

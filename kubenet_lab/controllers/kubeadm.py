@@ -13,24 +13,34 @@
 from __future__ import annotations
 
 from ipaddress import ip_network
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.api.node import build_node
-from kubenet_lab.api.service import APISERVER_PORT
 from kubenet_lab.api.workloads import build_namespace
 from kubenet_lab.controllers.cloud import add_subnet
-from kubenet_lab.controllers.replicaset import set_deployment
-from kubenet_lab.controllers.services import store_service
+from kubenet_lab.controllers.pods import remove_pod
+from kubenet_lab.controllers.replicaset import replace_pod, set_deployment
+from kubenet_lab.controllers.services import api_server_service, store_service
+from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.arguments import check_count
 from kubenet_lab.model.deployment import Deployment
+from kubenet_lab.model.names import timestamp
+from kubenet_lab.model.node import (
+    CONTAINER_RUNTIME,
+    KERNEL_VERSION,
+    KUBERNETES_VERSION,
+    NODE_PORTS,
+    OS_IMAGE,
+)
 from kubenet_lab.model.pod import Container, ContainerPort, Toleration
 from kubenet_lab.model.service import Service, ServicePort
 
 if TYPE_CHECKING:
     from kubenet_lab.model.node import Node
-    from kubenet_lab.model.store import Store
+    from kubenet_lab.model.store import Store, StoreView
 
-__all__ = ["COREDNS_IMAGE", "KUBEADM_NAMESPACES", "add_node", "bootstrap"]
+__all__ = ["COREDNS_IMAGE", "KUBEADM_NAMESPACES", "add_node", "bootstrap", "delete_node",
+           "node_status"]
 
 KUBEADM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
 COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.3"
@@ -41,6 +51,88 @@ def add_node(store: Store, name: str, **kwargs: object) -> Node:
     node, subnet = build_node(store, name, **kwargs)  # type: ignore[arg-type]
     add_subnet(store, subnet)
     return store.put(node)
+
+
+def delete_node(store: Store, node: Node) -> None:
+    """Delete a Node, and converge as a real cluster does: the pod garbage collector
+    deletes the pods bound to a node that no longer exists (kube-controller-manager's
+    podgc, pkg/controller/podgc ``gcOrphaned``), and each Deployment's ReplicaSet
+    replaces its own, which the scheduler puts on the nodes that remain. The node's
+    addresses and podCIDR go back to their pools.
+
+    A replacement that fits no node is refused (UnschedulableError, nothing deleted)
+    where a real cluster would leave it Pending; the last control-plane node is refused
+    too: the lab's API server, etcd and the ``default/kubernetes`` endpoint run there.
+
+    >>> c = kl.Cluster(workers=2)
+    >>> _ = c.add_pod("default/a", node="node-1")
+    >>> delete_node(c.store, c.node("node-1"))
+    >>> [n.name for n in c.nodes], c.store.has_pod("default/a")
+    (['control-plane', 'node-2'], False)
+    """
+    if node.control_plane and not any(n.control_plane and n.name != node.name
+                                      for n in store.nodes):
+        raise ManifestError(
+            f"Node {node.name}", None, node.name,
+            "is the cluster's only control-plane node: the lab's API server, etcd and the "
+            "default/kubernetes endpoint run there", fix="delete a worker node instead")
+    pods = store.pods_on(node.name)
+    for pod in pods:
+        remove_pod(store, pod)
+    store.remove(node)
+    for pod in pods:
+        replace_pod(store, pod)
+
+
+def _node_condition(kind: str, ok: bool, reason: str, message: str, since: str,
+                    now: str) -> dict[str, Any]:
+    return {"lastHeartbeatTime": now, "lastTransitionTime": since, "message": message,
+            "reason": reason, "status": str(ok), "type": kind}
+
+
+def node_status(view: StoreView, node: Node) -> dict[str, Any]:
+    """The status a node's kubelet reports (pkg/kubelet/nodestatus/setters.go):
+
+    - ``addresses``: InternalIP, ExternalIP (a node with a public address), Hostname;
+    - ``capacity`` and ``allocatable``: ``pods``, kubelet's ``maxPods`` (the lab models
+      no CPU, memory or storage);
+    - ``conditions``: no memory, disk or PID pressure, and ``Ready`` (every lab node is
+      ready), last heard from now (the cluster's clock), ready since its creation;
+    - ``daemonEndpoints``: the kubelet's port 10250;
+    - ``nodeInfo``: the lab's node image (``kubenet_lab.model.node``) and the
+      architecture and OS of its labels (no machine or boot ids).
+
+    >>> c = kl.Cluster()
+    >>> s = node_status(c.store, c.node("control-plane"))
+    >>> s["addresses"], s["nodeInfo"]["kubeletVersion"]  # doctest: +NORMALIZE_WHITESPACE
+    ([{'address': '10.0.1.4', 'type': 'InternalIP'},
+      {'address': 'control-plane', 'type': 'Hostname'}], 'v1.31.4')
+    """
+    since, now = timestamp(view.created(node)), timestamp(view.clock)
+    addresses = [{"address": node.ip, "type": "InternalIP"}]
+    if node.public_ip is not None:
+        addresses.append({"address": node.public_ip, "type": "ExternalIP"})
+    addresses.append({"address": node.name, "type": "Hostname"})
+    pods = {"pods": str(view.max_pods)}
+    return {
+        "addresses": addresses, "allocatable": dict(pods), "capacity": dict(pods),
+        "conditions": [
+            _node_condition("MemoryPressure", False, "KubeletHasSufficientMemory",
+                            "kubelet has sufficient memory available", since, now),
+            _node_condition("DiskPressure", False, "KubeletHasNoDiskPressure",
+                            "kubelet has no disk pressure", since, now),
+            _node_condition("PIDPressure", False, "KubeletHasSufficientPID",
+                            "kubelet has sufficient PID available", since, now),
+            _node_condition("Ready", True, "KubeletReady", "kubelet is posting ready status",
+                            since, now)],
+        "daemonEndpoints": {"kubeletEndpoint": {"Port": next(
+            port for port, who in NODE_PORTS["worker"].items() if who == "kubelet")}},
+        "nodeInfo": {"architecture": node.labels.get("kubernetes.io/arch", "amd64"),
+                     "containerRuntimeVersion": CONTAINER_RUNTIME,
+                     "kernelVersion": KERNEL_VERSION, "kubeletVersion": KUBERNETES_VERSION,
+                     "operatingSystem": node.labels.get("kubernetes.io/os", "linux"),
+                     "osImage": OS_IMAGE},
+    }
 
 
 def init(store: Store, workers: int) -> None:
@@ -73,11 +165,7 @@ def bootstrap(store: Store) -> None:
         (Toleration("CriticalAddonsOnly", "Exists"),
          Toleration("node-role.kubernetes.io/control-plane", effect="NoSchedule")),
     ))
-    store_service(store, Service(
-        "default", "kubernetes", "ClusterIP", "10.96.0.1",
-        (ServicePort(443, APISERVER_PORT, "TCP", "https"),), None,
-        {"component": "apiserver", "provider": "kubernetes"},
-    ))
+    store_service(store, api_server_service(store))
     store_service(store, Service(
         "kube-system", "kube-dns", "ClusterIP", "10.96.0.10",
         (ServicePort(53, 53, "UDP", "dns"), ServicePort(53, 53, "TCP", "dns-tcp"),

@@ -13,17 +13,18 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.controllers.pods import create_pod, remove_pod
-from kubenet_lab.model.names import SAFE_ALPHABET, safe_encode
+from kubenet_lab.model.names import SAFE_ALPHABET, safe_encode, timestamp
 
 if TYPE_CHECKING:
     from kubenet_lab.model.deployment import Deployment
     from kubenet_lab.model.pod import Pod
-    from kubenet_lab.model.store import Store
+    from kubenet_lab.model.store import Store, StoreView
 
-__all__ = ["create_replica", "delete_pod", "owner_of", "set_deployment", "template_hash"]
+__all__ = ["create_replica", "delete_deployment", "delete_pod", "deployment_status", "owner_of",
+           "replace_pod", "set_deployment", "template_hash"]
 
 
 def owner_of(dep: Deployment) -> str:
@@ -71,10 +72,69 @@ def set_deployment(store: Store, dep: Deployment) -> Deployment:
     return dep
 
 
+def replace_pod(store: Store, pod: Pod) -> Pod | None:
+    """The replacement a Deployment's ReplicaSet creates at once for a pod that is gone
+    (None for a pod no Deployment owns)."""
+    if pod.owner and pod.owner.startswith("Deployment "):
+        return create_replica(store, store.deployment(pod.owner.split(" ", 1)[1]))
+    return None
+
+
 def delete_pod(store: Store, ref: str) -> Pod | None:
     """Delete a pod; a Deployment's ReplicaSet creates its replacement at once (returned)."""
     pod = store.pod(ref)
     remove_pod(store, pod)
-    if pod.owner and pod.owner.startswith("Deployment "):
-        return create_replica(store, store.deployment(pod.owner.split(" ", 1)[1]))
-    return None
+    return replace_pod(store, pod)
+
+
+def delete_deployment(store: Store, dep: Deployment) -> None:
+    """Delete a Deployment and, as the garbage collector does with the ReplicaSet it
+    owns and the pods the ReplicaSet owns (background propagation), its pods."""
+    for pod in store.pods_owned_by(owner_of(dep)):
+        remove_pod(store, pod)
+    store.remove(dep)
+
+
+def _condition(kind: str, ok: bool, when: str, reason: str, message: str) -> dict[str, Any]:
+    return {"lastTransitionTime": when, "lastUpdateTime": when, "message": message,
+            "reason": reason, "status": str(ok), "type": kind}
+
+
+def deployment_status(view: StoreView, dep: Deployment) -> dict[str, Any]:
+    """The status the Deployment controller writes (pkg/controller/deployment/sync.go
+    ``calculateStatus``, util/deployment_util.go): replica counts (a count of 0 is left
+    out, as Go's ``omitempty`` leaves it out), ``observedGeneration`` and two conditions.
+    ``Available`` is True when at least ``replicas`` minus ``maxUnavailable`` (the
+    default 25%, rounded down) pods are ready (the lab's ``minReadySeconds`` is 0);
+    ``Progressing`` says the ReplicaSet ``<name>-<pod-template-hash>`` has progressed,
+    or is progressing while some pods are not available. The lab replaces a changed
+    template's pods at once, so every pod is updated. The conditions' times are the
+    Deployment's creation time.
+
+    >>> c = kl.Cluster()
+    >>> s = deployment_status(c.store, c.deployment("kube-system/coredns"))
+    >>> s["readyReplicas"], [(k["type"], k["reason"]) for k in s["conditions"]]
+    (2, [('Available', 'MinimumReplicasAvailable'), ('Progressing', 'NewReplicaSetAvailable')])
+    """
+    pods = view.pods_owned_by(owner_of(dep))
+    current = [p for p in pods if p.labels.get("pod-template-hash") == dep.template_hash]
+    available = sum(p.ready for p in pods)
+    when = timestamp(view.created(dep))
+    rs = f"{dep.name}-{dep.template_hash}"
+    if available >= dep.replicas - dep.replicas * 25 // 100:
+        ok = _condition("Available", True, when, "MinimumReplicasAvailable",
+                        "Deployment has minimum availability.")
+    else:
+        ok = _condition("Available", False, when, "MinimumReplicasUnavailable",
+                        "Deployment does not have minimum availability.")
+    if available >= dep.replicas:
+        progress = _condition("Progressing", True, when, "NewReplicaSetAvailable",
+                              f'ReplicaSet "{rs}" has successfully progressed.')
+    else:
+        progress = _condition("Progressing", True, when, "ReplicaSetUpdated",
+                              f'ReplicaSet "{rs}" is progressing.')
+    counts = {"availableReplicas": available, "readyReplicas": available,
+              "replicas": len(pods), "unavailableReplicas": max(dep.replicas - available, 0),
+              "updatedReplicas": len(current)}
+    return {"conditions": [ok, progress], "observedGeneration": view.generation_of(dep),
+            **{k: v for k, v in counts.items() if v}}

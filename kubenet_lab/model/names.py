@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import difflib
 import re
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 
-__all__ = ["SAFE_ALPHABET", "natural_key", "safe_encode", "split_ref", "suggest"]
+__all__ = ["EPOCH", "SAFE_ALPHABET", "natural_key", "safe_encode", "split_ref", "suggest",
+           "timestamp"]
 
 #: k8s.io/apimachinery/pkg/util/rand: the characters of generated name suffixes.
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
@@ -52,3 +54,16 @@ def suggest(wanted: str, names: list[str], what: str) -> str:
     shown = sorted(names, key=natural_key)
     more = f", ... ({len(shown)} in all)" if len(shown) > 8 else ""
     return f"{what} are: " + ", ".join(shown[:8]) + more
+
+
+#: The moment a lab cluster's clock starts (``StoreView.clock`` counts seconds from it).
+EPOCH = datetime(2026, 12, 1, 9, 0, 0, tzinfo=timezone.utc)
+
+
+def timestamp(seconds: int) -> str:
+    """A time on the cluster's clock as the API prints it (RFC 3339, UTC, seconds).
+
+    >>> timestamp(0), timestamp(61)
+    ('2026-12-01T09:00:00Z', '2026-12-01T09:01:01Z')
+    """
+    return (EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -12,14 +12,23 @@ __all__ = ["Secret"]
 
 @dataclass(frozen=True, slots=True)
 class Secret:
-    """A Secret (v1). The lab keeps its type and the names of its data keys, never the
-    values (a ``kubernetes.io/tls`` Secret has ``tls.crt`` and ``tls.key``)."""
+    """A Secret (v1): its type and its ``data``, each key's value base64-encoded as the
+    API server stores it (``stringData`` is merged into ``data`` on write).
+
+    >>> Secret("web", "tls", "kubernetes.io/tls", (("tls.crt", "Qw=="), ("tls.key", "Sw=="))).keys
+    ('tls.crt', 'tls.key')
+    """
 
     namespace: str
     name: str
     type: str = "Opaque"
-    keys: tuple[str, ...] = ()
+    data: tuple[tuple[str, str], ...] = ()
 
     @property
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The names of its data keys."""
+        return tuple(key for key, _ in self.data)

@@ -335,6 +335,12 @@ class StoreView:
         """``metadata.generation`` of ``obj``: 1, plus one for each change to it."""
         return self._state["meta"][(_KIND_OF[type(obj)], _key(obj))][1]
 
+    def revision_of(self, obj: Any) -> int:
+        """The Store's ``generation`` just after ``obj`` was last written (created or
+        changed): the lab's etcd ``mod_revision``, which ``metadata.resourceVersion``
+        shows. A put that changes nothing writes nothing, as the API server skips it."""
+        return self._state["meta"][(_KIND_OF[type(obj)], _key(obj))][2]
+
     @property
     def clock(self) -> int:
         """The cluster's clock: seconds since it was created (each API request made to
@@ -479,10 +485,10 @@ class Store(StoreView):
         self._index(obj, old)
         meta = self._state["meta"]
         if old is None:
-            self._set(meta, (kind, key), (self._state["clock"], 1))
+            self._set(meta, (kind, key), (self._state["clock"], 1, self.generation))
         elif old != obj:
-            created, generation = meta[(kind, key)]
-            self._set(meta, (kind, key), (created, generation + 1))
+            created, generation, _ = meta[(kind, key)]
+            self._set(meta, (kind, key), (created, generation + 1, self.generation))
         return obj
 
     def remove(self, obj: Any) -> None:

@@ -99,7 +99,13 @@ class Trace:
         from the endpoint, through conntrack's reverse translation, to the client.
     http_status : int or None
         For ``trace(src, "http://host/path")``: the HTTP status the client gets
-        (200, or the ingress controller's 404/502/503).
+        (200, a redirect, or the proxy's own 404/500/502/503).
+    request_line, request_headers : str or None, tuple of (name, value)
+        For a proxied HTTP request: the request as the backend pod receives it (after
+        the route's filters, with the headers the proxy adds).
+    response_headers : tuple of (name, value)
+        Headers the proxy puts on the response (a redirect's ``location``, a
+        ResponseHeaderModifier's).
     snapshot : Snapshot or None
         The cluster as it was when the packet walked (a read-only ``Snapshot`` of its
         Store): pictures of the trace draw this, not the cluster as it is later.
@@ -119,6 +125,9 @@ class Trace:
     receiver: str | None = None
     reply: tuple[Hop, ...] = ()
     http_status: int | None = None
+    request_line: str | None = None
+    request_headers: tuple[tuple[str, str], ...] = ()
+    response_headers: tuple[tuple[str, str], ...] = ()
     snapshot: Any = field(default=None, compare=False, repr=False)
 
     @property

@@ -1,17 +1,36 @@
-"""The ingress controller's HTTP proxy on the walk: ``trace(src, "http://host/path")``
-sends the request to the controller's public address, the controller chooses a backend
-as ingress-nginx does (``controllers.ingress.route``), and a second connection from the
-controller's pod carries the request to the endpoint (the controller proxies to the
-endpoints directly, not the ClusterIP). HTTPS is terminated at the controller.
+"""HTTP through a proxy on the walk: ``trace(src, "http://host[:port]/path?query",
+method=..., headers=...)``.
+
+The request goes to a public address: the URL's host if it is an address, else the
+address a name is published at (the lab's stand-in for external-dns, which publishes
+the hostnames of a Gateway's listeners and attached routes at its address: the most
+specific match wins; else the ingress controller's address). The first connection
+reaches the proxy that owns the address:
+
+- a Gateway's Envoy (``controllers.httproute.route_request``: listener, route, rule,
+  filters, weighted backend), or
+- the ingress-nginx-like controller (``controllers.ingress.route``);
+
+the proxy terminates it (and TLS, for https) and, unless it answers itself (404, 500,
+503, a redirect), opens a second connection from its own pod to the chosen endpoint
+(proxies send to the endpoints directly, not the ClusterIP). Both connections are
+walked; each hop shows the source address its side sees.
+
+The ``Host`` header is the URL's host (with its port, if the URL has one) unless
+``headers`` gives one; routing ignores the port in it, as the specification says.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+from kubenet_lab.api.fields import is_ip
+from kubenet_lab.controllers.attachment import attachments, hostname_matches, routes
 from kubenet_lab.controllers.endpointslice import service_endpoints
+from kubenet_lab.controllers.gateway import envoy_service, owned
+from kubenet_lab.controllers.httproute import Decision, Request, route_request
 from kubenet_lab.controllers.ingress import ADDON, SERVICE, handled, route
 from kubenet_lab.exceptions import ManifestError, NotFoundError
 from kubenet_lab.model.ingress import IngressPath
@@ -21,35 +40,160 @@ from kubenet_lab.walk.packet import trace_packet
 
 if TYPE_CHECKING:
     from kubenet_lab.dataplane.tables import Dataplane
+    from kubenet_lab.model.gateway import Gateway
+    from kubenet_lab.model.store import StoreView
 
-__all__ = ["trace_http"]
+__all__ = ["METHODS", "trace_http"]
+
+#: The methods a request may use (RFC 9110, and PATCH).
+METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
+_DEFAULT_PORT = {"http": 80, "https": 443}
 
 
-def trace_http(dp: Dataplane, src: str, url: str) -> Trace:
-    """``trace(src, "http://host/path")``: the request to the controller's public
-    address, then the controller's routing decision, then the proxied request."""
-    view = dp.view
+def _split(url: str) -> tuple[str, str, int, str, str, str]:
+    """``(scheme, host, port, netloc host, path, query)`` of a URL, or ManifestError."""
     try:
         parts = urlsplit(url)
         host = (parts.hostname or "").lower()
-    except ValueError as err:  # an unclosed '[' of an IPv6 literal
+        port = parts.port
+    except ValueError as err:  # an unclosed '[' of an IPv6 literal, a port past 65535
         raise ManifestError("trace", "dst", url, f"is not a URL ({err})",
-                            fix="write http://host/path") from None
+                            fix="write http://host[:port]/path") from None
+    if parts.scheme not in _DEFAULT_PORT:
+        raise ManifestError("trace", "dst", url, "is not an http or https URL",
+                            fix="write http://host/path or https://host/path")
     if not host:
         raise ManifestError("trace", "dst", url, "has no host", fix="write http://host/path")
-    path = parts.path or "/"
-    https = parts.scheme == "https"
-    if not view.has_addon(ADDON):
-        raise NotFoundError("trace", "dst", url, "needs an ingress controller to answer it",
-                            fix="call add_ingress_controller() first")
-    lb = view.service(SERVICE).load_balancer_ip
-    port = 443 if https else 80
-    first = trace_packet(dp, src, f"{lb}:{port}")
+    netloc = parts.netloc.rpartition("@")[2]
+    return (parts.scheme, host, port or _DEFAULT_PORT[parts.scheme], netloc,
+            parts.path or "/", parts.query)
+
+
+def _headers(headers: object) -> tuple[tuple[str, str], ...]:
+    if headers is None:
+        return ()
+    if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and k and "\n" not in k + v
+            for k, v in headers.items()):
+        raise ManifestError("trace", "headers", headers, "is not a map of header names to "
+                            "values", fix="e.g. headers={'Host': 'shop.example.com'}")
+    return tuple(headers.items())
+
+
+def _gateways(view: StoreView) -> list[tuple[Gateway, str]]:
+    """Each owned Gateway with its published address."""
+    out = []
+    for gw in view.objects("Gateway"):
+        svc = envoy_service(view, gw) if owned(view, gw) else None
+        if svc is not None and svc.load_balancer_ip is not None:
+            out.append((gw, svc.load_balancer_ip))
+    return out
+
+
+def _published(view: StoreView, gw: Gateway) -> set[str]:
+    """The names external-dns publishes for a Gateway (its ``gateway-httproute`` and
+    ``gateway-grpcroute`` sources): listener hostnames and the hostnames of the
+    routes attached to it."""
+    names = {lst.hostname for lst in gw.listeners if lst.hostname}
+    for rt in routes(view):
+        for att in attachments(view, rt):
+            if att.gateway.ref == gw.ref:
+                names.update(h for _, hosts in att.listeners for h in hosts if h != "*")
+    return names
+
+
+def _address(view: StoreView, url: str, host: str) -> str:
+    """Where the client sends the request: an address, or the one a name resolves to."""
+    if is_ip(host):
+        return host
+    best: tuple[int, int, str] | None = None
+    for gw, address in _gateways(view):
+        for name in _published(view, gw):
+            if hostname_matches(name, host):
+                key = (0 if name.startswith("*.") else 1, len(name), address)
+                best = max(best or key, key)
+    if best is not None:
+        return best[2]
+    if view.has_addon(ADDON):
+        return view.service(SERVICE).load_balancer_ip
+    raise NotFoundError("trace", "dst", url, "names no host the lab can resolve: no Gateway "
+                        "listener has that hostname and no ingress controller runs",
+                        fix="use the Gateway's address, add_gateway_controller() and a "
+                        "Gateway, or add_ingress_controller()")
+
+
+def trace_http(dp: Dataplane, src: str, url: str, method: str = "GET",
+               headers: dict[str, str] | None = None) -> Trace:
+    """``trace(src, url)``: the request to the proxy's public address, the proxy's
+    decision, and the proxied request."""
+    view = dp.view
+    scheme, host, port, netloc, path, query = _split(url)
+    if method not in METHODS:
+        raise ManifestError("trace", "method", method, "is not an HTTP method",
+                            fix="use one of " + ", ".join(METHODS))
+    sent = _headers(headers)
+    if not any(k.lower() == "host" for k, _ in sent):
+        sent = (("Host", netloc),) + sent
+    host_header = next(v for k, v in sent if k.lower() == "host")
+    request = Request(scheme, host_header.rpartition(":")[0] if ":" in host_header
+                      and not host_header.endswith("]") else host_header, port, path,
+                      tuple(parse_qsl(query, keep_blank_values=True)), method, sent)
+    request = replace(request, host=request.host.lower())
+    address = _address(view, url, host)
+    first = trace_packet(dp, src, f"{address}:{port}")
     if not first.delivered or first.destination_pod is None:
         return replace(first, dst=url)
+    gateway = next((gw for gw, a in _gateways(view) if a == address), None)
+    if gateway is not None:
+        decision = route_request(view, gateway, request, dp.runtime.rng)
+        return _finish(dp, first, url, request, decision, f"Envoy of Gateway {gateway.ref}")
+    return _ingress(dp, first, url, request)
+
+
+def _finish(dp: Dataplane, first: Trace, url: str, request: Request, decision: Decision,
+            proxy: str) -> Trace:
+    """The trace of a request a Gateway's Envoy routed."""
+    last = first.hops[-1]
+    n = len(first.hops)
+    tls = ("TLS terminated at Envoy (SNI " + request.host + "); "
+           if request.scheme == "https" else "")
+    text = (f"{tls}{proxy} reads `{request.method} {request.target}` Host: "
+            f"{request.header('host')}: " + "; ".join(decision.why))
+    hop = Hop(n + 1, last.location, last.node, "http", text, last.packet)
+    forwarded = decision.request or request
+    if decision.status is not None:
+        reason = f"HTTP {decision.status} from {proxy}: {decision.why[-1]}."
+        return replace(first, dst=url, hops=first.hops + (hop,), reason=reason,
+                       http_status=decision.status, response_headers=decision.response_headers,
+                       reply=())
+    ip, port = decision.endpoint
+    second = trace_packet(dp, first.destination_pod, f"{ip}:{port}")
+    hops = first.hops + (hop,) + tuple(replace(h, index=n + 1 + h.index) for h in second.hops)
+    seen = first.source_ip_seen
+    request_headers = forwarded.headers + (
+        ("X-Forwarded-For", seen), ("X-Forwarded-Proto", request.scheme),
+        ("X-Envoy-External-Address", seen))
+    status = 200 if second.delivered else 503
+    reason = (f"HTTP request {request.host}{request.target} routed by {proxy} to "
+              f"{second.destination_pod}; {second.reason}" if second.delivered else
+              f"HTTP 503 from {proxy}: the connection to the endpoint failed: "
+              f"{second.reason}")
+    return replace(first, dst=url, hops=hops, delivered=second.delivered,
+                   destination_pod=second.destination_pod,
+                   source_ip_seen=second.source_ip_seen, receiver=second.receiver,
+                   reason=reason, http_status=status, reply=(),
+                   request_line=f"{forwarded.method} {forwarded.target} HTTP/1.1",
+                   request_headers=request_headers,
+                   response_headers=decision.response_headers)
+
+
+def _ingress(dp: Dataplane, first: Trace, url: str, request: Request) -> Trace:
+    """The trace of a request the ingress controller routed (ingress-nginx)."""
+    view = dp.view
+    host, path, https = request.host, request.path, request.scheme == "https"
     ctrl = first.destination_pod
     server, ing, target = route(view, host, path)
-    request = f"GET {path} Host: {host}"
+    line = f"GET {path} Host: {host}"
     tls = ""
     if https:
         cert = next((t.secret_name for i in view.ingresses if handled(view, i)
@@ -63,7 +207,7 @@ def trace_http(dp: Dataplane, src: str, url: str) -> Trace:
 
     def answer(status: int, why: str) -> Trace:
         hop = Hop(n + 1, last.location, last.node, "http",
-                  f"{tls}nginx reads `{request}`: server {server}; {why}", last.packet)
+                  f"{tls}nginx reads `{line}`: server {server}; {why}", last.packet)
         reason = f"HTTP {status} from the ingress controller ({ctrl}): {why}."
         return replace(first, dst=url, hops=first.hops + (hop,), reason=reason,
                        http_status=status)
@@ -96,7 +240,7 @@ def trace_http(dp: Dataplane, src: str, url: str) -> Trace:
            f"controller proxies to the endpoint {ep[0]}:{ep[1]} directly (round robin, not "
            "the ClusterIP), in a new connection from its own pod IP")
     hop = Hop(n + 1, last.location, last.node, "http",
-              f"{tls}nginx reads `{request}`: server {server}; {why}", last.packet)
+              f"{tls}nginx reads `{line}`: server {server}; {why}", last.packet)
     hops = first.hops + (hop,) + tuple(
         replace(h, index=n + 1 + h.index) for h in second.hops)
     status = 200 if second.delivered else 502

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from kubenet_lab.controllers.endpointslice import listening_container
 from kubenet_lab.dataplane.dns import resolv_conf, search_path
 from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.model.node import NODE_PORTS
@@ -195,7 +196,7 @@ def deliver_to_pod(walk: Walk, pod: Pod, pkt: Packet, where: Location,
                    via_lo: bool = False) -> None:
     """A socket in the pod takes the packet, or the pod's kernel refuses it."""
     ip = pkt[IPv4]
-    container = pod.listener(walk.port, walk.protocol)
+    container = listening_container(walk.dp.view, pod, walk.port, walk.protocol)
     walk.destination_pod = pod.ref
     if container is None:
         refuse(walk, where, pod.node, pkt, f"pod {pod.ref}", pod)

@@ -1,5 +1,5 @@
-"""``Cluster.trace``: an HTTP(S) URL goes through the ingress controller's proxy
-(``walk.http``), anything else is one packet (``walk.packet``).
+"""``Cluster.trace``: an HTTP(S) URL goes through a proxy, a Gateway's or the ingress
+controller's (``walk.http``); anything else is one packet (``walk.packet``).
 
 >>> c = kl.Cluster(workers=1)
 >>> from kubenet_lab.dataplane.tables import Dataplane
@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 __all__ = ["trace"]
 
 
-def trace(dp: Dataplane, src: str, dst: str, *, port: int = 80, protocol: str = "TCP") -> Trace:
+def trace(dp: Dataplane, src: str, dst: str, *, port: int = 80, protocol: str = "TCP",
+          method: str = "GET", headers: dict[str, str] | None = None) -> Trace:
     """Walk a packet, or an HTTP request when ``dst`` is an ``http(s)://`` URL."""
     if isinstance(dst, str) and dst.startswith(("http://", "https://")):
-        return trace_http(dp, src, dst)
+        return trace_http(dp, src, dst, method, headers)
     return trace_packet(dp, src, dst, port=port, protocol=protocol)

@@ -170,8 +170,9 @@ def test_unsupported_kind_lists_the_supported_ones(c):
     with pytest.raises(kl.UnsupportedKindError) as err:
         c.apply("apiVersion: discovery.k8s.io/v1\nkind: EndpointSlice\nmetadata: {name: web}\n")
     msg = str(err.value)
-    assert "a later lesson adds it" in msg
-    for kind in ("Namespace", "Node", "Pod", "Deployment", "Service", "NetworkPolicy"):
+    assert "is not a kind the lab models" in msg
+    for kind in ("Namespace", "Node", "Pod", "Deployment", "Service", "NetworkPolicy",
+                 "Secret", "Gateway", "HTTPRoute", "ReferenceGrant"):
         assert kind in msg
 
 

@@ -110,7 +110,12 @@ def test_name_based_virtual_hosting_and_the_host_less_rule(base):
             + "---\n" + _ingress([("Prefix", "/", "c")], name="three"))
     try:
         assert _route(c, "http://first.bar.com/") == (200, "default/a")
-        assert _route(c, "http://SECOND.bar.com:8080/x") == (200, "default/b")
+        # the load balancer listens on 80 and 443 only (ingress-nginx's cloud deploy.yaml):
+        # another URL port is refused; a port in the Host header is ignored
+        refused = c.trace("internet", "http://SECOND.bar.com:8080/x")
+        assert not refused.delivered and refused.http_status is None
+        t = c.trace("internet", "http://second.bar.com/x", headers={"Host": "SECOND.bar.com:8080"})
+        assert (t.http_status, t.destination_pod) == (200, "default/b")
         assert _route(c, "http://third.bar.com/") == (200, "default/c")
     finally:
         for n in ("one", "two", "three"):
