@@ -62,9 +62,11 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "compare_cni_plugins", "healthy_cluster",
     ),
     "tools.kubectl": (
-        "kubectl_command", "kubectl_get_ingresses", "kubectl_get_networkpolicies",
-        "kubectl_get_nodes", "kubectl_get_pods", "kubectl_get_services",
+        "human_duration", "kubectl_command", "kubectl_describe", "kubectl_get_gateway_api",
+        "kubectl_get_ingresses", "kubectl_get_networkpolicies", "kubectl_get_nodes",
+        "kubectl_get_pods", "kubectl_get_services", "kubectl_get_yaml",
     ),
+    "views.gateway": ("draw_canary", "draw_gateway", "draw_gateway_roles",),
     "views.html": ("hop_html", "network_model_html", "trace_html",),
     "views.network": ("draw_network_model", "draw_traffic", "human_bytes",),
     "views.pictures": ("cluster_layout", "draw_cluster", "draw_pod", "draw_trace",),

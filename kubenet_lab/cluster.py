@@ -727,11 +727,15 @@ class Cluster:
 
     @checked
     def add_ingress_controller(self, replicas: int = 2) -> None:
-        """Deploy an ingress-nginx-like controller: namespace ``ingress-nginx``, its
-        Deployment, its LoadBalancer Service ``ingress-nginx-controller``
-        (``externalTrafficPolicy: Local``, as ingress-nginx's cloud manifest sets it; the
-        cloud load balancer controller is started for it) and the default IngressClass
-        ``nginx``. ``trace(src, "http://host/path")`` then sends HTTP requests to it.
+        """Deploy an ingress controller modelled on ingress-nginx v1.15.1 (retired in
+        March 2026: no more releases or security fixes; Gateway API is the successor):
+        namespace ``ingress-nginx``, its Deployment, its LoadBalancer Service
+        ``ingress-nginx-controller`` (``externalTrafficPolicy: Local``, as ingress-nginx's
+        cloud manifest sets it; the cloud load balancer controller is started for it) and
+        the IngressClass ``nginx``, which is **not** the default class (as the Helm
+        chart's ``controller.ingressClassResource.default: false``): give Ingresses
+        ``ingressClassName: nginx``; one without a class is ignored. ``trace(src,
+        "http://host/path")`` then sends HTTP requests to it.
 
         Examples
         --------
@@ -740,7 +744,7 @@ class Cluster:
         >>> c.service("ingress-nginx/ingress-nginx-controller").load_balancer_ip
         '198.51.100.10'
         >>> [(k.name, k.default) for k in c.ingress_classes]
-        [('nginx', True)]
+        [('nginx', False)]
         >>> c.trace("internet", "http://shop.example.com/").http_status
         404
         """
@@ -940,6 +944,35 @@ class Cluster:
         from kubenet_lab.analysis import load_balancing
 
         return load_balancing.spread(self.dataplane(), src, service, requests, port, protocol)
+
+    @checked
+    def http_spread(self, src: str, url: str, requests: int = 500, *, method: str = "GET",
+                    headers: Mapping[str, str] | None = None) -> dict[str, int]:
+        """How ``requests`` HTTP requests from ``src`` to ``url`` (sent as ``trace``
+        sends them) spread over the matched HTTPRoute rule's weighted backendRefs:
+        counts per backend Service ``"ns/name"``, every backendRef of the rule listed
+        (weight 0 ones with 0); requests Envoy answers without a backend count as
+        ``"HTTP 404"``, ``"HTTP 500"``, ... (see
+        ``kubenet_lab.analysis.load_balancing.http_spread``). Counted on a fork of the
+        kernels' state: asking changes nothing, the next ``trace`` draws as before.
+
+        >>> c = kl.Cluster(workers=1)
+        >>> _ = c.add_gateway_controller(); c.add_cloud_load_balancer()
+        >>> _ = c.add_pod("default/web", labels={"app": "web"})
+        >>> _ = c.add_service("default/web", selector={"app": "web"}, ports=[80])
+        >>> _ = c.apply({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "Gateway",
+        ...     "metadata": {"name": "gw"}, "spec": {"gatewayClassName": "eg", "listeners": [
+        ...         {"name": "http", "port": 80, "protocol": "HTTP"}]}})
+        >>> _ = c.apply({"apiVersion": "gateway.networking.k8s.io/v1", "kind": "HTTPRoute",
+        ...     "metadata": {"name": "web"}, "spec": {"parentRefs": [{"name": "gw"}],
+        ...         "rules": [{"backendRefs": [{"name": "web", "port": 80}]}]}})
+        >>> c.http_spread("internet", "http://198.51.100.10/", 50)
+        {'default/web': 50}
+        """
+        from kubenet_lab.analysis import load_balancing
+
+        return load_balancing.http_spread(self.dataplane(), src, url, requests, method,
+                                          headers)
 
     @checked
     def internet_spread(self, service: str, clients: int = 60,

@@ -20,6 +20,10 @@ Prints:
   an ingress controller: applying 500 Ingresses, and the median egress trace, internet to
   LoadBalancer trace and HTTP trace through the Ingress controller; and lesson 05's
   internet-traffic picture (60 clients on eTP Cluster and Local, drawn and rendered to PNG).
+- issue 11: in that cluster with Envoy Gateway: applying 10 Gateways with 500 HTTPRoutes
+  (50 per Gateway, each with its own hostname and path rule) in one request, and the median
+  HTTP trace through a Gateway to its last route; the same with 50 routes, for the growth.
+  ``--gateway`` prints only these.
 
 ``--compare`` runs the redesign's figures (issue 9) for another checkout (say, a ``git
 worktree`` of the commit before) and for this one, each in a fresh interpreter,
@@ -229,6 +233,55 @@ def cloud_figures(nodes: int = 100, pods: int = 3000, ingresses: int = 500) -> N
     print(f"internet traffic picture + PNG:    {(time.perf_counter() - start) * 1000:8.1f} ms")
 
 
+def _gateway_manifests(gateways: int, routes: int) -> str:
+    docs = [f"apiVersion: gateway.networking.k8s.io/v1\nkind: Gateway\n"
+            f"metadata: {{name: gw{g}}}\n"
+            f"spec:\n  gatewayClassName: eg\n  listeners:\n"
+            f"  - {{name: http, port: 80, protocol: HTTP}}\n" for g in range(gateways)]
+    docs += [f"apiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+             f"metadata: {{name: r{i}}}\n"
+             f"spec:\n  parentRefs: [{{name: gw{i % gateways}}}]\n"
+             f"  hostnames: [h{i}.example.com]\n  rules:\n"
+             f"  - matches: [{{path: {{type: PathPrefix, value: /p{i}}}}}, "
+             f"{{headers: [{{name: x-canary, value: 'yes'}}]}}]\n"
+             f"    backendRefs: [{{name: s{i % 100}, port: 80, weight: 90}}, "
+             f"{{name: s{(i + 1) % 100}, port: 80, weight: 10}}]\n" for i in range(routes)]
+    return "---\n".join(docs)
+
+
+def gateway_figures(nodes: int = 100, pods: int = 3000, gateways: int = 10,
+                    routes: tuple[int, ...] = (50, 500)) -> None:
+    """Issue 11: HTTPRoutes on Gateways in the 100-node cluster of ``cloud_figures``."""
+    import kubenet_lab as kl
+
+    results = {}
+    for count in routes:
+        c = kl.Cluster(workers=nodes - 1)
+        for i in range(pods):
+            c.add_pod(f"default/pod-{i}", labels={"app": f"a{i % 100}"})
+        c.add_cloud_load_balancer()
+        c.add_gateway_controller()
+        for i in range(100):
+            c.add_service(f"default/s{i}", selector={"app": f"a{i}"}, ports=[80])
+        text = _gateway_manifests(gateways, count)
+        start = time.perf_counter()
+        c.apply(text)
+        applied = time.perf_counter() - start
+        last = count - 1
+        address = c.get("Gateway", f"default/gw{last % gateways}")["status"]["addresses"][0]
+        url = f"http://{address['value']}/p{last}/x"
+        headers = {"Host": f"h{last}.example.com"}
+        assert c.trace("internet", url, headers=headers).http_status == 200
+        http = _median_ms(lambda c=c, url=url, headers=headers: c.trace(
+            "internet", url, headers=headers), 20)
+        results[count] = (applied * 1000, http)
+        print(f"apply {gateways} Gateways + {count} HTTPRoutes:  {applied * 1000:8.1f} ms")
+        print(f"median HTTP trace ({count} HTTPRoutes):    {http:8.3f} ms")
+    small, large = min(routes), max(routes)
+    print(f"growth {small} -> {large} routes: apply x{results[large][0] / results[small][0]:.2f}, "
+          f"trace x{results[large][1] / results[small][1]:.2f}")
+
+
 # ---------------------------------------------------------------- issue 9: before / after
 def _figures() -> dict[str, Any]:
     """The redesign's figures, each a function returning seconds."""
@@ -302,6 +355,7 @@ def main() -> None:
           f"({share:.0%} allowed)")
     service_figures()
     cloud_figures()
+    gateway_figures()
     seconds, report = verify_time(c)
     print(f"verify_network_model, healthy:      {seconds * 1000:8.1f} ms  ({report!r}, "
           f"{report.pairs:,} pairs)")
@@ -317,6 +371,8 @@ def main() -> None:
 if __name__ == "__main__":
     if "--figure" in sys.argv:
         print(_figures()[sys.argv[sys.argv.index("--figure") + 1]]())
+    elif "--gateway" in sys.argv:
+        gateway_figures()
     elif "--compare" in sys.argv:
         compare(Path(sys.argv[sys.argv.index("--compare") + 1]).resolve())
     else:

@@ -481,8 +481,8 @@ def test_lesson01_widgets_render_in_browser(tmp_path: Path) -> None:
     )
 
 
-def test_lesson06_playground_renders_in_browser(tmp_path: Path) -> None:
+def test_lesson07_playground_renders_in_browser(tmp_path: Path) -> None:
     check_lesson_widgets(
-        "notebooks/06-network-policies.ipynb", "browser-lesson06.png", tmp_path,
+        "notebooks/07-network-policies.ipynb", "browser-lesson07.png", tmp_path,
         ".widget-textarea",
     )

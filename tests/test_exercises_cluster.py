@@ -47,17 +47,17 @@ def test_2_4_overhead_and_mtu():
     assert "1500 minus" in ex.check((50, 1500), None).message
 
 
-# ------------------------------------------------------------------ lesson 07
-def test_7_1_plugin_capabilities():
-    ex = kl.exercise("7.1")
+# ------------------------------------------------------------------ lesson 08
+def test_8_1_plugin_capabilities():
+    ex = kl.exercise("8.1")
     assert ex.check(("cilium", {"calico", "cilium"}), None).passed
     assert "KUBE-*" in ex.check(("calico", {"calico", "cilium"}), None).message
     assert "no effect" in ex.check(("cilium", {"cilium", "flannel"}), None).message
 
 
-def test_7_2_missing_route_hints_read_the_routes():
+def test_8_2_missing_route_hints_read_the_routes():
     c = kl.broken_cluster("missing-route")
-    ex = kl.exercise("7.2")
+    ex = kl.exercise("8.2")
     assert ex.check(("node-1", "10.244.2.0/24"), c).passed
     assert "Right node" in ex.check(("node-1", "10.244.3.0/24"), c).message
     assert "route for every other node" in ex.check(("node-2", "10.244.1.0/24"), c).message
@@ -65,25 +65,25 @@ def test_7_2_missing_route_hints_read_the_routes():
     assert "tuple" in ex.check("node-1", c).message
 
 
-def test_7_3_overlap():
+def test_8_3_overlap():
     c = kl.broken_cluster("overlapping-podcidr")
-    ex = kl.exercise("7.3")
+    ex = kl.exercise("8.3")
     assert ex.check({"node-2", "node-3"}, c).passed
     assert "do not overlap" in ex.check({"node-1", "node-2"}, c).message
     assert "no node here" in ex.check({"node-1", "node-7"}, c).message
 
 
-def test_7_4_pod_in_wrong_block():
+def test_8_4_pod_in_wrong_block():
     c = kl.broken_cluster("wrong-node-cidr")
-    ex = kl.exercise("7.4")
+    ex = kl.exercise("8.4")
     assert ex.check("default/web-2", c).passed
     assert "that fits" in ex.check("default/web-1", c).message
     assert "namespace/name" in ex.check("nobody", c).message
 
 
-def test_7_5_masquerade_chain():
+def test_8_5_masquerade_chain():
     c = kl.broken_cluster("masquerade")
-    ex = kl.exercise("7.5")
+    ex = kl.exercise("8.5")
     assert ex.check("CNI-68c0322b9045f0a3b46e9306", c).passed
     assert "only jumps" in ex.check("POSTROUTING", c).message
     assert "another pod" in ex.check("CNI-b7ed701ab0040de8f219db45", c).message

@@ -52,7 +52,8 @@ def c5():
                   containers=[kl.Container("web", "nginx", (kl.ContainerPort(80),))])
         c.add_service(f"default/{name}", selector={"app": name}, ports=[80])
     c.apply("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: shop}\n"
-            "spec:\n  rules:\n  - host: shop.example.com\n    http:\n      paths:\n"
+            "spec:\n  ingressClassName: nginx\n  rules:\n  - host: shop.example.com\n"
+            "    http:\n      paths:\n"
             "      - {path: /, pathType: Prefix, backend: {service: {name: shop, port: "
             "{number: 80}}}}\n      - {path: /api, pathType: Prefix, backend: {service: "
             "{name: api, port: {number: 80}}}}\n")
@@ -66,9 +67,9 @@ def test_5_1_solution_and_hints(c5):
     assert "Service name" in ex.check("x", c5).message
 
 
-def _blog(path="/", service="blog", port=80):
+def _blog(path="/", service="blog", port=80, spec="  ingressClassName: nginx\n"):
     return ("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: blog}\nspec:\n"
-            "  rules:\n  - host: blog.example.com\n    http:\n      paths:\n"
+            f"{spec}  rules:\n  - host: blog.example.com\n    http:\n      paths:\n"
             f"      - {{path: {path}, pathType: Prefix, backend: {{service: {{name: {service}, "
             f"port: {{number: {port}}}}}}}}}\n")
 
@@ -76,9 +77,14 @@ def _blog(path="/", service="blog", port=80):
 def test_5_2_solution_and_hints(c5):
     ex = kl.exercise("5.2")
     assert "host: blog.example.com" in ex.check("done", c5).message
+    # ingress-nginx's IngressClass nginx is not the default: a class-less Ingress is ignored
+    c5.apply(_blog(spec=""))
+    assert "ingressClassName: nginx" in ex.check("done", c5).message
     c5.apply(_blog(path="/admin"))
     assert "404" in ex.check("done", c5).message
     c5.apply(_blog(port=8080))
     assert "503" in ex.check("done", c5).message
+    c5.apply(_blog(spec="  ingressClassName: nginx\n  tls: [{hosts: [blog.example.com]}]\n"))
+    assert "308" in ex.check("done", c5).message
     c5.apply(_blog())
     assert ex.check("done", c5).passed

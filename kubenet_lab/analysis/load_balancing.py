@@ -1,28 +1,43 @@
 """Many connections at once, counted: how kube-proxy's ``statistic`` rules spread new
 connections over a Service's endpoints (``spread``), and how a cloud load balancer and
 ``externalTrafficPolicy`` spread internet clients over nodes and pods
-(``internet_spread``). Both run on a fork of the runtime, so counting (or drawing) them
-leaves the cluster's own random generator where it was.
+(``internet_spread``), and how a Gateway's Envoy spreads HTTP requests over a rule's
+weighted backendRefs (``http_spread``, a canary's split). All run on a fork of the
+runtime, so counting (or drawing) them leaves the cluster's own random generator where
+it was.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from ipaddress import IPv4Address
-from typing import Any
+from random import Random
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlsplit
 
+from kubenet_lab.controllers.attachment import backend_checks
 from kubenet_lab.controllers.endpointslice import service_endpoints
+from kubenet_lab.controllers.gateway import envoy_service, owned
+from kubenet_lab.controllers.httproute import Decision, Request, route_request
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exceptions import NotFoundError
 from kubenet_lab.model.arguments import check_count
+from kubenet_lab.walk.http import trace_http
 from kubenet_lab.walk.netfilter import nat_walk
 from kubenet_lab.walk.packet import trace_packet
 
-__all__ = ["MAX_CLIENTS", "MAX_CONNECTIONS", "internet_spread", "spread"]
+if TYPE_CHECKING:
+    from kubenet_lab.model.gateway import Gateway
+
+__all__ = ["MAX_CLIENTS", "MAX_CONNECTIONS", "MAX_HTTP_REQUESTS", "http_request",
+           "http_rule", "http_spread", "internet_spread", "spread"]
 
 #: The most connections ``spread`` opens (each runs kube-proxy's rules once) and the
 #: most clients ``internet_spread`` sends (each a whole trace through the cloud).
 MAX_CONNECTIONS = 100_000
 MAX_CLIENTS = 2_000
+#: The most requests ``http_spread`` routes (each one Envoy decision).
+MAX_HTTP_REQUESTS = 20_000
 _WHY = "each one is simulated; a few hundred already show the spread"
 
 
@@ -99,3 +114,109 @@ def internet_spread(dp: Dataplane, service: str, clients: int = 60,
     out["pods"] = dict(sorted(out["pods"].items()))
     out["flows"] = dict(sorted(out["flows"].items()))
     return out
+
+
+# ---------------------------------------------------------------- HTTP through a Gateway
+def http_request(dp: Dataplane, src: str, url: str, method: str = "GET",
+                 headers: Mapping[str, str] | None = None
+                 ) -> tuple[Gateway | None, Request | None]:
+    """The Gateway a request from ``src`` to ``url`` reaches and the request as its Envoy
+    reads it (host without its port, the ``Host`` header as ``Cluster.trace`` sends it).
+    One request is traced on a fork first, so a bad URL, method or header is refused as
+    ``trace`` refuses it; ``(None, None)`` when that connection is dropped on the way.
+
+    Raises
+    ------
+    NotFoundError
+        The request reaches no Gateway's Envoy (e.g. the ingress controller's address).
+    """
+    hdrs = None if headers is None else dict(headers)
+    first = trace_http(Dataplane(dp.view, dp.runtime.fork()), src, url, method, hdrs)
+    view = dp.view
+    gateway = next((gw for gw in view.objects("Gateway") if owned(view, gw)
+                    and (svc := envoy_service(view, gw)) is not None
+                    and svc.load_balancer_ip == first.dst_ip), None)
+    if first.http_status is None:
+        return None, None
+    if gateway is None:
+        raise NotFoundError("http request", "url", url, "reaches no Gateway's Envoy",
+                            fix="use a Gateway's address (its status.addresses) or a "
+                            "hostname one of its listeners or routes has")
+    parts = urlsplit(url)
+    sent = tuple((hdrs or {}).items())
+    if not any(k.lower() == "host" for k, _ in sent):
+        sent = (("Host", parts.netloc.rpartition("@")[2]),) + sent
+    host = next(v for k, v in sent if k.lower() == "host")
+    if ":" in host and not host.endswith("]"):
+        host = host.rpartition(":")[0]
+    port = parts.port or {"http": 80, "https": 443}[parts.scheme]
+    return gateway, Request(parts.scheme, host.lower(), port, parts.path or "/",
+                            tuple(parse_qsl(parts.query, keep_blank_values=True)), method,
+                            sent)
+
+
+def http_rule(dp: Dataplane, src: str, url: str, method: str = "GET",
+              headers: Mapping[str, str] | None = None
+              ) -> tuple[Gateway | None, Decision | None]:
+    """The Gateway and Envoy's decision for one request, drawn from a scratch generator:
+    its ``listener``, ``route`` and ``rule`` are the ones every such request gets (they
+    do not depend on chance), its ``backend`` is one draw of the weighted choice."""
+    gateway, request = http_request(dp, src, url, method, headers)
+    if gateway is None or request is None:
+        return None, None
+    return gateway, route_request(dp.view, gateway, request, Random(0))
+
+
+def _backend_key(check: Any) -> str:
+    return f"{check.namespace}/{check.ref.name}"
+
+
+def http_spread(dp: Dataplane, src: str, url: str, requests: int = 500,
+                method: str = "GET", headers: Mapping[str, str] | None = None
+                ) -> dict[str, int]:
+    """Send ``requests`` HTTP requests from ``src`` to ``url`` (a Gateway's address or a
+    hostname it serves) and count, per backend Service (``"ns/name"``), how often Envoy's
+    weighted choice of the matched rule's backendRefs picked it; every backendRef of the
+    rule is listed, in the rule's order, weight 0 ones with 0. A pick counts for its
+    Service whatever the answer (an invalid backendRef answers 500, a Service without
+    ready endpoints 503: ``trace`` shows it); a request Envoy answers itself without a
+    backend counts as ``"HTTP 404"`` (no rule matches), ``"HTTP 500"`` (a rule without
+    backends), ``"HTTP 302"`` (a redirect); ``"(not delivered)"`` if the connection to
+    the Gateway fails. The draws come from a fork of the runtime's generator, in the
+    order ``Cluster.trace`` would make them: the count changes nothing.
+
+    >>> c = kl.Cluster(workers=1)
+    >>> _ = c.add_gateway_controller(); c.add_cloud_load_balancer()
+    >>> for v in ("v1", "v2"):
+    ...     _ = c.add_pod(f"default/web-{v}", labels={"app": v})
+    ...     _ = c.add_service(f"default/web-{v}", selector={"app": v}, ports=[80])
+    >>> _ = c.apply('''
+    ... {apiVersion: gateway.networking.k8s.io/v1, kind: Gateway, metadata: {name: web},
+    ...  spec: {gatewayClassName: eg, listeners: [{name: http, port: 80, protocol: HTTP}]}}
+    ... ---
+    ... {apiVersion: gateway.networking.k8s.io/v1, kind: HTTPRoute, metadata: {name: web},
+    ...  spec: {parentRefs: [{name: web}], rules: [{matches: [{path: {value: /app}}],
+    ...   backendRefs: [{name: web-v1, port: 80, weight: 90},
+    ...                 {name: web-v2, port: 80, weight: 10}]}]}}''')
+    >>> dp = Dataplane(c.store.snapshot(), c.runtime)
+    >>> http_spread(dp, "internet", "http://198.51.100.10/app", 100)
+    {'default/web-v1': 90, 'default/web-v2': 10}
+    >>> http_spread(dp, "internet", "http://198.51.100.10/other", 10)
+    {'HTTP 404': 10}
+    """
+    check_count("http_spread", "requests", requests, 1, MAX_HTTP_REQUESTS, _WHY)
+    view = dp.view
+    gateway, request = http_request(dp, src, url, method, headers)
+    if gateway is None or request is None:
+        return {"(not delivered)": requests}
+    rng = dp.runtime.fork().rng
+    first = route_request(view, gateway, request, Random(0))
+    counts: dict[str, int] = {}
+    if first.route is not None and first.rule is not None:
+        counts = {_backend_key(b): 0 for b in backend_checks(view, first.route)
+                  if b.rule == first.rule}
+    for _ in range(requests):
+        d = route_request(view, gateway, request, rng)
+        key = _backend_key(d.backend) if d.backend is not None else f"HTTP {d.status}"
+        counts[key] = counts.get(key, 0) + 1
+    return counts

@@ -22,7 +22,8 @@ backendRefs``.
 What a controller refuses later, the decoders accept as the CRD does: a listener
 ``protocol: INVALID``, an unknown kind in ``allowedRoutes.kinds``, a backendRef to a kind
 other than Service (the controller reports them in status). Fields the records do not
-keep (a Gateway's ``addresses``, ``tls.options``, a rule's ``timeouts``, the bodies of
+keep (a Gateway's ``addresses``, ``infrastructure``, ``allowedListeners`` and ``tls``,
+a listener's ``tls.options``, a rule's ``timeouts``, the bodies of
 RequestMirror, ExtensionRef and CORS filters, a GatewayClass's ``parametersRef``, a
 GRPCRoute rule's ``name``) are validated all the same.
 
@@ -448,8 +449,9 @@ def decode_gateway(store: StoreView, doc: Mapping[str, Any]) -> Gateway:
            "Combination of port, protocol and hostname must be unique for each listener",
            "give the listeners different ports or hostnames")
     _addresses(c, "spec.addresses", spec.get("addresses"))
-    for key in ("infrastructure", "allowedListeners", "tls"):
-        c.object(f"spec.{key}", spec.get(key))
+    _infrastructure(c, "spec.infrastructure", spec.get("infrastructure"))
+    _allowed_listeners(c, "spec.allowedListeners", spec.get("allowedListeners"))
+    _gateway_tls(c, "spec.tls", spec.get("tls"))
     c.done()
     return Gateway(ns, name, class_name, listeners, labels)
 
@@ -530,6 +532,112 @@ def _addresses(c: _Checks, field: str, raw: Any) -> None:
         values = [v for k, v in given if k == kind and v is not None]
         c.rule(len(values) == len(set(values)), field, items,
                f"{kind} values must be unique", "list each address once")
+
+
+#: GatewayInfrastructure's CEL on label and annotation keys (gateway_types.go).
+_META_KEY = _pattern(r"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+                     r"([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9]$",
+                     "an optional DNS prefix and '/', then up to 63 letters, digits, '-', "
+                     "'_' or '.', e.g. example.com/team")
+_LABEL_VALUE = _pattern(r"^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$",
+                        "letters, digits, '-', '_' and '.', starting and ending with a "
+                        "letter or digit")
+
+
+def _infrastructure(c: _Checks, field: str, raw: Any) -> None:
+    """GatewayInfrastructure (checked, not kept): ``labels`` (at most 8, values 0-63
+    characters of a label value), ``annotations`` (at most 16, values up to 4096), each
+    map's two CEL rules on its keys, and ``parametersRef`` (group, kind, name)."""
+    body = c.object(field, raw)
+    for key, most, value_max, pattern, what in (
+            ("labels", 8, 63, _LABEL_VALUE, ("Label", "label")),
+            ("annotations", 16, 4096, None, ("Annotation", "annotation"))):
+        f = f"{field}.{key}"
+        pairs = c.object(f, body.get(key))
+        if len(pairs) > most:
+            raise c.error(f, dict(pairs), f"Too many: {len(pairs)}: must have at most "
+                          f"{most} items", f"keep {most} {key} or fewer")
+        for name, value in pairs.items():
+            c.string(f"{f}.{name}", value, max_length=value_max, pattern=pattern)
+        c.rule(all(_META_KEY.regex.search(name) for name in pairs), f, pairs,
+               f"{what[0]} keys must be in the form of an optional DNS subdomain prefix "
+               "followed by a required name segment of up to 63 characters.", _META_KEY.fix)
+        c.rule(all(len(name.split("/")[0]) < 253 for name in pairs), f, pairs,
+               f"If specified, the {what[1]} key's prefix must be a DNS subdomain not longer "
+               "than 253 characters in total.", "shorten the key's prefix")
+    if body.get("parametersRef") is not None:
+        f = f"{field}.parametersRef"
+        ref = c.object(f, body["parametersRef"])
+        _group(c, f"{f}.group", ref.get("group"), required=True)
+        _kind(c, f"{f}.kind", ref.get("kind"), required=True)
+        _object_name(c, f"{f}.name", ref.get("name"), required=True)
+
+
+def _allowed_listeners(c: _Checks, field: str, raw: Any) -> None:
+    """AllowedListeners (ListenerSets; checked, not kept): ``namespaces.from`` All,
+    Selector, Same or None (the default), and a label selector."""
+    spaces = c.object(f"{field}.namespaces", c.object(field, raw).get("namespaces"))
+    c.string(f"{field}.namespaces.from", spaces.get("from"), default="None",
+             enum=("All", "Selector", "Same", "None"))
+    if spaces.get("selector") is not None:
+        parse_selector(c.obj, f"{field}.namespaces.selector", spaces["selector"])
+
+
+def _secret_ref(c: _Checks, f: str, raw: Any) -> None:
+    """SecretObjectReference: group ``""`` and kind Secret by default, a name."""
+    ref = c.object(f, raw, required=True)
+    _object_name(c, f"{f}.name", ref.get("name"), required=True)
+    _namespace(c, f"{f}.namespace", ref.get("namespace"))
+    _group(c, f"{f}.group", ref.get("group"), default="")
+    _kind(c, f"{f}.kind", ref.get("kind"), default="Secret")
+
+
+def _tls_validation(c: _Checks, f: str, raw: Any) -> None:
+    """FrontendTLSValidation: 1-16 ``caCertificateRefs`` (group, kind and name
+    required) and ``mode`` AllowValidOnly (the default) or AllowInsecureFallback."""
+    body = c.object(f, raw)
+    refs = c.items(f"{f}.caCertificateRefs", body.get("caCertificateRefs"), required=True,
+                   min_items=1, max_items=16)
+    for i, ref in enumerate(refs):
+        rf = f"{f}.caCertificateRefs[{i}]"
+        ref = c.object(rf, ref, required=True)
+        _group(c, f"{rf}.group", ref.get("group"), required=True)
+        _kind(c, f"{rf}.kind", ref.get("kind"), required=True)
+        _object_name(c, f"{rf}.name", ref.get("name"), required=True)
+        _namespace(c, f"{rf}.namespace", ref.get("namespace"))
+    c.string(f"{f}.mode", body.get("mode"), default="AllowValidOnly",
+             enum=("AllowValidOnly", "AllowInsecureFallback"))
+
+
+def _gateway_tls(c: _Checks, field: str, raw: Any) -> None:
+    """GatewayTLSConfig (checked, not kept): ``backend.clientCertificateRef`` and
+    ``frontend`` (``default`` required, ``perPort`` a list-map keyed by port, at most
+    64, with its CEL rule "Port for TLS configuration must be unique within the
+    Gateway")."""
+    body = c.object(field, raw)
+    backend = c.object(f"{field}.backend", body.get("backend"))
+    if backend.get("clientCertificateRef") is not None:
+        _secret_ref(c, f"{field}.backend.clientCertificateRef", backend["clientCertificateRef"])
+    if body.get("frontend") is None:
+        return
+    f = f"{field}.frontend"
+    frontend = c.object(f, body["frontend"])
+    default = c.object(f"{f}.default", frontend.get("default"), required=True)
+    if default.get("validation") is not None:
+        _tls_validation(c, f"{f}.default.validation", default["validation"])
+    items = c.items(f"{f}.perPort", frontend.get("perPort"), max_items=64)
+    ports = []
+    for i, item in enumerate(items):
+        pf = f"{f}.perPort[{i}]"
+        item = c.object(pf, item, required=True)
+        ports.append(_port(c, f"{pf}.port", item.get("port"), required=True))
+        tls = c.object(f"{pf}.tls", item.get("tls"), required=True)
+        if tls.get("validation") is not None:
+            _tls_validation(c, f"{pf}.tls.validation", tls["validation"])
+    c.unique(f"{f}.perPort", list(ports), "port", "configure each port once")
+    c.rule(len(ports) == len(set(ports)), f"{f}.perPort", items,
+           "Port for TLS configuration must be unique within the Gateway",
+           "configure each port once")
 
 
 def _is_ip(text: str) -> bool:

@@ -139,7 +139,22 @@ def decode_ingress(store: StoreView, doc: Mapping[str, Any]) -> Ingress:
                                 "more than one IngressClass is marked as default",
                                 fix="set spec.ingressClassName")
         cls = defaults[0].name if defaults else None  # the admission plugin fills it in
-    return Ingress(ns, name, tuple(rules), default, tuple(tls), cls)
+    return Ingress(ns, name, tuple(rules), default, tuple(tls), cls,
+                   _annotations(obj, doc["metadata"].get("annotations")))
+
+
+def _annotations(obj: str, raw: Any) -> tuple[tuple[str, str], ...]:
+    """``metadata.annotations``: string values only (the API server cannot decode
+    ``ssl-redirect: false`` unquoted, a YAML boolean, into its map of strings)."""
+    notes = mapping(obj, "metadata.annotations", raw)
+    for key, value in notes.items():
+        if not isinstance(key, str) or not key:
+            raise ManifestError(obj, "metadata.annotations", key, "Invalid value: an "
+                                "annotation key must be a non-empty string",
+                                fix="e.g. nginx.ingress.kubernetes.io/ssl-redirect")
+        if not isinstance(value, str):
+            raise invalid_type(obj, f"metadata.annotations.{key}", value, "string")
+    return tuple(sorted(notes.items()))
 
 
 def decode_ingress_class(doc: Mapping[str, Any]) -> IngressClass:
@@ -165,7 +180,8 @@ def _encode_backend(backend: IngressBackend) -> dict[str, Any]:
 
 def encode_ingress(view: StoreView, ing: Ingress) -> dict[str, Any]:
     """An Ingress's spec as the API server stores it, with the ``ingressClassName`` the
-    DefaultIngressClass admission plugin filled in; ``decode_ingress`` reads it back.
+    DefaultIngressClass admission plugin filled in, and its ``metadata.annotations``;
+    ``decode_ingress`` reads it back.
 
     >>> c = kl.Cluster()
     >>> [ing] = c.apply({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
@@ -189,7 +205,11 @@ def encode_ingress(view: StoreView, ing: Ingress) -> dict[str, Any]:
         spec["tls"] = [{**({"hosts": list(t.hosts)} if t.hosts else {}),
                         **({"secretName": t.secret_name} if t.secret_name else {})}
                        for t in ing.tls]
-    return {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "spec": spec}
+    doc: dict[str, Any] = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress"}
+    if ing.annotations:
+        doc["metadata"] = {"annotations": dict(ing.annotations)}
+    doc["spec"] = spec
+    return doc
 
 
 def encode_ingress_class(view: StoreView, cls: IngressClass) -> dict[str, Any]:

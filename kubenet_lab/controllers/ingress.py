@@ -1,15 +1,26 @@
-"""Ingress: matching as Kubernetes defines it, and an ingress-nginx-like controller
-(its Deployment, Service and IngressClass, and its routing decision; the walk's HTTP
-proxy sends the requests).
+"""Ingress: matching as Kubernetes defines it, and the controller the lab models,
+**ingress-nginx v1.15.1** (its Deployment, Service and IngressClass, and its routing
+decision; the walk's HTTP proxy sends the requests). ingress-nginx was retired in March
+2026 (v1.15.1 is its last release); the Ingress API stays GA but is frozen.
 
 Sources: facts sheet §5; https://kubernetes.io/docs/concepts/services-networking/ingress/
 (path types, the examples table, host wildcards, multiple matches);
-pkg/apis/networking/validation/validation.go (field errors); ingress-nginx
-(kubernetes/ingress-nginx internal/ingress/controller/controller.go ``createServers``)
-where the API leaves the choice to the controller:
+pkg/apis/networking/validation/validation.go (field errors); kubernetes/ingress-nginx
+v1.15.1 where the API leaves the choice to the controller (these are ingress-nginx's
+behaviours, not Kubernetes'):
 
+- which Ingresses it serves (internal/ingress/controller/store/store.go
+  ``GetIngressClass``): ``ingressClassName`` naming an IngressClass whose
+  ``spec.controller`` is ``k8s.io/ingress-nginx``, else the legacy annotation
+  ``kubernetes.io/ingress.class: nginx``; an Ingress with neither is ignored
+  (``--watch-ingress-without-class`` defaults to false). Its IngressClass ``nginx`` is
+  not the default class (Helm chart ``controller.ingressClassResource.default: false``,
+  the static deploy.yaml has no ``ingressclass.kubernetes.io/is-default-class``), so an
+  Ingress needs ``ingressClassName: nginx`` unless a class is marked default when the
+  Ingress is created (the DefaultIngressClass admission plugin then fills it in);
 - servers are chosen by Host as nginx ``server_name`` does: an exact host first, then a
-  wildcard host, then the catch-all server ``_`` that holds the rules without a host;
+  wildcard host, then the catch-all server ``_`` that holds the rules without a host
+  (internal/ingress/controller/controller.go ``createServers``);
 - inside a server, the longest matching path wins and Exact beats Prefix on a tie;
   rules with the same host from several Ingresses are merged, and for the same path
   the first Ingress applied wins;
@@ -20,9 +31,21 @@ where the API leaves the choice to the controller:
   **503** from the controller;
 - ``ImplementationSpecific`` paths are nginx prefix locations (plain string prefix);
 - the controller proxies to the endpoints directly (not the ClusterIP), round robin;
-- HTTPS is terminated at the controller with the Secret of the ``tls`` entry whose
-  hosts include the SNI name, else with its "Kubernetes Ingress Controller Fake
-  Certificate"; the request to the pod is plain HTTP.
+- a server gets a certificate from the first Ingress with a ``tls`` section that has a
+  rule for its host: the Secret of the ``tls`` entry listing the host, else (no entry
+  lists it, or no ``secretName``) the controller's "Kubernetes Ingress Controller Fake
+  Certificate" (``createServers``, ``extractTLSSecretName``). HTTPS is terminated at
+  the controller with the certificate for the SNI name (exact, then ``*.`` form; else
+  the fake one, rootfs/etc/nginx/lua/certificate.lua); the request to the pod is plain
+  HTTP;
+- **ssl-redirect** (docs/user-guide/tls.md "Server-side HTTPS enforcement through
+  redirect"; config.go ``SSLRedirect: true``, ``HTTPRedirectCode: 308``; lua_ingress.lua
+  ``redirect_to_https``): a plain ``http://`` request whose host has a certificate
+  configured gets **308 Permanent Redirect** to ``https://<Host header without its
+  port><uri>``, the trailing ``/`` of the uri dropped; per Ingress (the one whose
+  location serves the request) ``nginx.ingress.kubernetes.io/ssl-redirect: "false"``
+  turns it off, ``force-ssl-redirect: "true"`` redirects even without TLS and
+  ``preserve-trailing-slash: "true"`` keeps the slash. The lab does not model HSTS.
 """
 
 from __future__ import annotations
@@ -35,14 +58,23 @@ from kubenet_lab.model.ingress import Ingress, IngressBackend, IngressClass, Ing
 if TYPE_CHECKING:
     from kubenet_lab.model.store import Store, StoreView
 
-__all__ = ["ADDON", "CONTROLLER", "SERVICE", "add_controller", "handled", "match_host",
-           "match_path", "route"]
+__all__ = ["ADDON", "CLASS", "CONTROLLER", "SERVICE", "add_controller", "certificate",
+           "handled", "ignored", "match_host", "match_path", "redirect", "route"]
 
 CONTROLLER = "k8s.io/ingress-nginx"
 ADDON = "ingress-nginx"
 NAMESPACE = "ingress-nginx"
 SERVICE = "ingress-nginx/ingress-nginx-controller"
-IMAGE = "registry.k8s.io/ingress-nginx/controller:v1.11.3"
+IMAGE = "registry.k8s.io/ingress-nginx/controller:v1.15.1"
+#: The IngressClass the controller creates (``--ingress-class=nginx``).
+CLASS = "nginx"
+#: The legacy class annotation ingress-nginx still reads when ``ingressClassName`` is unset.
+LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+SSL_REDIRECT = "nginx.ingress.kubernetes.io/ssl-redirect"
+FORCE_SSL_REDIRECT = "nginx.ingress.kubernetes.io/force-ssl-redirect"
+PRESERVE_TRAILING_SLASH = "nginx.ingress.kubernetes.io/preserve-trailing-slash"
+#: ConfigMap ``http-redirect-code`` default (config.go ``HTTPRedirectCode``).
+REDIRECT_CODE = 308
 
 
 # ---------------------------------------------------------------- matching
@@ -95,15 +127,106 @@ def _server(view: StoreView, host: str) -> tuple[str, list[Ingress]]:
     return "_", ings
 
 
-def handled(view: StoreView, ing: Ingress) -> bool:
-    """Is the Ingress for the lab's controller? Its class, or the default class."""
+def ignored(view: StoreView, ing: Ingress) -> str | None:
+    """Why ingress-nginx ignores the Ingress, or None if it serves it
+    (store.go ``GetIngressClass``)."""
     if not view.has_addon(ADDON):
-        return False
+        return "no ingress controller runs"
     name = ing.ingress_class_name
-    if name is None:
-        return any(c.default for c in view.ingress_classes)
-    cls = view.ingress_class(name)
-    return cls is not None and cls.controller == CONTROLLER
+    if name is not None:
+        cls = view.ingress_class(name)
+        if cls is None:
+            return f"its ingressClassName {name} names no IngressClass"
+        if cls.controller != CONTROLLER:
+            return (f"its IngressClass {name} belongs to controller {cls.controller}, "
+                    f"not {CONTROLLER}")
+        return None
+    legacy = ing.annotation(LEGACY_CLASS_ANNOTATION)
+    if legacy is not None:
+        return None if legacy == CLASS else (
+            f"its annotation {LEGACY_CLASS_ANNOTATION}: {legacy} is not {CLASS}")
+    return ("it has no ingressClassName (no IngressClass was marked default when it was "
+            "created) and ingress-nginx runs with --watch-ingress-without-class=false: "
+            f"set ingressClassName: {CLASS}")
+
+
+def handled(view: StoreView, ing: Ingress) -> bool:
+    """Does the lab's controller serve the Ingress? (See ``ignored``.)"""
+    return ignored(view, ing) is None
+
+
+def _bool(ing: Ingress | None, key: str, default: bool) -> bool:
+    """A boolean annotation as ingress-nginx parses it (Go ``strconv.ParseBool``; a
+    value it cannot parse leaves the default)."""
+    value = ing.annotation(key) if ing is not None else None
+    if value in ("1", "t", "T", "TRUE", "true", "True"):
+        return True
+    if value in ("0", "f", "F", "FALSE", "false", "False"):
+        return False
+    return default
+
+
+def _certificates(view: StoreView) -> dict[str, str]:
+    """Each server host with a certificate: the Secret name, ``""`` for the
+    controller's default (fake) certificate (``createServers``)."""
+    out: dict[str, str] = {}
+    for ing in view.ingresses:
+        if not ing.tls or not handled(view, ing):
+            continue
+        for rule in ing.rules:
+            if not rule.host or rule.host in out:  # "_" always has the default one
+                continue
+            out[rule.host] = next((t.secret_name for t in ing.tls for h in t.hosts
+                                   if h.lower() == rule.host.lower()), "")
+    return out
+
+
+def certificate(view: StoreView, host: str) -> str | None:
+    """The certificate configured for a request's host (certificate.lua
+    ``get_pem_cert_uid``: the host, then its ``*.`` form): a Secret name, ``""`` for the
+    default (fake) certificate, or None when no server of that host has TLS."""
+    certs = _certificates(view)
+    host = host.lower()
+    if host in certs:
+        return certs[host]
+    first, _, rest = host.partition(".")
+    return certs.get(f"*.{rest}") if first and rest else None
+
+
+def _location_ingress(view: StoreView, server: str, ing: Ingress | None,
+                      target: IngressPath | IngressBackend | None) -> Ingress | None:
+    """The Ingress whose annotations the serving location carries: the path's Ingress,
+    else (the server's root location) the first Ingress with a rule for the host;
+    the catch-all server's root location keeps the defaults."""
+    if isinstance(target, IngressPath):
+        return ing
+    if server == "_":
+        return None
+    return next((i for i in view.ingresses if handled(view, i)
+                 and any(r.host == server for r in i.rules)), None)
+
+
+def redirect(view: StoreView, scheme: str, host: str, host_header: str, target: str,
+             server: str, ing: Ingress | None,
+             rule: IngressPath | IngressBackend | None) -> tuple[str, str] | None:
+    """ingress-nginx's ssl-redirect (lua_ingress.lua ``redirect_to_https``): ``(Location,
+    why)`` when a plain http request is answered 308, else None. ``host_header`` is the
+    Host header as sent, ``target`` the request's ``/path?query``; ``server``, ``ing``
+    and ``rule`` are what ``route`` chose."""
+    if scheme != "http":
+        return None
+    loc = _location_ingress(view, server, ing, rule)
+    if loc is not None and _bool(loc, FORCE_SSL_REDIRECT, False):
+        why = f"Ingress {loc.ref} has {FORCE_SSL_REDIRECT}: \"true\""
+    elif loc is None or not _bool(loc, SSL_REDIRECT, True) or certificate(view, host) is None:
+        return None
+    else:
+        why = (f"TLS is configured for {host}, so ssl-redirect (on by default) sends plain "
+               f"http to https (Ingress {loc.ref} could set {SSL_REDIRECT}: \"false\")")
+    uri = target
+    if uri.endswith("/") and not _bool(loc, PRESERVE_TRAILING_SLASH, False):
+        uri = uri[:-1]
+    return f"https://{host_header.split(':')[0]}{uri}", why
 
 
 def route(view: StoreView, host: str, path: str
@@ -133,7 +256,9 @@ def route(view: StoreView, host: str, path: str
 # ---------------------------------------------------------------- the controller
 def add_controller(store: Store, replicas: int = 2) -> None:
     """Deploy the controller: namespace, Deployment, LoadBalancer Service (eTP Local, as
-    ingress-nginx's cloud manifest sets it) and the default IngressClass ``nginx``."""
+    ingress-nginx's cloud manifest sets it) and the IngressClass ``nginx``, which is
+    *not* the default class (the Helm chart's ``controller.ingressClassResource.default:
+    false``; deploy.yaml has no ``ingressclass.kubernetes.io/is-default-class``)."""
     from kubenet_lab.controllers.apply import apply  # only to install the controller
 
     if store.has_addon(ADDON):
@@ -170,5 +295,5 @@ spec:
   - {{name: http, port: 80, targetPort: http}}
   - {{name: https, port: 443, targetPort: https}}
 """)
-    store.put(IngressClass("nginx", CONTROLLER, default=True))
+    store.put(IngressClass(CLASS, CONTROLLER, default=False))
     store.add_addon(ADDON)

@@ -48,8 +48,9 @@ def _drop(store: Store, svc: Service) -> None:
 def store_service(store: Store, svc: Service) -> Service:
     """Create or replace a Service (validated by ``api.service.build_service``)."""
     old = store.service(svc.ref) if store.has_service(svc.ref) else None
-    if old is not None:
-        _drop(store, old)
+    lb = store.load_balancer(svc.ref) if old is not None else None
+    if lb is not None:
+        store.remove(lb)  # provisioned again below: a changed Service gets a fresh one
     if svc.type == "LoadBalancer" and store.has_addon(CLOUD_LOAD_BALANCER):
         svc = provision_load_balancer(store, svc, old)
     return store.put(svc)

@@ -15,15 +15,15 @@ from kubenet_lab.exercises import (
     lesson05,
     lesson06,
     lesson07,
+    lesson08,
 )
 from kubenet_lab.exercises.base import NOT_ANSWERED, Check, Exercise, Feedback
 from kubenet_lab.model.arguments import checked
 
 __all__ = ["NOT_ANSWERED", "Check", "Exercise", "Feedback", "exercise"]
 
-_ALL = {ex.key: ex for ex in (*lesson01.EXERCISES, *lesson02.EXERCISES, *lesson03.EXERCISES,
-                                    *lesson04.EXERCISES, *lesson05.EXERCISES,
-                                    *lesson06.EXERCISES, *lesson07.EXERCISES)}
+_ALL = {ex.key: ex for lesson in (lesson01, lesson02, lesson03, lesson04, lesson05, lesson06,
+                                  lesson07, lesson08) for ex in lesson.EXERCISES}
 
 
 @checked

@@ -1,206 +1,253 @@
-"""Exercises of lesson 06, network policies.
+"""Exercises of lesson 06, Gateway API: Gateways, HTTPRoutes and their status.
 
-The learner writes a policy (YAML text, a dict, or a list of those). Each check applies it
-to a copy of the lesson's cluster with every policy removed, runs the truth table and
-compares it with the table the task asks for, entry by entry; the hint names the first
-connection that is wrong. The lesson's own cluster never changes.
-
-The expected tables are written out from the tasks (who may talk to whom), not computed by
-the policy engine.
+The checks read the learner's cluster: the route's status conditions (what Envoy Gateway
+reports) give the hints, and traces through the Gateway give the verdict.
 """
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from kubenet_lab.api.load import load_documents
 from kubenet_lab.cluster import Cluster
+from kubenet_lab.controllers.ingress import match_path
 from kubenet_lab.exceptions import KubenetLabError
 from kubenet_lab.exercises.base import Check, Exercise
-from kubenet_lab.model.pod import Container, ContainerPort
 
-__all__ = ["EXERCISES", "lesson_cluster"]
+__all__ = ["DOCS_INGRESS_PATHS", "DOCS_REQUESTS", "EXERCISES"]
 
-
-def lesson_cluster() -> Cluster:
-    """The lesson's cluster: shop (web, api), payments (db), dev (tester), with
-    kube-network-policies enforcing policies beside flannel.
-
-    >>> [p.ref for p in lesson_cluster().pods if p.namespace != "kube-system"]
-    ['dev/tester', 'payments/db', 'shop/api', 'shop/web']
-    """
-    c = Cluster(workers=2, network_policy="kube-network-policies")
-    c.add_namespace("shop", labels={"team": "shop", "env": "prod"})
-    c.add_namespace("payments", labels={"team": "payments", "env": "prod"})
-    c.add_namespace("dev", labels={"env": "dev"})
-    c.add_pod("shop/web", node="node-1", labels={"app": "web"})
-    c.add_pod("shop/api", node="node-2", labels={"app": "api"}, containers=[
-        Container("api", "registry.k8s.io/e2e-test-images/agnhost:2.53",
-                  (ContainerPort(8080, "http"),))])
-    c.add_pod("payments/db", node="node-2", labels={"app": "db"}, containers=[
-        Container("postgres", "postgres:17", (ContainerPort(5432, "postgres"),))])
-    c.add_pod("dev/tester", node="node-1", labels={"app": "tester"})
-    return c
+#: Exercise 6.4: the Ingress to translate: (pathType, path, Service).
+DOCS_INGRESS_PATHS = (("Prefix", "/v1", "docs-v1"), ("Exact", "/healthz", "health"))
+#: The requests both must answer alike.
+DOCS_REQUESTS = ("/v1", "/v1/guide", "/v1x", "/healthz", "/healthz/x", "/")
 
 
-def _fresh(cluster: Cluster) -> Cluster:
-    c = copy.deepcopy(cluster)
-    for policy in [*c.network_policies, *c.admin_network_policies]:
-        c.store.remove(policy)
-    return c
-
-
-def _applied(answer: Any, cluster: Cluster, extra: Any = None) -> Cluster:
-    c = _fresh(cluster)
-    c.apply(answer)
-    if extra is not None:
-        c.apply(extra)
-    return c
-
-
-def _error(answer: Any, cluster: Cluster) -> str | None:
-    if answer in ("", [], {}):
-        return "Write a policy: YAML text (or a dict) with apiVersion, kind, metadata, spec."
+def _object(cluster: Cluster, kind: str, ref: str) -> dict[str, Any] | None:
     try:
-        _applied(answer, cluster)
-    except KubenetLabError as err:
-        return f"The API server would reject it: {err}"
-    except Exception as err:  # noqa: BLE001 - anything else the learner typed
-        return f"That is not a manifest: {err}"
+        return cluster.get(kind, ref)
+    except KubenetLabError:
+        return None
+
+
+def _service_of(cluster: Cluster, pod_ref: str | None) -> str | None:
+    """The Service (in the pod's namespace) whose selector picks the pod."""
+    if pod_ref is None:
+        return None
+    pod = cluster.pod(pod_ref)
+    for svc in cluster.services:
+        if svc.namespace == pod.namespace and svc.selector and all(
+                pod.labels.get(k) == v for k, v in svc.selector.items()):
+            return svc.name
     return None
 
 
-def _table_check(expected, port: int, protocol: str = "TCP", extra: Any = None):
-    """A test and a hint comparing the truth table with ``expected(src, dst) -> bool``."""
-
-    def wrong(answer: Any, cluster: Cluster) -> tuple[str, str, bool] | None:
-        c = _applied(answer, cluster, extra)
-        r = c.reachability(port, protocol, namespaces=["shop", "payments", "dev", "kube-system"])
-        for src in r.pods:
-            for dst in r.pods:
-                if src == dst:
-                    continue
-                want = expected(src, dst)
-                if want is not None and r.allowed(src, dst) != want:
-                    return src, dst, want
-        return None
-
-    def hint(answer: Any, cluster: Cluster) -> str:
-        err = _error(answer, cluster)
-        if err:
-            return err
-        src, dst, want = wrong(answer, cluster)  # type: ignore[misc]
-        why = _applied(answer, cluster, extra).explain(src, dst, port, protocol)
-        return (f"{src} -> {dst} on {protocol}/{port} should be "
-                f"{'allowed' if want else 'blocked'}, but your policy "
-                f"{'blocks' if want else 'allows'} it. The lab explains: "
-                + " ".join(v.reason for v in (why.egress, why.ingress) if v is not None))
-
-    return Check(lambda a, c: _error(a, c) is None and wrong(a, c) is None, hint)
+def _answered_by(cluster: Cluster, url: str, headers: dict[str, str] | None = None
+                 ) -> tuple[int | None, str | None]:
+    t = cluster.trace("internet", url, headers=headers)
+    if t.http_status != 200:
+        return t.http_status, None
+    return t.http_status, _service_of(cluster, t.destination_pod)
 
 
-def _ns(ref: str) -> str:
-    return ref.split("/", 1)[0]
+# ---------------------------------------------------------------- 6.1
+def _precedence_hint(answer: Any, cluster: Cluster) -> str:
+    if str(answer).strip() == "shop-v2":
+        return ("Two rules match: PathPrefix /api, and the header rule, whose path is the "
+                "implicit PathPrefix /. The path is compared first, and the longer prefix "
+                "wins before headers are counted.")
+    return "Answer with the name of a Service of the route shop/shop (e.g. 'shop-v1')."
 
 
-def _apps(expected):
-    """``expected`` for pairs of the lesson's own pods; CoreDNS pairs are not judged."""
-    return lambda s, d: None if "kube-system" in (_ns(s), _ns(d)) else expected(s, d)
+# ---------------------------------------------------------------- 6.2
+def _conditions(route: dict[str, Any] | None) -> dict[str, tuple[str, str, str]]:
+    parents = (route or {}).get("status", {}).get("parents", [])
+    if not parents:
+        return {}
+    return {k["type"]: (k["status"], k["reason"], k["message"]) for k in parents[0]["conditions"]}
 
 
-def _from_ns(ns: str, expected):
-    """``expected`` for connections from namespace ``ns`` only."""
-    return lambda s, d: expected(s, d) if _ns(s) == ns else None
+def _blog_route(cluster: Cluster) -> dict[str, Any] | None:
+    return _object(cluster, "HTTPRoute", "blog/blog")
 
 
-def _kinds(answer: Any) -> set[str]:
-    return {d.get("kind") for d in load_documents(answer)}
+_ACCEPTED_HINTS = {
+    "NoMatchingParent": "Its parentRef names no listener of a Gateway: name the Gateway web "
+    "and its namespace (namespace: infra), and if you give sectionName, use http.",
+    "NotAllowedByListeners": "The listener refuses routes from namespace blog: https admits "
+    "only namespaces labelled shared-gateway-access=true. Attach to sectionName http "
+    "(allowedRoutes from: All).",
+    "NoMatchingListenerHostname": "None of the route's hostnames is covered by a listener's "
+    "hostname (*.example.com): use hostnames: [blog.example.com].",
+}
 
 
-#: First check of every exercise: the answer is a manifest the API server accepts.
-_VALID = Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or "")
+def _accepted_hint(answer: Any, cluster: Cluster) -> str:
+    conditions = _conditions(_blog_route(cluster))
+    if "Accepted" not in conditions:
+        return ("The route has no status: no controller owns a Gateway its parentRefs name. "
+                "A parentRef without a namespace means the route's own (blog): write "
+                "{name: web, namespace: infra}.")
+    _, reason, message = conditions["Accepted"]
+    return _ACCEPTED_HINTS.get(reason, f"Envoy Gateway says Accepted False, {reason}: "
+                               f"{message}")
+
+
+def _resolved_hint(answer: Any, cluster: Cluster) -> str:
+    _, reason, message = _conditions(_blog_route(cluster))["ResolvedRefs"]
+    return (f"The route is attached, but ResolvedRefs is False ({reason}): {message}. Its "
+            "backendRef must be Service blog, port 80.")
+
+
+def _blog_hint(answer: Any, cluster: Cluster) -> str:
+    status, _ = _answered_by(cluster, "http://blog.example.com/")
+    return (f"The Gateway answers {status} to GET http://blog.example.com/: no rule matches "
+            "the path /. A rule without matches, or PathPrefix /, takes every path.")
+
+
+# ---------------------------------------------------------------- 6.3
+def _root_rule(cluster: Cluster) -> dict[str, Any] | None:
+    """The rule of shop/shop that takes GET / without headers."""
+    route = _object(cluster, "HTTPRoute", "shop/shop")
+    for rule in (route or {}).get("spec", {}).get("rules", []):
+        for match in rule.get("matches", []):
+            if (match.get("path") == {"type": "PathPrefix", "value": "/"}
+                    and not match.get("headers") and not match.get("queryParams")
+                    and not match.get("method")):
+                return rule
+    return None
+
+
+def _weights(cluster: Cluster) -> dict[str, int]:
+    rule = _root_rule(cluster) or {}
+    return {ref["name"]: ref.get("weight", 1) for ref in rule.get("backendRefs", [])}
+
+
+def _canary_share(cluster: Cluster) -> float | None:
+    weights = _weights(cluster)
+    total = sum(weights.values())
+    return weights.get("shop-v2", 0) / total if total else None
+
+
+def _canary_hint(answer: Any, cluster: Cluster) -> str:
+    weights = _weights(cluster)
+    if set(weights) != {"shop-v1", "shop-v2"}:
+        return ("The rule that takes / should list two backendRefs, shop-v1 and shop-v2 "
+                f"(port 80), each with a weight; it lists {sorted(weights) or 'none'}.")
+    share = _canary_share(cluster) or 0.0
+    return (f"Weights are relative: shop-v2 gets {weights['shop-v2']} / "
+            f"{sum(weights.values())} = {share:.0%} of the requests; make it 25%.")
+
+
+# ---------------------------------------------------------------- 6.4
+def _expected(path: str) -> str | None:
+    """What the Ingress answers (ingress-nginx: no match is the default backend's 404)."""
+    found = [(kind, rule, svc) for kind, rule, svc in DOCS_INGRESS_PATHS
+             if match_path(kind, rule, path)]
+    found.sort(key=lambda f: (f[0] != "Exact", -len(f[1])))
+    return found[0][2] if found else None
+
+
+def _translated(cluster: Cluster) -> list[tuple[str, str | None, str | None]]:
+    """(path, expected Service, actual Service) of each request that differs."""
+    out = []
+    for path in DOCS_REQUESTS:
+        status, svc = _answered_by(cluster, f"http://docs.example.com{path}")
+        actual = svc if status == 200 else None
+        if actual != _expected(path):
+            out.append((path, _expected(path), actual))
+    return out
+
+
+def _translation_hint(answer: Any, cluster: Cluster) -> str:
+    path, expected, actual = _translated(cluster)[0]
+    want = f"Service {expected}" if expected else "404 (no rule matches)"
+    got = f"Service {actual}" if actual else "no backend"
+    why = (" Ingress Prefix is PathPrefix, matched element by element (/v1x is not under "
+           "/v1); Exact stays Exact.")
+    return f"GET http://docs.example.com{path} should reach {want}; it gets {got}.{why}"
+
 
 EXERCISES = [
     Exercise(
         "6.1",
-        "Write a NetworkPolicy in namespace payments that denies all ingress to its pods "
-        "and changes nothing else (the 'default deny ingress' recipe).",
-        checks=[
-            _VALID,
-            Check(lambda a, c: _kinds(a) == {"NetworkPolicy"},
-                  "Use kind: NetworkPolicy (apiVersion networking.k8s.io/v1)."),
-            _table_check(_apps(lambda s, d: _ns(d) != "payments"), 5432),
-            _table_check(_apps(lambda s, d: _ns(d) != "payments"), 80),
-        ],
-        explanation="podSelector: {} selects every pod of the namespace; policyTypes defaults "
-        "to [Ingress], and with no ingress rules nothing is allowed in. Egress is untouched, "
-        "so db may still open connections.",
-        solution="answer = '''\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-        "metadata: {name: default-deny-ingress, namespace: payments}\n"
-        "spec: {podSelector: {}}\n'''",
+        "Which Service answers GET http://shop.example.com/api/cart sent with the header "
+        "'version: two'? Answer with its name.",
+        checks=[Check(lambda a, c: str(a).strip() == _answered_by(
+            c, "http://shop.example.com/api/cart", {"version": "two"})[1], _precedence_hint)],
+        explanation="The rules of every route on the listener are ordered by their matches: "
+        "first the path (Exact, then the longest PathPrefix), then the method, the number of "
+        "headers, the number of query parameters. PathPrefix /api beats the header rule's "
+        "implicit /, so the header is never looked at.",
+        solution="answer = 'api'  # check: c.trace('internet', 'http://shop.example.com/api/"
+        "cart', headers={'version': 'two'}).destination_pod",
     ),
     Exercise(
         "6.2",
-        "Let only pods labelled app=api in namespace shop reach payments/db, on TCP 5432 "
-        "only. Everything else into db is blocked; other pods are not affected.",
+        "Apply an HTTPRoute named blog in namespace blog so that http://blog.example.com/ "
+        "(any path) reaches Service blog, port 80, through Gateway infra/web.",
         checks=[
-            _VALID,
-            _table_check(_apps(lambda s, d: d != "payments/db" or s == "shop/api"), 5432),
-            _table_check(_apps(lambda s, d: d != "payments/db"), 80),
+            Check(lambda a, c: _blog_route(c) is not None,
+                  "There is no HTTPRoute blog in namespace blog yet (metadata: {name: blog, "
+                  "namespace: blog})."),
+            Check(lambda a, c: _conditions(_blog_route(c)).get("Accepted", ("",))[0] == "True",
+                  _accepted_hint),
+            Check(lambda a, c: _conditions(_blog_route(c))["ResolvedRefs"][0] == "True",
+                  _resolved_hint),
+            Check(lambda a, c: _answered_by(c, "http://blog.example.com/")[0] == 200,
+                  _blog_hint),
         ],
-        explanation="One peer with both namespaceSelector and podSelector means AND: pods "
-        "with app=api in namespaces labelled team=shop. Two separate peers would mean OR "
-        "(every pod of shop, or every app=api pod of payments). The port entry limits the "
-        "rule to TCP 5432 (or the named port 'postgres').",
-        solution="answer = '''\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-        "metadata: {name: db-from-api, namespace: payments}\nspec:\n"
-        "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from:\n"
-        "    - namespaceSelector: {matchLabels: {team: shop}}\n"
-        "      podSelector: {matchLabels: {app: api}}\n    ports: [{port: 5432}]\n'''",
+        explanation="The route lives in the application's namespace and asks to attach to "
+        "infra/web; the listener http admits routes from every namespace and its hostname "
+        "*.example.com covers blog.example.com, so Envoy Gateway accepts it (Accepted True), "
+        "resolves Service blog (ResolvedRefs True) and programs Envoy.",
+        solution="c.apply('''\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+        "metadata: {name: blog, namespace: blog}\nspec:\n  parentRefs: [{name: web, "
+        "namespace: infra, sectionName: http}]\n  hostnames: [blog.example.com]\n  rules:\n"
+        "  - backendRefs: [{name: blog, port: 80}]\n''')",
     ),
     Exercise(
         "6.3",
-        "Deny all egress from the pods of namespace dev, except DNS: UDP and TCP port 53 to "
-        "the CoreDNS pods (label k8s-app=kube-dns in kube-system).",
+        "Canary: make 25% of the requests to http://shop.example.com/ go to shop-v2 and the "
+        "rest to shop-v1, by the weights of the backendRefs of the rule that takes /. Keep "
+        "the route's other rules.",
         checks=[
-            _VALID,
-            _table_check(_from_ns("dev", lambda s, d: _ns(d) == "kube-system"), 53, "UDP"),
-            _table_check(_from_ns("dev", lambda s, d: _ns(d) == "kube-system"), 53, "TCP"),
-            _table_check(_from_ns("dev", lambda s, d: False), 80),
+            Check(lambda a, c: _root_rule(c) is not None,
+                  "The route shop/shop has no rule that takes / any more: keep a rule "
+                  "without matches (or PathPrefix /)."),
+            Check(lambda a, c: _canary_share(c) == 0.25, _canary_hint),
+            Check(lambda a, c: _answered_by(c, "http://shop.example.com/api/x")[1] == "api",
+                  "Keep the /api rule: GET /api/x should still reach Service api."),
         ],
-        explanation="policyTypes: [Egress] isolates the pods' egress; the one rule allows "
-        "port 53 (UDP and TCP) to the CoreDNS pods only. The namespaceSelector uses the "
-        "label every namespace carries, kubernetes.io/metadata.name.",
-        solution="answer = '''\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
-        "metadata: {name: deny-egress-except-dns, namespace: dev}\nspec:\n"
-        "  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to:\n"
-        "    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n"
-        "      podSelector: {matchLabels: {k8s-app: kube-dns}}\n"
-        "    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]\n'''",
+        explanation="Envoy picks a backend of the matched rule with probability weight / "
+        "sum of weights, request by request: 75 and 25 (or 3 and 1) send a quarter to "
+        "shop-v2. Moving the weights step by step is a canary rollout.",
+        solution="Re-apply the route shop/shop with its first rule:\n  - backendRefs:\n"
+        "    - {name: shop-v1, port: 80, weight: 75}\n    - {name: shop-v2, port: 80, "
+        "weight: 25}",
     ),
     Exercise(
         "6.4",
-        "As the cluster admin, block every connection from namespace dev into the namespaces "
-        "labelled env=prod, in a way no NetworkPolicy can undo. The check also applies an "
-        "'allow everything' NetworkPolicy in shop and payments.",
+        "Translate the Ingress docs (host docs.example.com; Prefix /v1 -> Service docs-v1:80; "
+        "Exact /healthz -> Service health:80) into an HTTPRoute named docs in namespace shop "
+        "on Gateway infra/web, listener http. Every request the check sends must get the "
+        "answer the Ingress gives.",
         checks=[
-            _VALID,
-            Check(lambda a, c: bool(_kinds(a) & {"AdminNetworkPolicy", "ClusterNetworkPolicy"}),
-                  "A NetworkPolicy cannot deny: use an AdminNetworkPolicy (v1alpha1) or a "
-                  "ClusterNetworkPolicy with tier: Admin (v1alpha2)."),
-            _table_check(_apps(lambda s, d: not (_ns(s) == "dev"
-                                                 and _ns(d) in ("shop", "payments"))), 80,
-                         extra=[{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                                 "metadata": {"name": "allow-all", "namespace": ns},
-                                 "spec": {"podSelector": {}, "ingress": [{}]}}
-                                for ns in ("shop", "payments")]),
+            Check(lambda a, c: _object(c, "HTTPRoute", "shop/docs") is not None,
+                  "There is no HTTPRoute docs in namespace shop yet."),
+            Check(lambda a, c: _conditions(_object(c, "HTTPRoute", "shop/docs")).get(
+                "Accepted", ("",))[0] == "True",
+                  "The route is not accepted: parentRefs [{name: web, namespace: infra, "
+                  "sectionName: http}] and hostnames [docs.example.com]."),
+            Check(lambda a, c: not _translated(c), _translation_hint),
         ],
-        explanation="The admin tier is checked before NetworkPolicy: its Deny is final, and "
-        "namespace owners cannot override it. Pass would hand the decision back to them.",
-        solution="answer = '''\napiVersion: policy.networking.k8s.io/v1alpha1\n"
-        "kind: AdminNetworkPolicy\nmetadata: {name: no-dev-to-prod}\nspec:\n  priority: 10\n"
-        "  subject: {namespaces: {matchLabels: {env: prod}}}\n  ingress:\n"
-        "  - {name: deny-dev, action: Deny, from: [{namespaces: {matchLabels: {env: dev}}}]}\n'''",
+        explanation="ingress2gateway makes the same: one HTTPRoute per host, one rule per "
+        "path, Prefix -> PathPrefix and Exact -> Exact, the Service port as backendRef port. "
+        "What the Ingress left to annotations (redirects, rewrites, header changes) becomes "
+        "filters.",
+        solution="c.apply('''\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+        "metadata: {name: docs, namespace: shop}\nspec:\n  parentRefs: [{name: web, "
+        "namespace: infra, sectionName: http}]\n  hostnames: [docs.example.com]\n  rules:\n"
+        "  - matches: [{path: {type: PathPrefix, value: /v1}}]\n    backendRefs: [{name: "
+        "docs-v1, port: 80}]\n  - matches: [{path: {type: Exact, value: /healthz}}]\n"
+        "    backendRefs: [{name: health, port: 80}]\n''')",
     ),
 ]

@@ -1,156 +1,206 @@
-"""Exercises of lesson 07, networking tools and troubleshooting.
+"""Exercises of lesson 07, network policies.
 
-Each troubleshooting exercise is checked against the broken cluster the learner works
-on, and its hints read that cluster's state (routes, podCIDRs, pod addresses, nat
-rules) to point at the tool that shows what is wrong.
+The learner writes a policy (YAML text, a dict, or a list of those). Each check applies it
+to a copy of the lesson's cluster with every policy removed, runs the truth table and
+compares it with the table the task asks for, entry by entry; the hint names the first
+connection that is wrong. The lesson's own cluster never changes.
+
+The expected tables are written out from the tasks (who may talk to whom), not computed by
+the policy engine.
 """
 
 from __future__ import annotations
 
-from ipaddress import IPv4Address, ip_network
+import copy
 from typing import Any
 
+from kubenet_lab.api.load import load_documents
 from kubenet_lab.cluster import Cluster
-from kubenet_lab.dataplane.cni.bridge import cni_chain
+from kubenet_lab.exceptions import KubenetLabError
 from kubenet_lab.exercises.base import Check, Exercise
+from kubenet_lab.model.pod import Container, ContainerPort
 
-__all__ = ["EXERCISES"]
-
-
-def _missing(cluster: Cluster) -> list[tuple[str, str]]:
-    """(node, podCIDR) pairs where the node has no route for another node's block."""
-    dp = cluster.dataplane()
-    found = []
-    for node in cluster.nodes:
-        table = {r.dst for r in dp.node_routes(node)}
-        for other in cluster.nodes:
-            if other.name != node.name and other.pod_cidr not in table:
-                found.append((node.name, other.pod_cidr))
-    return found
+__all__ = ["EXERCISES", "lesson_cluster"]
 
 
-def _route_hint(answer: Any, c: Cluster) -> str:
-    if not (isinstance(answer, tuple) and len(answer) == 2):
-        return "Answer with a tuple (node name, podCIDR), e.g. ('node-9', '10.244.9.0/24')."
-    node, cidr = answer
-    names = {n.name for n in c.nodes}
-    if node not in names:
-        return f"{node!r} is no node here: kubectl get nodes lists them."
-    wrong = [(n, x) for n, x in _missing(c) if n == node]
-    if not wrong:
-        return (f"{node}'s routing table has a route for every other node's podCIDR: run "
-                "c_lab.exec(<node>, 'ip route') on each node and compare.")
-    return (f"Right node. Which block has no line in {node}'s 'ip route'? Compare with the "
-            "podCIDRs of the other nodes (traceroute from a pod shows where packets go).")
+def lesson_cluster() -> Cluster:
+    """The lesson's cluster: shop (web, api), payments (db), dev (tester), with
+    kube-network-policies enforcing policies beside flannel.
+
+    >>> [p.ref for p in lesson_cluster().pods if p.namespace != "kube-system"]
+    ['dev/tester', 'payments/db', 'shop/api', 'shop/web']
+    """
+    c = Cluster(workers=2, network_policy="kube-network-policies")
+    c.add_namespace("shop", labels={"team": "shop", "env": "prod"})
+    c.add_namespace("payments", labels={"team": "payments", "env": "prod"})
+    c.add_namespace("dev", labels={"env": "dev"})
+    c.add_pod("shop/web", node="node-1", labels={"app": "web"})
+    c.add_pod("shop/api", node="node-2", labels={"app": "api"}, containers=[
+        Container("api", "registry.k8s.io/e2e-test-images/agnhost:2.53",
+                  (ContainerPort(8080, "http"),))])
+    c.add_pod("payments/db", node="node-2", labels={"app": "db"}, containers=[
+        Container("postgres", "postgres:17", (ContainerPort(5432, "postgres"),))])
+    c.add_pod("dev/tester", node="node-1", labels={"app": "tester"})
+    return c
 
 
-def _overlap_hint(answer: Any, c: Cluster) -> str:
-    if not isinstance(answer, set | frozenset | tuple | list) or len(answer) != 2:
-        return "Answer with a set of two node names, e.g. {'node-1', 'node-9'}."
-    cidrs = {n.name: n.pod_cidr for n in c.nodes}
-    unknown = [a for a in answer if a not in cidrs]
-    if unknown:
-        return f"{unknown[0]!r} is no node here."
-    a, b = sorted(answer)
-    return (f"{a} has {cidrs[a]} and {b} has {cidrs[b]}: those do not overlap. Look at "
-            "every node's podCIDR (the lesson prints them) and at which node a traceroute "
-            "from a pod ends on.")
+def _fresh(cluster: Cluster) -> Cluster:
+    c = copy.deepcopy(cluster)
+    for policy in [*c.network_policies, *c.admin_network_policies]:
+        c.store.remove(policy)
+    return c
 
 
-def _wrong_pod(c: Cluster) -> list[str]:
-    return [p.ref for p in c.pods
-            if IPv4Address(p.ip) not in ip_network(c.node(p.node).pod_cidr)]
+def _applied(answer: Any, cluster: Cluster, extra: Any = None) -> Cluster:
+    c = _fresh(cluster)
+    c.apply(answer)
+    if extra is not None:
+        c.apply(extra)
+    return c
 
 
-def _pod_hint(answer: Any, c: Cluster) -> str:
+def _error(answer: Any, cluster: Cluster) -> str | None:
+    if answer in ("", [], {}):
+        return "Write a policy: YAML text (or a dict) with apiVersion, kind, metadata, spec."
     try:
-        pod = c.pod(str(answer))
-    except Exception:  # noqa: BLE001 - any unknown name
-        return "Answer with a pod as 'namespace/name': kubectl get pods -A -o wide lists them."
-    return (f"{pod.ref} has {pod.ip} on {pod.node}, whose podCIDR is "
-            f"{c.node(pod.node).pod_cidr}: that fits. Compare each pod's IP with its NODE's "
-            "podCIDR in kubectl get pods -o wide.")
+        _applied(answer, cluster)
+    except KubenetLabError as err:
+        return f"The API server would reject it: {err}"
+    except Exception as err:  # noqa: BLE001 - anything else the learner typed
+        return f"That is not a manifest: {err}"
+    return None
 
 
-def _masq_chain(c: Cluster) -> str:
-    return cni_chain(c.pod("default/client"))
+def _table_check(expected, port: int, protocol: str = "TCP", extra: Any = None):
+    """A test and a hint comparing the truth table with ``expected(src, dst) -> bool``."""
+
+    def wrong(answer: Any, cluster: Cluster) -> tuple[str, str, bool] | None:
+        c = _applied(answer, cluster, extra)
+        r = c.reachability(port, protocol, namespaces=["shop", "payments", "dev", "kube-system"])
+        for src in r.pods:
+            for dst in r.pods:
+                if src == dst:
+                    continue
+                want = expected(src, dst)
+                if want is not None and r.allowed(src, dst) != want:
+                    return src, dst, want
+        return None
+
+    def hint(answer: Any, cluster: Cluster) -> str:
+        err = _error(answer, cluster)
+        if err:
+            return err
+        src, dst, want = wrong(answer, cluster)  # type: ignore[misc]
+        why = _applied(answer, cluster, extra).explain(src, dst, port, protocol)
+        return (f"{src} -> {dst} on {protocol}/{port} should be "
+                f"{'allowed' if want else 'blocked'}, but your policy "
+                f"{'blocks' if want else 'allows'} it. The lab explains: "
+                + " ".join(v.reason for v in (why.egress, why.ingress) if v is not None))
+
+    return Check(lambda a, c: _error(a, c) is None and wrong(a, c) is None, hint)
 
 
-def _chain_hint(answer: Any, c: Cluster) -> str:
-    text = str(answer)
-    if text == "POSTROUTING":
-        return ("POSTROUTING only jumps: find the rule with -s <client's IP>/32 and the chain "
-                "it jumps to (-j ...).")
-    if text.startswith("CNI-"):
-        return ("That is the chain of another pod: match client's address "
-                f"({c.pod('default/client').ip}) in the -s of the POSTROUTING rules.")
-    return "Look at c_masq.exec('node-1', 'iptables-save -t nat'): the chain names start with CNI-."
+def _ns(ref: str) -> str:
+    return ref.split("/", 1)[0]
 
+
+def _apps(expected):
+    """``expected`` for pairs of the lesson's own pods; CoreDNS pairs are not judged."""
+    return lambda s, d: None if "kube-system" in (_ns(s), _ns(d)) else expected(s, d)
+
+
+def _from_ns(ns: str, expected):
+    """``expected`` for connections from namespace ``ns`` only."""
+    return lambda s, d: expected(s, d) if _ns(s) == ns else None
+
+
+def _kinds(answer: Any) -> set[str]:
+    return {d.get("kind") for d in load_documents(answer)}
+
+
+#: First check of every exercise: the answer is a manifest the API server accepts.
+_VALID = Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or "")
 
 EXERCISES = [
     Exercise(
         "7.1",
-        "Which of the lab's CNI plugins replaces kube-proxy, and which ones enforce "
-        "NetworkPolicy? Answer with a tuple (name, set of names).",
+        "Write a NetworkPolicy in namespace payments that denies all ingress to its pods "
+        "and changes nothing else (the 'default deny ingress' recipe).",
         checks=[
-            Check(lambda a, c: isinstance(a, tuple) and len(a) == 2,
-                  "Answer with a tuple: ('plugin', {'plugin', ...})."),
-            Check(lambda a, c: a[0] == "cilium",
-                  "Only one plugin resolves Services itself, with eBPF at the socket and tc "
-                  "hooks: its nodes have no KUBE-* chains in iptables-save."),
-            Check(lambda a, c: set(a[1]) == {"calico", "cilium"},
-                  "flannel and the bridge plugin connect pods but do not implement "
-                  "NetworkPolicy: the API accepts policies, and they have no effect."),
+            _VALID,
+            Check(lambda a, c: _kinds(a) == {"NetworkPolicy"},
+                  "Use kind: NetworkPolicy (apiVersion networking.k8s.io/v1)."),
+            _table_check(_apps(lambda s, d: _ns(d) != "payments"), 5432),
+            _table_check(_apps(lambda s, d: _ns(d) != "payments"), 80),
         ],
-        explanation="Cilium replaces kube-proxy (kubeProxyReplacement) and enforces policy; "
-        "Calico enforces policy (felix) and leaves Services to kube-proxy; flannel and the "
-        "bridge plugin do neither, so a cluster with them needs another policy engine.",
-        solution="answer = ('cilium', {'calico', 'cilium'})",
+        explanation="podSelector: {} selects every pod of the namespace; policyTypes defaults "
+        "to [Ingress], and with no ingress rules nothing is allowed in. Egress is untouched, "
+        "so db may still open connections.",
+        solution="answer = '''\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: default-deny-ingress, namespace: payments}\n"
+        "spec: {podSelector: {}}\n'''",
     ),
     Exercise(
         "7.2",
-        "Lab A: in c_lab_a, pods on one node cannot reach the pods of one other node. Which "
-        "node lacks a route, and to which podCIDR? Answer (node, podCIDR).",
-        checks=[Check(lambda a, c: tuple(a) in _missing(c), _route_hint)],
-        explanation="The bridge plugin relies on one host route per other node; the node "
-        "without it sends those packets to its default route, and the VPC router drops "
-        "them. ip route on each node shows the gap; traceroute stops after the first hop.",
-        solution="answer = ('node-1', '10.244.2.0/24')",
+        "Let only pods labelled app=api in namespace shop reach payments/db, on TCP 5432 "
+        "only. Everything else into db is blocked; other pods are not affected.",
+        checks=[
+            _VALID,
+            _table_check(_apps(lambda s, d: d != "payments/db" or s == "shop/api"), 5432),
+            _table_check(_apps(lambda s, d: d != "payments/db"), 80),
+        ],
+        explanation="One peer with both namespaceSelector and podSelector means AND: pods "
+        "with app=api in namespaces labelled team=shop. Two separate peers would mean OR "
+        "(every pod of shop, or every app=api pod of payments). The port entry limits the "
+        "rule to TCP 5432 (or the named port 'postgres').",
+        solution="answer = '''\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: db-from-api, namespace: payments}\nspec:\n"
+        "  podSelector: {matchLabels: {app: db}}\n  ingress:\n  - from:\n"
+        "    - namespaceSelector: {matchLabels: {team: shop}}\n"
+        "      podSelector: {matchLabels: {app: api}}\n    ports: [{port: 5432}]\n'''",
     ),
     Exercise(
         "7.3",
-        "Lab B: in c_lab_b, web-3 is unreachable from everywhere but its own node. Which "
-        "two nodes were given the same podCIDR? Answer with a set of two node names.",
-        checks=[Check(lambda a, c: set(a) == {n for pair in [
-            (x.name, y.name) for x in c.nodes for y in c.nodes
-            if x.name < y.name and ip_network(x.pod_cidr).overlaps(ip_network(y.pod_cidr))]
-            for n in pair}, _overlap_hint)],
-        explanation="Two nodes with one block: both hand out its addresses, and every other "
-        "node can hold only one route for it, so traffic for the second node's pods lands on "
-        "the first, which has no such pod.",
-        solution="answer = {'node-2', 'node-3'}",
+        "Deny all egress from the pods of namespace dev, except DNS: UDP and TCP port 53 to "
+        "the CoreDNS pods (label k8s-app=kube-dns in kube-system).",
+        checks=[
+            _VALID,
+            _table_check(_from_ns("dev", lambda s, d: _ns(d) == "kube-system"), 53, "UDP"),
+            _table_check(_from_ns("dev", lambda s, d: _ns(d) == "kube-system"), 53, "TCP"),
+            _table_check(_from_ns("dev", lambda s, d: False), 80),
+        ],
+        explanation="policyTypes: [Egress] isolates the pods' egress; the one rule allows "
+        "port 53 (UDP and TCP) to the CoreDNS pods only. The namespaceSelector uses the "
+        "label every namespace carries, kubernetes.io/metadata.name.",
+        solution="answer = '''\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: deny-egress-except-dns, namespace: dev}\nspec:\n"
+        "  podSelector: {}\n  policyTypes: [Egress]\n  egress:\n  - to:\n"
+        "    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n"
+        "      podSelector: {matchLabels: {k8s-app: kube-dns}}\n"
+        "    ports: [{protocol: UDP, port: 53}, {protocol: TCP, port: 53}]\n'''",
     ),
     Exercise(
         "7.4",
-        "Lab C: in c_lab_c one pod has an address from another node's podCIDR. Which pod? "
-        "Answer 'namespace/name'.",
-        checks=[Check(lambda a, c: str(a) in _wrong_pod(c), _pod_hint)],
-        explanation="Routes send each block to the node that owns it, so a pod holding an "
-        "address of node-1's block while running on node-2 never receives anything: packets "
-        "for it go to node-1. Its own outgoing traffic even gets masqueraded by flannel, "
-        "whose rules do not treat its address as local.",
-        solution="answer = 'default/web-2'",
-    ),
-    Exercise(
-        "7.5",
-        "Lab D: in c_masq, which iptables chain on node-1 masquerades the traffic of "
-        "default/client? Answer with the chain's name.",
-        checks=[Check(lambda a, c: str(a) == _masq_chain(c), _chain_hint)],
-        explanation="With ipMasq the bridge plugin adds, per pod, POSTROUTING -s <pod IP>/32 "
-        "-j CNI-<hash>, and that chain ACCEPTs only the node's own podCIDR before "
-        "MASQUERADE: every other destination, other nodes' pods included, sees the node's "
-        "address.",
-        solution="The rule '-A POSTROUTING -s 10.244.1.2/32 ... -j CNI-...' names it:\n"
-        "answer = 'CNI-68c0322b9045f0a3b46e9306'",
+        "As the cluster admin, block every connection from namespace dev into the namespaces "
+        "labelled env=prod, in a way no NetworkPolicy can undo. The check also applies an "
+        "'allow everything' NetworkPolicy in shop and payments.",
+        checks=[
+            _VALID,
+            Check(lambda a, c: bool(_kinds(a) & {"AdminNetworkPolicy", "ClusterNetworkPolicy"}),
+                  "A NetworkPolicy cannot deny: use an AdminNetworkPolicy (v1alpha1) or a "
+                  "ClusterNetworkPolicy with tier: Admin (v1alpha2)."),
+            _table_check(_apps(lambda s, d: not (_ns(s) == "dev"
+                                                 and _ns(d) in ("shop", "payments"))), 80,
+                         extra=[{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                                 "metadata": {"name": "allow-all", "namespace": ns},
+                                 "spec": {"podSelector": {}, "ingress": [{}]}}
+                                for ns in ("shop", "payments")]),
+        ],
+        explanation="The admin tier is checked before NetworkPolicy: its Deny is final, and "
+        "namespace owners cannot override it. Pass would hand the decision back to them.",
+        solution="answer = '''\napiVersion: policy.networking.k8s.io/v1alpha1\n"
+        "kind: AdminNetworkPolicy\nmetadata: {name: no-dev-to-prod}\nspec:\n  priority: 10\n"
+        "  subject: {namespaces: {matchLabels: {env: prod}}}\n  ingress:\n"
+        "  - {name: deny-dev, action: Deny, from: [{namespaces: {matchLabels: {env: dev}}}]}\n'''",
     ),
 ]

@@ -53,7 +53,9 @@ class IngressTLS:
 
 @dataclass(frozen=True, slots=True)
 class Ingress:
-    """An Ingress object."""
+    """An Ingress object; ``annotations`` are its ``metadata.annotations`` as
+    ``(key, value)`` pairs, sorted by key (ingress-nginx reads its
+    ``nginx.ingress.kubernetes.io/*`` settings there)."""
 
     namespace: str
     name: str
@@ -61,10 +63,15 @@ class Ingress:
     default_backend: IngressBackend | None = None
     tls: tuple[IngressTLS, ...] = ()
     ingress_class_name: str | None = None
+    annotations: tuple[tuple[str, str], ...] = ()
 
     @property
     def ref(self) -> str:
         return f"{self.namespace}/{self.name}"
+
+    def annotation(self, key: str) -> str | None:
+        """The value of annotation ``key``, or None."""
+        return next((v for k, v in self.annotations if k == key), None)
 
 
 @dataclass(frozen=True, slots=True)

@@ -161,7 +161,10 @@ class Trace:
 
     @property
     def target(self) -> str:
-        """``dst:port/protocol``, without repeating a port already in ``dst``."""
+        """``dst:port/protocol``, without repeating a port already in ``dst``; an HTTP
+        request's URL as it is (its scheme says the port)."""
+        if self.dst.startswith(("http://", "https://")):
+            return self.dst
         port = "" if self.dst.endswith(f":{self.port}") else f":{self.port}"
         return f"{self.dst}{port}/{self.protocol}"
 

@@ -1,13 +1,19 @@
-"""``kubectl get``, as kubectl prints it: pods, nodes, Services, Ingresses and network
-policies, and the command line of ``kubectl get ...`` on a node (``Cluster.exec``).
+"""``kubectl get``, as kubectl prints it: pods, nodes, Services, Ingresses, network
+policies and the Gateway API kinds (GatewayClasses, Gateways, HTTPRoutes, GRPCRoutes,
+ReferenceGrants), ``kubectl get KIND NAME -o yaml`` for any kind, ``kubectl describe``
+of the custom resources, and the command line of ``kubectl ...`` on a node
+(``Cluster.exec``).
 
 kubectl prints its tables through Go's ``text/tabwriter`` with a minimum cell width of 6
 and a padding of 3 (``k8s.io/cli-runtime/pkg/printers/tabwriter.go``): every column but the
 last is as wide as its longest cell plus three spaces, cells are left-aligned and the last
 column is not padded.
 
-The lab keeps no clock, so the AGE column shows ``<unknown>``, which is what kubectl prints
-for an object without a ``creationTimestamp``. Nodes all run the same fixed image
+The tables of pods, nodes, Services and Ingresses show ``<unknown>`` in the AGE column,
+which is what kubectl prints for an object without a ``creationTimestamp``. The Gateway
+API tables show the age on the cluster's clock (``StoreView.clock``, one second per API
+request, minus ``StoreView.created``), as kubectl's ``duration.HumanDuration`` prints it
+(``human_duration``). Nodes all run the same fixed image
 (``kubenet_lab.model.node``: ``KUBERNETES_VERSION``, ``OS_IMAGE``, ``KERNEL_VERSION``,
 ``CONTAINER_RUNTIME``).
 
@@ -16,11 +22,14 @@ Each function takes a ``Cluster`` or any read-only view of one (a ``Snapshot``).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from kubenet_lab.controllers import objects
 from kubenet_lab.controllers.ingress import SERVICE, handled
+from kubenet_lab.exceptions import NotFoundError
 from kubenet_lab.model.arguments import checked
 from kubenet_lab.model.node import CONTAINER_RUNTIME, KERNEL_VERSION, KUBERNETES_VERSION, OS_IMAGE
 
@@ -30,12 +39,16 @@ if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
 __all__ = [
+    "human_duration",
     "kubectl_command",
+    "kubectl_describe",
+    "kubectl_get_gateway_api",
     "kubectl_get_ingresses",
     "kubectl_get_networkpolicies",
     "kubectl_get_nodes",
     "kubectl_get_pods",
     "kubectl_get_services",
+    "kubectl_get_yaml",
 ]
 
 #: What kubectl prints in the AGE column for an object without a creationTimestamp.
@@ -281,9 +294,9 @@ _GET_FLAGS = {"all-namespaces": ("A", False), "namespace": ("n", True), "output"
 _OUTPUT_FORMATS = ("custom-columns,custom-columns-file,go-template,go-template-file,json,"
                    "jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,"
                    "yaml")
-_KINDS = {("pods", "pod", "po"): "pods", ("nodes", "node", "no"): "nodes",
-          ("svc", "service", "services"): "services",
-          ("ingress", "ingresses", "ing"): "ingresses.networking.k8s.io"}
+#: The kinds ``get`` prints a table of (besides the Gateway API's), by their resource.
+_TABLES = {"Pod": "pods", "Node": "nodes", "Service": "services",
+           "Ingress": "ingresses.networking.k8s.io"}
 
 
 def _flag_error(command: str, message: str) -> str:
@@ -359,47 +372,81 @@ _BOOLEANS = {"1": True, "t": True, "T": True, "TRUE": True, "true": True, "True"
 
 @checked
 def kubectl_command(cluster: Cluster | StoreView, args: list[str]) -> str:
-    """``kubectl get pods|nodes|svc|ingress [NAME] [-A] [-n NS] [-o wide]``, for
-    ``Cluster.exec``: flags are read as spf13/pflag reads them and a bad one is answered
-    as kubectl answers it; another command, flag or output format than these is
-    answered as unknown (the lab's kubectl knows only ``get``, and prints no other format
-    than the table and ``-o wide``; for ``-o json`` and the like it says so).
+    """``kubectl get KIND [NAME...] [-A] [-n NS] [-o wide|yaml]`` and ``kubectl describe
+    KIND [NAME...] [-n NS]``, for ``Cluster.exec``: flags are read as spf13/pflag reads
+    them and a bad one is answered as kubectl answers it; another command, flag or
+    output format than these is answered as unknown.
+
+    ``get`` prints the tables of pods, nodes, services, ingresses and the Gateway API
+    kinds (gatewayclasses, gateways, httproutes, grpcroutes, referencegrants, by any of
+    kubectl's names for them), and ``-o yaml`` of any kind the lab models; ``describe``
+    the custom resources (``kubectl_describe``).
 
     >>> print(kubectl_command(kl.Cluster(), ["get", "nodes"]))
     NAME            STATUS   ROLES           AGE         VERSION
     control-plane   Ready    control-plane   <unknown>   v1.31.4
     >>> print(kubectl_command(kl.Cluster(), ["get", "gateways"]))
-    error: the server doesn't have a resource type "gateways"
+    No resources found in default namespace.
+    >>> print(kubectl_command(kl.Cluster(), ["get", "gateway", "eg"]))
+    Error from server (NotFound): gateways.gateway.networking.k8s.io "eg" not found
     """
     parsed = _parse_flags(args)
     words = [a for a in args if not a.startswith("-")]
-    command = "kubectl get" if words[:1] == ["get"] else "kubectl"
+    command = f"kubectl {words[0]}" if words[:1] in (["get"], ["describe"]) else "kubectl"
     if isinstance(parsed, str):
         return _flag_error(command, parsed)
     flags, positional = parsed
     if not positional:  # kubectl prints its help; the lab, the first lines and what it knows
         return ("kubectl controls the Kubernetes cluster manager.\n\n"
                 " Find more information at: https://kubernetes.io/docs/reference/kubectl/\n\n"
-                "The lab's kubectl knows one command: get (pods, nodes, services, ingresses).")
-    if positional[0] != "get":
+                "The lab's kubectl knows two commands: get (pods, nodes, services, ingresses, "
+                "the Gateway API kinds; -o yaml of any kind) and describe (custom resources).")
+    if positional[0] not in ("get", "describe"):
         return f'error: unknown command "{positional[0]}" for "kubectl"'
     if len(positional) < 2:
+        if positional[0] == "describe":
+            return ("error: You must specify the type of resource to describe. Use "
+                    "\"kubectl api-resources\" for a complete list of supported resources.")
         return ("You must specify the type of resource to get. Use \"kubectl api-resources\" "
                 "for a complete list of supported resources.")
     what, names = positional[1], positional[2:]
     output = flags.get("output")
-    if output is not None and output not in ("wide", ""):
+    all_ns = _BOOLEANS.get(flags.get("all-namespaces", "false"), False)
+    namespace = flags.get("namespace", "default")
+    if positional[0] == "describe":
+        if output is not None:  # describe has no -o flag
+            return _flag_error(command, "unknown shorthand flag: 'o' in -o")
+        kind = _resolve(what)
+        if kind is None:
+            return f'error: the server doesn\'t have a resource type "{what}"'
+        if all_ns and objects.KINDS[kind].namespaced:  # every namespace's, one by one
+            spaces = sorted({o.namespace for o in _listed(cluster.snapshot(), kind, "", True)})
+            return "\n\n\n".join(kubectl_describe(cluster, kind, names, ns)
+                                  for ns in spaces) or "No resources found"
+        return kubectl_describe(cluster, kind, names, namespace)
+    if output is not None and output not in ("wide", "", "yaml"):
         known = _OUTPUT_FORMATS.split(",")
-        reason = ("the lab prints only the table and -o wide" if output in known else
+        reason = ("the lab prints only the table, -o wide and -o yaml" if output in known else
                   f"unable to match a printer suitable for the output format \"{output}\", "
                   f"allowed formats are: {_OUTPUT_FORMATS}")
         return f"error: {reason}"
-    all_ns = _BOOLEANS.get(flags.get("all-namespaces", "false"), False)
     wide = output == "wide"
-    namespace = flags.get("namespace", "default")
-    kind = next((k for aliases, k in _KINDS.items() if what in aliases), None)
-    if kind is None:
+    if output == "yaml":
+        kind = _resolve(what)
+        if kind is None:
+            return f'error: the server doesn\'t have a resource type "{what}"'
+        return kubectl_get_yaml(cluster, kind, names, namespace, all_namespaces=all_ns)
+    resolved = _resolve(what)
+    if resolved in _PRINTER_COLUMNS:
+        if names and all_ns:
+            return "error: a resource cannot be retrieved by name across all namespaces"
+        return _gateway_table(cluster.snapshot(), resolved, namespace, all_ns, names, wide)
+    kind = _TABLES.get(resolved or "")
+    if resolved is None:
         return f'error: the server doesn\'t have a resource type "{what}"'
+    if kind is None:
+        return (f"error: the lab's kubectl prints {RESOURCES[resolved]} only as YAML: "
+                f"kubectl get {what} NAME -o yaml")
     if names:
         return _named(cluster, kind, names, namespace, all_ns=all_ns, wide=wide)
     if kind == "pods":
@@ -409,6 +456,15 @@ def kubectl_command(cluster: Cluster | StoreView, args: list[str]) -> str:
     if kind == "services":
         return kubectl_get_services(cluster, namespace, all_namespaces=all_ns, wide=wide)
     return kubectl_get_ingresses(cluster, namespace, all_namespaces=all_ns, wide=wide)
+
+
+def _resolve(what: str) -> str | None:
+    """The kind of one of kubectl's resource names (any case, as kubectl's REST mapper
+    takes them), or None."""
+    try:
+        return objects.resolve_kind(what)
+    except NotFoundError:
+        return None
 
 
 def _named(cluster: StoreView, kind: str, names: list[str], namespace: str, *,
@@ -438,6 +494,422 @@ def _named(cluster: StoreView, kind: str, names: list[str], namespace: str, *,
     out += [f'Error from server (NotFound): {kind} "{n}" not found' for n in wanted
             if n not in rows]
     return "\n".join(out)
+
+
+# --------------------------------------------------------------------------- any kind
+#: The resource kubectl names each kind by in its messages (``plural.group``; the core
+#: group has no suffix).
+RESOURCES = {
+    "Namespace": "namespaces", "Node": "nodes", "Pod": "pods", "Service": "services",
+    "ConfigMap": "configmaps", "Secret": "secrets", "Deployment": "deployments.apps",
+    "NetworkPolicy": "networkpolicies.networking.k8s.io",
+    "Ingress": "ingresses.networking.k8s.io",
+    "IngressClass": "ingressclasses.networking.k8s.io",
+    "ClusterNetworkPolicy": "clusternetworkpolicies.policy.networking.k8s.io",
+    "AdminNetworkPolicy": "adminnetworkpolicies.policy.networking.k8s.io",
+    "BaselineAdminNetworkPolicy": "baselineadminnetworkpolicies.policy.networking.k8s.io",
+    "GatewayClass": "gatewayclasses.gateway.networking.k8s.io",
+    "Gateway": "gateways.gateway.networking.k8s.io",
+    "HTTPRoute": "httproutes.gateway.networking.k8s.io",
+    "GRPCRoute": "grpcroutes.gateway.networking.k8s.io",
+    "ReferenceGrant": "referencegrants.gateway.networking.k8s.io",
+}
+#: The custom resources (CRDs) among them: ``kubectl describe`` prints them with its
+#: generic describer.
+CUSTOM_RESOURCES = ("ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
+                    "GatewayClass", "Gateway", "HTTPRoute", "GRPCRoute", "ReferenceGrant")
+
+
+@checked
+def human_duration(seconds: int) -> str:
+    """An age as kubectl's AGE column prints it (k8s.io/apimachinery
+    pkg/util/duration ``HumanDuration``): seconds up to 2 minutes, then minutes (with
+    seconds under 10 minutes), hours (with minutes under 8 hours), days (with hours
+    under 8 days), years (with days under 8 years).
+
+    >>> [human_duration(s) for s in (0, 119, 125, 600, 3 * 3600 + 60, 9 * 3600, 3 * 86400)]
+    ['0s', '119s', '2m5s', '10m', '3h1m', '9h', '3d']
+    """
+    if seconds < -1:
+        return "<invalid>"
+    if seconds < 0:
+        return "0s"
+    if seconds < 120:
+        return f"{seconds}s"
+    minutes = seconds // 60
+    if minutes < 10:
+        return f"{minutes}m{seconds % 60}s" if seconds % 60 else f"{minutes}m"
+    if minutes < 180:
+        return f"{minutes}m"
+    hours = minutes // 60
+    if hours < 8:
+        return f"{hours}h{minutes % 60}m" if minutes % 60 else f"{hours}h"
+    if hours < 48:
+        return f"{hours}h"
+    if hours < 24 * 8:
+        return f"{hours // 24}d{hours % 24}h" if hours % 24 else f"{hours // 24}d"
+    if hours < 24 * 365 * 2:
+        return f"{hours // 24}d"
+    if hours < 24 * 365 * 8:
+        days = (hours // 24) % 365
+        return f"{hours // 24 // 365}y{days}d" if days else f"{hours // 24 // 365}y"
+    return f"{hours // 24 // 365}y"
+
+
+def _listed(view: StoreView, kind: str, namespace: str, all_namespaces: bool) -> list[Any]:
+    """The objects of ``kind`` ``kubectl get`` lists (by namespace, then name)."""
+    spec = objects.KINDS[kind]
+    found = [o for o in view.objects(spec.table)
+             if (spec.table != "AdminPolicy" or o.kind == kind)
+             and (not spec.namespaced or all_namespaces or o.namespace == namespace)]
+    return sorted(found, key=lambda o: (o.namespace if spec.namespaced else "", o.name))
+
+
+def _ref(kind: str, obj: Any) -> str:
+    return f"{obj.namespace}/{obj.name}" if objects.KINDS[kind].namespaced else obj.name
+
+
+def _none_found(kind: str, namespace: str, all_namespaces: bool) -> str:
+    if all_namespaces or not objects.KINDS[kind].namespaced:
+        return "No resources found"
+    return f"No resources found in {namespace} namespace."
+
+
+def _condition_status(doc: dict[str, Any], kind: str) -> str:
+    """``.status.conditions[?(@.type=="KIND")].status``, or an empty cell."""
+    return next((c["status"] for c in doc.get("status", {}).get("conditions", [])
+                 if c.get("type") == kind), "")
+
+
+#: The CRDs' additionalPrinterColumns (gateway-api v1.6 config/crd/standard), before AGE.
+_PRINTER_COLUMNS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "GatewayClass": (("CONTROLLER", lambda d: d["spec"].get("controllerName", "")),
+                     ("ACCEPTED", lambda d: _condition_status(d, "Accepted"))),
+    "Gateway": (("CLASS", lambda d: d["spec"].get("gatewayClassName", "")),
+                ("ADDRESS", lambda d: next((a["value"] for a in
+                                            d.get("status", {}).get("addresses", [])), "")),
+                ("PROGRAMMED", lambda d: _condition_status(d, "Programmed"))),
+    # a string column holding a list prints it as JSON (apiextensions tableconvertor)
+    "HTTPRoute": (("HOSTNAMES", lambda d: json.dumps(d["spec"]["hostnames"],
+                                                     separators=(",", ":"))
+                   if d["spec"].get("hostnames") else ""),),
+    "ReferenceGrant": (),
+}
+_PRINTER_COLUMNS["GRPCRoute"] = _PRINTER_COLUMNS["HTTPRoute"]
+
+
+@checked
+def kubectl_get_gateway_api(cluster: Cluster | StoreView, kind: str,
+                            namespace: str = "default", *,
+                            all_namespaces: bool = False) -> str:
+    """``kubectl get gatewayclasses|gateways|httproutes|grpcroutes|referencegrants``,
+    in the columns of the CRDs' additionalPrinterColumns (docs/facts/gateway-api.md §7):
+
+    - GatewayClass: NAME, CONTROLLER, ACCEPTED, AGE (cluster-scoped: no NAMESPACE column
+      with ``-A``, and ``namespace`` is ignored);
+    - Gateway: NAME, CLASS, ADDRESS (the first of ``status.addresses``), PROGRAMMED, AGE;
+    - HTTPRoute, GRPCRoute: NAME, HOSTNAMES (``spec.hostnames`` as JSON, empty when
+      there are none), AGE;
+    - ReferenceGrant: NAME, AGE.
+
+    ``kind`` is any name kubectl takes (``gtw``, ``httproutes``...); ``-A``
+    (``all_namespaces``) adds NAMESPACE first. AGE is on the cluster's clock.
+
+    >>> c = kl.Cluster(workers=1)
+    >>> print(kubectl_get_gateway_api(c.snapshot(), "gc"))
+    No resources found
+    >>> _ = c.add_gateway_controller()
+    >>> print(kubectl_get_gateway_api(c, "gatewayclasses"))
+    NAME   CONTROLLER                                      ACCEPTED   AGE
+    eg     gateway.envoyproxy.io/gatewayclass-controller   True       0s
+    """
+    view = cluster.snapshot()
+    kind = objects.resolve_kind(kind)
+    if kind not in _PRINTER_COLUMNS:
+        raise NotFoundError(f"kind {kind}", "kind", kind, "is not a Gateway API kind",
+                            fix="use one of " + ", ".join(_PRINTER_COLUMNS))
+    return _gateway_table(view, kind, namespace, all_namespaces, (), False)
+
+
+def _gateway_table(view: StoreView, kind: str, namespace: str, all_namespaces: bool,
+                   names: Sequence[str], wide: bool) -> str:
+    """The table of ``kubectl_get_gateway_api``; with ``names``, their rows and a
+    NotFound line for each missing one; ``wide`` adds a GatewayClass's DESCRIPTION."""
+    found = _listed(view, kind, namespace, all_namespaces)
+    missing: list[str] = []
+    if names:
+        by_name = {o.name: o for o in found}
+        wanted = list(dict.fromkeys(names))
+        missing = [n for n in wanted if n not in by_name]
+        found = [by_name[n] for n in wanted if n in by_name]
+    elif not found:
+        return _none_found(kind, namespace, all_namespaces)
+    columns = _PRINTER_COLUMNS[kind]
+    extra: tuple[tuple[str, Any], ...] = ()
+    if wide and kind == "GatewayClass":  # the one priority-1 column of the five CRDs
+        extra = (("DESCRIPTION", lambda d: d["spec"].get("description", "")),)
+    with_ns = all_namespaces and objects.KINDS[kind].namespaced
+    rows = [(["NAMESPACE"] if with_ns else []) + ["NAME", *(h for h, _ in columns), "AGE",
+                                                  *(h for h, _ in extra)]]
+    for obj in found:
+        doc = objects.get(view, kind, _ref(kind, obj))
+        rows.append(([obj.namespace] if with_ns else []) + [obj.name]
+                    + [cell(doc) for _, cell in columns]
+                    + [human_duration(view.clock - view.created(obj))]
+                    + [cell(doc) for _, cell in extra])
+    out = [tabwriter(rows)] if found else []
+    out += [f'Error from server (NotFound): {RESOURCES[kind]} "{n}" not found'
+            for n in missing]
+    return "\n".join(out)
+
+
+class _YamlDumper:
+    """PyYAML's safe dumper, quoting as go-yaml (sigs.k8s.io/yaml) quotes: a string that
+    cannot be written plain is double-quoted (``status: "True"``, ``group: ""``)."""
+
+    @staticmethod
+    def dump(doc: Any) -> str:
+        import yaml
+
+        class Dumper(yaml.SafeDumper):
+            def choose_scalar_style(self) -> str:
+                style = super().choose_scalar_style()
+                return '"' if style == "'" else style
+
+        return yaml.dump(doc, Dumper=Dumper, sort_keys=True, default_flow_style=False,
+                         allow_unicode=True, width=1 << 30)
+
+
+@checked
+def kubectl_get_yaml(cluster: Cluster | StoreView, kind: str, names: Sequence[str] = (),
+                     namespace: str = "default", *, all_namespaces: bool = False) -> str:
+    """``kubectl get KIND [NAME...] -o yaml`` for any kind the lab models: one object as
+    ``Cluster.get`` returns it, several (or none named: every one in the namespace) as
+    a ``kind: List``; keys sorted, as kubectl's YAML printer sorts them. A missing name
+    is reported after the objects found, as kubectl reports it.
+
+    >>> c = kl.Cluster()
+    >>> print(kubectl_get_yaml(c, "ns", ["kube-public"]))
+    apiVersion: v1
+    kind: Namespace
+    metadata:
+      creationTimestamp: "2026-12-01T09:00:01Z"
+      labels:
+        kubernetes.io/metadata.name: kube-public
+      name: kube-public
+      resourceVersion: "4"
+      uid: 11f19256-61fc-551e-a98e-77bb78de6167
+    spec:
+      finalizers:
+      - kubernetes
+    status:
+      phase: Active
+    >>> print(kubectl_get_yaml(c, "httproute", ["web"]))
+    Error from server (NotFound): httproutes.gateway.networking.k8s.io "web" not found
+    """
+    view = cluster.snapshot()
+    kind = objects.resolve_kind(kind)
+    spec = objects.KINDS[kind]
+    if names and all_namespaces:
+        return "error: a resource cannot be retrieved by name across all namespaces"
+    docs, missing = [], []
+    if names:
+        for name in dict.fromkeys(names):
+            ref = f"{namespace}/{name}" if spec.namespaced else name
+            try:
+                docs.append(objects.get(view, kind, ref))
+            except NotFoundError:
+                missing.append(name)
+    else:
+        docs = [objects.get(view, kind, _ref(kind, o))
+                for o in _listed(view, kind, namespace, all_namespaces)]
+    out = []
+    if len(names) == 1 and docs:
+        out.append(_YamlDumper.dump(docs[0]).rstrip("\n"))
+    elif docs or not names:
+        out.append(_YamlDumper.dump({"apiVersion": "v1", "items": docs, "kind": "List",
+                                     "metadata": {"resourceVersion": ""}}).rstrip("\n"))
+    out += [f'Error from server (NotFound): {RESOURCES[kind]} "{n}" not found'
+            for n in missing]
+    return "\n".join(out)
+
+
+def _camel_split(word: str) -> list[str]:
+    """github.com/fatih/camelcase ``Split``: runs of one character class (lower, upper,
+    digit, other), an upper run before a lower one giving its last letter away."""
+    runs: list[list[str]] = []
+    last = None
+    for ch in word:
+        cls = ("l" if ch.islower() else "u" if ch.isupper() else "d" if ch.isdigit()
+               else "o")
+        if cls == last:
+            runs[-1].append(ch)
+        else:
+            runs.append([ch])
+        last = cls
+    for i in range(len(runs) - 1):
+        if runs[i] and runs[i][0].isupper() and runs[i + 1][0].islower():
+            runs[i + 1].insert(0, runs[i].pop())
+    return ["".join(r) for r in runs if r]
+
+
+def _smart_label(field: str) -> str:
+    """kubectl describe's ``smartLabelFor``: ``apiVersion`` -> ``API Version``,
+    ``lastTransitionTime`` -> ``Last Transition Time``; a field with other characters
+    than letters and ``-`` is left as it is."""
+    if any(not (ch.isalpha() or ch == "-") for ch in field):
+        return field
+    acronyms = ("API", "URL", "UID", "OSB", "GUID")
+    parts = [p.upper() if p.upper() in acronyms else p[:1].upper() + p[1:].lower()
+             for p in _camel_split(field) if p != "_"]
+    return " ".join(parts)
+
+
+def _go_value(value: Any) -> str:
+    """Go's ``%v`` of a JSON value."""
+    if value is None:
+        return "<nil>"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _unstructured(lines: list[str], level: int, content: dict[str, Any], prefix: str,
+                  skip: tuple[str, ...]) -> None:
+    """kubectl describe's ``printUnstructuredContent``: sorted fields, a map or a list
+    under its label one level deeper, a scalar after ``label:<tab>``."""
+    pad = "  " * level
+    for field in sorted(content):
+        value, path = content[field], f"{prefix}.{field}"
+        if path in skip:
+            continue
+        if isinstance(value, dict):
+            lines.append(f"{pad}{_smart_label(field)}:")
+            _unstructured(lines, level + 1, value, path, skip)
+        elif isinstance(value, list):
+            lines.append(f"{pad}{_smart_label(field)}:")
+            for child in value:
+                if isinstance(child, dict):
+                    _unstructured(lines, level + 1, child, path, skip)
+                else:
+                    lines.append(f"{pad}  {_go_value(child)}")
+        else:
+            lines.append(f"{pad}{_smart_label(field)}:\t{_go_value(value)}")
+
+
+def go_tabwriter(lines: Sequence[str], minwidth: int = 0, padding: int = 2) -> str:
+    """Go's ``text/tabwriter`` (padchar ' ', no flags) over ``lines``: a cell ended by a
+    tab is padded to the widest cell of its column block, the consecutive lines that
+    have a cell in that column; the text after the last tab is not padded. kubectl
+    describe writes through ``tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)``.
+
+    >>> print(go_tabwriter(["Name:\\tweb", "Namespace:\\tdefault", "Spec:", "  Port:\\t80"]))
+    Name:       web
+    Namespace:  default
+    Spec:
+      Port:  80
+    """
+    cells = [line.split("\t") for line in lines]
+    widths: list[list[int]] = [[0] * (len(row) - 1) for row in cells]
+
+    def block(line0: int, line1: int, column: int) -> None:
+        this = line0
+        while this < line1:
+            if column >= len(cells[this]) - 1:
+                this += 1
+                continue
+            start = this
+            width = minwidth
+            while this < line1 and column < len(cells[this]) - 1:
+                width = max(width, len(cells[this][column]) + padding)
+                this += 1
+            for i in range(start, this):
+                widths[i][column] = width
+            block(start, this, column + 1)
+
+    block(0, len(cells), 0)
+    return "\n".join("".join(c.ljust(w) for c, w in zip(row[:-1], widths[i], strict=True))
+                     + row[-1] for i, row in enumerate(cells))
+
+
+def _describe_one(doc: dict[str, Any]) -> list[str]:
+    meta = doc["metadata"]
+    lines = [f"Name:\t{meta['name']}", f"Namespace:\t{meta.get('namespace', '')}"]
+    labels = sorted(meta.get("labels", {}).items())
+    lines += [f"{'Labels:' if i == 0 else ''}\t{k}={v}" for i, (k, v) in enumerate(labels)] \
+        or ["Labels:\t<none>"]
+    notes = sorted(meta.get("annotations", {}).items())
+    lines += [f"{'Annotations:' if i == 0 else ''}\t{k}: {v}" for i, (k, v) in
+              enumerate(notes)] or ["Annotations:\t<none>"]
+    _unstructured(lines, 0, doc, "", (".metadata.name", ".metadata.namespace",
+                                      ".metadata.labels", ".metadata.annotations",
+                                      ".metadata.managedFields"))
+    lines.append("Events:\t<none>")  # the lab records no events
+    return lines
+
+
+@checked
+def kubectl_describe(cluster: Cluster | StoreView, kind: str, names: Sequence[str] = (),
+                     namespace: str = "default") -> str:
+    """``kubectl describe KIND [NAME...]`` of a custom resource (the Gateway API kinds and
+    the admin network policies), in the layout of kubectl's generic describer
+    (k8s.io/kubectl pkg/describe ``genericDescriber``): Name, Namespace, Labels,
+    Annotations, then every field of the object, sorted, under labels kubectl derives
+    from the field names (``API Version``, ``Creation Timestamp``, ``Parent Refs``), and
+    ``Events:  <none>`` (the lab records no events). Without a name, every object of the
+    kind in the namespace, separated by a blank line.
+
+    >>> c = kl.Cluster(workers=1)
+    >>> print(kubectl_describe(c, "gc", ["eg"]))
+    Error from server (NotFound): gatewayclasses.gateway.networking.k8s.io "eg" not found
+    >>> _ = c.add_gateway_controller()
+    >>> print(kubectl_describe(c, "gc", ["eg"]))  # doctest: +ELLIPSIS
+    Name:         eg
+    Namespace:...
+    Labels:       <none>
+    Annotations:  <none>
+    API Version:  gateway.networking.k8s.io/v1
+    Kind:         GatewayClass
+    Metadata:
+      Creation Timestamp:  2026-12-01T09:00:02Z
+      Generation:          1
+      Resource Version:    ...
+      UID:                 ...
+    Spec:
+      Controller Name:  gateway.envoyproxy.io/gatewayclass-controller
+    Status:
+      Conditions:
+        Last Transition Time:  2026-12-01T09:00:02Z
+        Message:               Valid GatewayClass
+        Observed Generation:   1
+        Reason:                Accepted
+        Status:                True
+        Type:                  Accepted
+    Events:                    <none>
+    """
+    view = cluster.snapshot()
+    kind = objects.resolve_kind(kind)
+    spec = objects.KINDS[kind]
+    if kind not in CUSTOM_RESOURCES:
+        return (f"error: the lab's kubectl describes only custom resources "
+                f"({', '.join(CUSTOM_RESOURCES)}); use kubectl get {kind.lower()} -o yaml")
+    if names:
+        out, missing = [], []
+        for name in dict.fromkeys(names):
+            ref = f"{namespace}/{name}" if spec.namespaced else name
+            try:
+                out.append(go_tabwriter(_describe_one(objects.get(view, kind, ref))))
+            except NotFoundError:
+                missing.append(name)
+        text = "\n\n\n".join(out)
+        errors = [f'Error from server (NotFound): {RESOURCES[kind]} "{n}" not found'
+                  for n in missing]
+        return "\n".join(([text] if out else []) + errors)
+    found = _listed(view, kind, namespace, False)
+    if not found:
+        return _none_found(kind, namespace, False)
+    return "\n\n\n".join(go_tabwriter(_describe_one(objects.get(view, kind, _ref(kind, o))))
+                         for o in found)
 
 
 # --------------------------------------------------------------------------- policies

@@ -259,6 +259,8 @@ def _cloud_points(cluster: StoreView, points: dict[Key, Point], rows: dict[str, 
     items.append(("internet gateway", ["internet gateway", "1:1 NAT private <-> public"]))
     if only is not None:
         items = [i for i in items if i[0] in only] or items[-1:]
+    items = [(name, [_fit(t, SMALL, width - 0.5, k == 0) for k, t in enumerate(lines)])
+             for name, lines in items]  # a long Service name must not leave the picture
     widths = [max(_text_width(t, SMALL, k == 0) for k, t in enumerate(lines)) + 0.38
               for _, lines in items]
     gap = 0.15

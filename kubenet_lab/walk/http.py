@@ -9,7 +9,8 @@ reaches the proxy that owns the address:
 
 - a Gateway's Envoy (``controllers.httproute.route_request``: listener, route, rule,
   filters, weighted backend), or
-- the ingress-nginx-like controller (``controllers.ingress.route``);
+- the ingress controller, modelled on ingress-nginx v1.15.1 (``controllers.ingress``:
+  ``route``, and its ssl-redirect: 308 to https for a host with TLS);
 
 the proxy terminates it (and TLS, for https) and, unless it answers itself (404, 500,
 503, a redirect), opens a second connection from its own pod to the chosen endpoint
@@ -31,7 +32,16 @@ from kubenet_lab.controllers.attachment import attachments, hostname_matches, ro
 from kubenet_lab.controllers.endpointslice import service_endpoints
 from kubenet_lab.controllers.gateway import envoy_service, owned
 from kubenet_lab.controllers.httproute import Decision, Request, route_request
-from kubenet_lab.controllers.ingress import ADDON, SERVICE, handled, route
+from kubenet_lab.controllers.ingress import (
+    ADDON,
+    REDIRECT_CODE,
+    SERVICE,
+    certificate,
+    ignored,
+    match_host,
+    redirect,
+    route,
+)
 from kubenet_lab.exceptions import ManifestError, NotFoundError
 from kubenet_lab.model.ingress import IngressPath
 from kubenet_lab.model.trace import Hop, Trace
@@ -187,34 +197,51 @@ def _finish(dp: Dataplane, first: Trace, url: str, request: Request, decision: D
                    response_headers=decision.response_headers)
 
 
+def _ignored(view: StoreView, host: str) -> str:
+    """Why Ingresses that would match ``host`` are not served (``""`` if none)."""
+    notes = [f"Ingress {i.ref} is ignored: {why}" for i in view.ingresses
+             if (why := ignored(view, i)) is not None
+             and (i.default_backend is not None
+                  or any(not r.host or match_host(r.host, host) for r in i.rules))]
+    return "; " + "; ".join(notes) if notes else ""
+
+
 def _ingress(dp: Dataplane, first: Trace, url: str, request: Request) -> Trace:
-    """The trace of a request the ingress controller routed (ingress-nginx)."""
+    """The trace of a request the ingress controller (ingress-nginx) routed."""
     view = dp.view
     host, path, https = request.host, request.path, request.scheme == "https"
     ctrl = first.destination_pod
     server, ing, target = route(view, host, path)
     line = f"GET {path} Host: {host}"
     tls = ""
+    cert = certificate(view, host)
     if https:
-        cert = next((t.secret_name for i in view.ingresses if handled(view, i)
-                     for t in i.tls if host in t.hosts), None)
         tls = (f"TLS terminated at the controller with the certificate of Secret "
                f"{cert} (SNI {host}); " if cert else
-               f"no tls entry lists {host}, so the controller presents its 'Kubernetes "
-               "Ingress Controller Fake Certificate' (clients warn); ")
+               f"no tls entry with a secretName lists {host}, so the controller presents "
+               "its 'Kubernetes Ingress Controller Fake Certificate' (clients warn); ")
     last = first.hops[-1]
     n = len(first.hops)
 
-    def answer(status: int, why: str) -> Trace:
+    def answer(status: int, why: str, headers: tuple[tuple[str, str], ...] = ()) -> Trace:
         hop = Hop(n + 1, last.location, last.node, "http",
                   f"{tls}nginx reads `{line}`: server {server}; {why}", last.packet)
         reason = f"HTTP {status} from the ingress controller ({ctrl}): {why}."
         return replace(first, dst=url, hops=first.hops + (hop,), reason=reason,
-                       http_status=status)
+                       http_status=status, response_headers=headers)
 
+    moved = redirect(view, request.scheme, host, request.header("host") or host,
+                     request.target, server, ing, target)
+    if moved is not None:
+        location, why = moved
+        return answer(REDIRECT_CODE, f"{why}: {REDIRECT_CODE} Permanent Redirect, Location "
+                      f"{location}", (("Location", location),))
+    if not https and cert is not None:
+        tls = (f"ssl-redirect is \"false\" here, so plain http is served although {host} "
+               "has TLS; ")
     if target is None:
         return answer(404, "no rule matches and no defaultBackend: the default backend "
-                      "answers 404 Not Found")
+                      "answers 404 Not Found" + _ignored(view, host))
     assert ing is not None
     backend = target.backend if isinstance(target, IngressPath) else target
     rule = (f"{target.path_type} {target.path}" if isinstance(target, IngressPath)

@@ -88,7 +88,7 @@ def leave_vpc(walk: Walk, node: Node, pkt: Packet, how: str) -> Step | None:
     table = "; ".join(f"{d} -> {t}" for d, t in route_table(c, subnet.name))
     where = Location("network", subnet.cidr)
     if not is_internet(c, ip.dst) and not has_cloud(c):
-        # a VPC with only the private subnet: the wording lessons 02 and 07 show
+        # a VPC with only the private subnet: the wording lessons 02 and 08 show
         walk.drop(where, None,
                   f"the VPC route table has no route to {ip.dst}: this cluster's VPC has no "
                   "internet gateway", framed,

@@ -1,5 +1,6 @@
 """Ingress: the Kubernetes documentation's path-matching examples table, host rules,
-ingress-nginx's choices, TLS, 404/503, and bad input (facts sheet §5)."""
+ingress-nginx's choices, TLS, 404/503, and bad input (facts sheet §5); ingress-nginx
+v1.15.1's IngressClass handling and ssl-redirect (docs/facts/gateway-api.md §10)."""
 
 import pytest
 
@@ -34,7 +35,7 @@ def base():
     return _cluster()
 
 
-def _ingress(paths, host=None, default=None, name="ing", tls=""):
+def _ingress(paths, host=None, default=None, name="ing", tls="", cls="nginx", notes=""):
     lines = "".join(
         f"      - {{path: {p}, pathType: {t}, backend: {{service: {{name: {b}, port: "
         f"{{number: 80}}}}}}}}\n" for t, p, b in paths)
@@ -44,8 +45,10 @@ def _ingress(paths, host=None, default=None, name="ing", tls=""):
     if paths:
         first = f"  - host: {host}\n    http:\n" if host else "  - http:\n"
         spec += f"  rules:\n{first}      paths:\n{lines}"
-    return (f"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {{name: {name}}}\n"
-            f"spec:\n{tls}{spec}")
+    meta = f"{{name: {name}, annotations: {{{notes}}}}}" if notes else f"{{name: {name}}}"
+    spec = (f"  ingressClassName: {cls}\n" if cls else "") + tls + spec
+    return (f"apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {meta}\n"
+            f"spec:\n{spec}")
 
 
 def _route(c, url):
@@ -145,9 +148,9 @@ def test_missing_backend_service_or_port_is_accepted_and_gets_503(base):
     c = base
     c.apply(_ingress([("Prefix", "/gone", "nosuch"), ("Prefix", "/a", "a")]))
     c.apply("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: port}\nspec:\n"
-            "  rules:\n  - host: p.example.com\n    http:\n      paths:\n      - path: /\n"
-            "        pathType: Prefix\n        backend: {service: {name: a, port: "
-            "{number: 9999}}}\n")
+            "  ingressClassName: nginx\n  rules:\n  - host: p.example.com\n    http:\n"
+            "      paths:\n      - path: /\n        pathType: Prefix\n"
+            "        backend: {service: {name: a, port: {number: 9999}}}\n")
     try:
         t = c.trace("internet", "http://example.com/gone")
         assert t.http_status == 503 and "does not exist" in t.reason
@@ -183,17 +186,23 @@ def test_the_controller_and_its_class():
     assert svc.type == "LoadBalancer" and svc.load_balancer_ip
     assert svc.external_traffic_policy == "Local"
     assert [p.port for p in svc.ports] == [80, 443]
-    assert [k.name for k in c.ingress_classes] == ["nginx"] and c.ingress_classes[0].default
+    # the Helm chart's controller.ingressClassResource.default: false; deploy.yaml's
+    # IngressClass has no ingressclass.kubernetes.io/is-default-class annotation
+    assert [(k.name, k.controller, k.default) for k in c.ingress_classes] == [
+        ("nginx", "k8s.io/ingress-nginx", False)]
+    assert "annotations" not in c.get("IngressClass", "nginx")["metadata"]
+    assert c.deployment("ingress-nginx/ingress-nginx-controller").containers[0].image == (
+        "registry.k8s.io/ingress-nginx/controller:v1.15.1")
     c.apply(_ingress([("Prefix", "/", "a")]))
-    assert c.ingresses[0].ingress_class_name == "nginx"  # the default class is filled in
+    assert c.ingresses[0].ingress_class_name == "nginx"
 
 
 def test_ingress_of_another_class_is_ignored():
     c = kl.Cluster(workers=1)
     c.add_ingress_controller()
-    c.apply(_ingress([("Prefix", "/", "a")]).replace("spec:\n", "spec:\n  ingressClassName: "
-                                                     "traefik\n"))
-    assert c.trace("internet", "http://example.com/").http_status == 404
+    c.apply(_ingress([("Prefix", "/", "a")], cls="traefik"))
+    t = c.trace("internet", "http://example.com/")
+    assert t.http_status == 404 and "names no IngressClass" in t.reason
 
 
 def test_without_a_controller_an_ingress_does_nothing():
@@ -238,3 +247,167 @@ def test_missing_path_type_and_empty_spec_are_not_half_applied():
     with pytest.raises(kl.ManifestError, match="defaultBackend"):
         c.apply("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: x}\n"
                 "spec: {}\n")
+
+
+# ---------------------------------------------------------------- ingress-nginx v1.15.1
+# IngressClass: store.go GetIngressClass (ingressClassName, else the legacy annotation,
+# else only with --watch-ingress-without-class, default false: docs/user-guide/
+# cli-arguments.md); the default class only matters when an Ingress is created
+# (the DefaultIngressClass admission plugin; docs/user-guide/k8s-122-migration.md).
+DEFAULT_NGINX = ("apiVersion: networking.k8s.io/v1\nkind: IngressClass\nmetadata:\n"
+                 "  name: nginx\n  annotations: {ingressclass.kubernetes.io/is-default-class: "
+                 "'true'}\nspec: {controller: k8s.io/ingress-nginx}\n")
+
+
+def test_an_ingress_without_a_class_is_ignored_and_the_trace_says_why():
+    c = _cluster()
+    c.apply(_ingress([("Prefix", "/", "a")], host="shop.example.com", cls=None))
+    assert c.ingresses[0].ingress_class_name is None  # no default class to fill in
+    t = c.trace("internet", "http://shop.example.com/")
+    assert t.http_status == 404
+    assert "Ingress default/ing is ignored" in t.reason
+    assert "--watch-ingress-without-class=false" in t.reason
+    # ingress-nginx does not publish its address on an Ingress it ignores
+    assert c.get("Ingress", "default/ing")["status"] == {"loadBalancer": {}}
+
+
+def test_the_default_class_is_filled_in_on_creation_only():
+    c = _cluster()
+    c.apply(_ingress([("Prefix", "/", "a")], host="old.example.com", name="old", cls=None))
+    c.apply(DEFAULT_NGINX)
+    assert c.ingress_classes[0].default
+    c.apply(_ingress([("Prefix", "/", "b")], host="new.example.com", name="new", cls=None))
+    assert {i.name: i.ingress_class_name for i in c.ingresses} == {"old": None,
+                                                                  "new": "nginx"}
+    assert _route(c, "http://new.example.com/") == (200, "default/b")
+    # created before the class was made default: still class-less, still ignored
+    assert "Ingress default/old is ignored" in c.trace("internet",
+                                                       "http://old.example.com/").reason
+
+
+def test_the_legacy_class_annotation_is_still_read():
+    c = _cluster()
+    c.apply(_ingress([("Prefix", "/", "a")], cls=None,
+                     notes="kubernetes.io/ingress.class: nginx"))
+    assert _route(c, "http://example.com/") == (200, "default/a")
+    c.apply(_ingress([("Prefix", "/", "a")], cls=None,
+                     notes="kubernetes.io/ingress.class: traefik"))
+    assert "is not nginx" in c.trace("internet", "http://example.com/").reason
+
+
+# ssl-redirect: docs/user-guide/tls.md "Server-side HTTPS enforcement through redirect"
+# ("redirects HTTP clients to the HTTPS port 443 using a 308 Permanent Redirect response
+# if TLS is enabled for that Ingress"; per Ingress nginx.ingress.kubernetes.io/
+# ssl-redirect: "false"); config.go SSLRedirect true, HTTPRedirectCode 308;
+# rootfs/etc/nginx/lua/lua_ingress.lua redirect_to_https (Location https://<Host without
+# port><request_uri>, trailing slash dropped unless preserve-trailing-slash).
+TLS = "  tls: [{hosts: [shop.example.com], secretName: shop-tls}]\n"
+
+
+def _redirect(t):
+    return t.http_status, dict(t.response_headers).get("Location")
+
+
+def test_plain_http_to_a_tls_host_gets_308_to_https(base):
+    c = base
+    c.apply(_ingress([("Prefix", "/", "a"), ("Exact", "/gone", "nosuch")],
+                     host="shop.example.com", tls=TLS))
+    try:
+        t = c.trace("internet", "http://shop.example.com/api")
+        assert _redirect(t) == (308, "https://shop.example.com/api")
+        assert t.response_headers == (("Location", "https://shop.example.com/api"),)
+        assert t.destination_pod.startswith("ingress-nginx/") and t.request_line is None
+        assert "308 Permanent Redirect" in t.reason and "ssl-redirect" in t.reason
+        # the query is kept, one trailing slash dropped; the redirect comes before
+        # routing (an unknown path or a missing backend does not matter)
+        assert _redirect(c.trace("internet", "http://shop.example.com/a/?q=1")) == (
+            308, "https://shop.example.com/a/?q=1")
+        assert _redirect(c.trace("internet", "http://shop.example.com/a/")) == (
+            308, "https://shop.example.com/a")
+        assert _redirect(c.trace("internet", "http://shop.example.com/")) == (
+            308, "https://shop.example.com")
+        assert _redirect(c.trace("internet", "http://shop.example.com/gone"))[0] == 308
+        # the Host header's port is not carried over to the Location
+        ip = c.service("ingress-nginx/ingress-nginx-controller").load_balancer_ip
+        t = c.trace("internet", f"http://{ip}/x", headers={"Host": "shop.example.com:8080"})
+        assert _redirect(t) == (308, "https://shop.example.com/x")
+        # https to the same host is served, TLS terminated at the controller
+        t = c.trace("internet", "https://shop.example.com/api")
+        assert (t.http_status, t.destination_pod) == (200, "default/a")
+        assert t.response_headers == ()
+        # a host without TLS is not redirected
+        c.apply(_ingress([("Prefix", "/", "b")], host="plain.example.com", name="plain"))
+        assert _route(c, "http://plain.example.com/") == (200, "default/b")
+    finally:
+        c.delete_ingress("default/ing")
+        c.delete_ingress("default/plain")
+
+
+def test_ssl_redirect_false_serves_plain_http(base):
+    c = base
+    c.apply(_ingress([("Prefix", "/", "a")], host="shop.example.com", tls=TLS,
+                     notes="nginx.ingress.kubernetes.io/ssl-redirect: 'false'"))
+    try:
+        t = c.trace("internet", "http://shop.example.com/api")
+        assert (t.http_status, t.destination_pod) == (200, "default/a")
+        assert 'ssl-redirect is "false"' in next(h for h in t.hops if h.action == "http").detail
+        assert c.trace("internet", "https://shop.example.com/api").http_status == 200
+        # the Ingress keeps its annotations, and shows them back
+        assert c.ingresses[0].annotation("nginx.ingress.kubernetes.io/ssl-redirect") == "false"
+        assert c.get("Ingress", "default/ing")["metadata"]["annotations"] == {
+            "nginx.ingress.kubernetes.io/ssl-redirect": "false"}
+    finally:
+        c.delete_ingress("default/ing")
+
+
+def test_force_ssl_redirect_and_preserve_trailing_slash(base):
+    c = base
+    # docs/user-guide/nginx-configuration/annotations.md: force-ssl-redirect redirects
+    # "even when TLS is not available"; preserve-trailing-slash keeps the slash
+    c.apply(_ingress([("Prefix", "/", "a")], host="plain.example.com",
+                     notes="nginx.ingress.kubernetes.io/force-ssl-redirect: 'true', "
+                     "nginx.ingress.kubernetes.io/preserve-trailing-slash: 'true'"))
+    try:
+        assert _redirect(c.trace("internet", "http://plain.example.com/a/")) == (
+            308, "https://plain.example.com/a/")
+    finally:
+        c.delete_ingress("default/ing")
+
+
+def test_every_host_of_an_ingress_with_a_tls_section_gets_a_certificate(base):
+    # controller.go createServers: a rule host that no tls entry lists still gets the
+    # default (fake) certificate when its Ingress has a tls section, so it redirects too
+    c = base
+    c.apply(_ingress([("Prefix", "/", "a")], host="shop.example.com", tls=TLS)
+            .replace("  - host: shop.example.com\n", "  - host: api.example.com\n    http:\n"
+                     "      paths:\n      - {path: /, pathType: Prefix, backend: {service: "
+                     "{name: b, port: {number: 80}}}}\n  - host: shop.example.com\n"))
+    try:
+        assert _redirect(c.trace("internet", "http://api.example.com/")) == (
+            308, "https://api.example.com")
+        t = c.trace("internet", "https://api.example.com/")
+        assert (t.http_status, t.destination_pod) == (200, "default/b")
+        assert "Fake Certificate" in next(h for h in t.hops if h.action == "http").detail
+    finally:
+        c.delete_ingress("default/ing")
+
+
+def test_an_annotation_value_must_be_a_string():
+    c = kl.Cluster()
+    with pytest.raises(kl.ManifestError, match="must be of type string") as err:
+        c.apply(_ingress([("Prefix", "/", "a")],
+                         notes="nginx.ingress.kubernetes.io/ssl-redirect: false"))
+    assert err.value.field == "metadata.annotations.nginx.ingress.kubernetes.io/ssl-redirect"
+    assert not c.ingresses
+
+
+def test_the_load_balancer_listens_on_80_and_443_only(base):
+    # ingress-nginx's cloud deploy.yaml: the controller Service has ports 80 and 443
+    c = base
+    c.apply(_ingress([("Prefix", "/", "a")], host="shop.example.com"))
+    try:
+        t = c.trace("internet", "http://shop.example.com:8080/")
+        assert not t.delivered and t.http_status is None
+        assert _route(c, "http://shop.example.com:80/") == (200, "default/a")
+    finally:
+        c.delete_ingress("default/ing")

@@ -230,6 +230,7 @@ apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {{name: shop}}
 spec:
+  ingressClassName: nginx
   tls: [{{hosts: [shop.example.com], secretName: shop-tls}}]
   rules:
   - host: shop.example.com
@@ -241,6 +242,7 @@ apiVersion: networking.k8s.io/v1
 kind: Ingress
 metadata: {{name: catch-all}}
 spec:
+  ingressClassName: nginx
   defaultBackend: {{service: {{name: web, port: {{number: 80}}}}}}
 ---
 apiVersion: networking.k8s.io/v1
@@ -304,7 +306,7 @@ def test_kubectl_get_ingress_without_ingresses_or_load_balancer() -> None:
     c = kl.Cluster(workers=1)
     assert c.exec("node-1", "kubectl get ingress") == "No resources found in default namespace."
     assert kl.kubectl_get_ingresses(c, all_namespaces=True) == "No resources found"
-    c.apply(_INGRESSES.split("---")[1])  # no controller: no class filled in, no status
+    c.apply(_INGRESSES.split("---")[1])  # no controller: the class it names, no status
     assert kl.kubectl_get_ingresses(c) == (
-        "NAME        CLASS    HOSTS   ADDRESS   PORTS   AGE\n"
-        "catch-all   <none>   *                 80      <unknown>")
+        "NAME        CLASS   HOSTS   ADDRESS   PORTS   AGE\n"
+        "catch-all   nginx   *                 80      <unknown>")

@@ -20,7 +20,7 @@ bpf_overlay.c, bpf_host.c):
   by eBPF maps; the node has no KUBE-* chains. Cilium enforces NetworkPolicy.
 - The lab uses Kubernetes host-scope IPAM (``ipam.mode=kubernetes``: the node's
   podCIDR from kubeadm) instead of Cilium's own cluster-pool default 10.0.0.0/8, which
-  would overlap the lab's VPC; lesson 07 says so.
+  would overlap the lab's VPC; lesson 08 says so.
 """
 
 from __future__ import annotations

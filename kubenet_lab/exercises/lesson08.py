@@ -1,0 +1,156 @@
+"""Exercises of lesson 08, networking tools and troubleshooting.
+
+Each troubleshooting exercise is checked against the broken cluster the learner works
+on, and its hints read that cluster's state (routes, podCIDRs, pod addresses, nat
+rules) to point at the tool that shows what is wrong.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, ip_network
+from typing import Any
+
+from kubenet_lab.cluster import Cluster
+from kubenet_lab.dataplane.cni.bridge import cni_chain
+from kubenet_lab.exercises.base import Check, Exercise
+
+__all__ = ["EXERCISES"]
+
+
+def _missing(cluster: Cluster) -> list[tuple[str, str]]:
+    """(node, podCIDR) pairs where the node has no route for another node's block."""
+    dp = cluster.dataplane()
+    found = []
+    for node in cluster.nodes:
+        table = {r.dst for r in dp.node_routes(node)}
+        for other in cluster.nodes:
+            if other.name != node.name and other.pod_cidr not in table:
+                found.append((node.name, other.pod_cidr))
+    return found
+
+
+def _route_hint(answer: Any, c: Cluster) -> str:
+    if not (isinstance(answer, tuple) and len(answer) == 2):
+        return "Answer with a tuple (node name, podCIDR), e.g. ('node-9', '10.244.9.0/24')."
+    node, cidr = answer
+    names = {n.name for n in c.nodes}
+    if node not in names:
+        return f"{node!r} is no node here: kubectl get nodes lists them."
+    wrong = [(n, x) for n, x in _missing(c) if n == node]
+    if not wrong:
+        return (f"{node}'s routing table has a route for every other node's podCIDR: run "
+                "c_lab.exec(<node>, 'ip route') on each node and compare.")
+    return (f"Right node. Which block has no line in {node}'s 'ip route'? Compare with the "
+            "podCIDRs of the other nodes (traceroute from a pod shows where packets go).")
+
+
+def _overlap_hint(answer: Any, c: Cluster) -> str:
+    if not isinstance(answer, set | frozenset | tuple | list) or len(answer) != 2:
+        return "Answer with a set of two node names, e.g. {'node-1', 'node-9'}."
+    cidrs = {n.name: n.pod_cidr for n in c.nodes}
+    unknown = [a for a in answer if a not in cidrs]
+    if unknown:
+        return f"{unknown[0]!r} is no node here."
+    a, b = sorted(answer)
+    return (f"{a} has {cidrs[a]} and {b} has {cidrs[b]}: those do not overlap. Look at "
+            "every node's podCIDR (the lesson prints them) and at which node a traceroute "
+            "from a pod ends on.")
+
+
+def _wrong_pod(c: Cluster) -> list[str]:
+    return [p.ref for p in c.pods
+            if IPv4Address(p.ip) not in ip_network(c.node(p.node).pod_cidr)]
+
+
+def _pod_hint(answer: Any, c: Cluster) -> str:
+    try:
+        pod = c.pod(str(answer))
+    except Exception:  # noqa: BLE001 - any unknown name
+        return "Answer with a pod as 'namespace/name': kubectl get pods -A -o wide lists them."
+    return (f"{pod.ref} has {pod.ip} on {pod.node}, whose podCIDR is "
+            f"{c.node(pod.node).pod_cidr}: that fits. Compare each pod's IP with its NODE's "
+            "podCIDR in kubectl get pods -o wide.")
+
+
+def _masq_chain(c: Cluster) -> str:
+    return cni_chain(c.pod("default/client"))
+
+
+def _chain_hint(answer: Any, c: Cluster) -> str:
+    text = str(answer)
+    if text == "POSTROUTING":
+        return ("POSTROUTING only jumps: find the rule with -s <client's IP>/32 and the chain "
+                "it jumps to (-j ...).")
+    if text.startswith("CNI-"):
+        return ("That is the chain of another pod: match client's address "
+                f"({c.pod('default/client').ip}) in the -s of the POSTROUTING rules.")
+    return "Look at c_masq.exec('node-1', 'iptables-save -t nat'): the chain names start with CNI-."
+
+
+EXERCISES = [
+    Exercise(
+        "8.1",
+        "Which of the lab's CNI plugins replaces kube-proxy, and which ones enforce "
+        "NetworkPolicy? Answer with a tuple (name, set of names).",
+        checks=[
+            Check(lambda a, c: isinstance(a, tuple) and len(a) == 2,
+                  "Answer with a tuple: ('plugin', {'plugin', ...})."),
+            Check(lambda a, c: a[0] == "cilium",
+                  "Only one plugin resolves Services itself, with eBPF at the socket and tc "
+                  "hooks: its nodes have no KUBE-* chains in iptables-save."),
+            Check(lambda a, c: set(a[1]) == {"calico", "cilium"},
+                  "flannel and the bridge plugin connect pods but do not implement "
+                  "NetworkPolicy: the API accepts policies, and they have no effect."),
+        ],
+        explanation="Cilium replaces kube-proxy (kubeProxyReplacement) and enforces policy; "
+        "Calico enforces policy (felix) and leaves Services to kube-proxy; flannel and the "
+        "bridge plugin do neither, so a cluster with them needs another policy engine.",
+        solution="answer = ('cilium', {'calico', 'cilium'})",
+    ),
+    Exercise(
+        "8.2",
+        "Lab A: in c_lab_a, pods on one node cannot reach the pods of one other node. Which "
+        "node lacks a route, and to which podCIDR? Answer (node, podCIDR).",
+        checks=[Check(lambda a, c: tuple(a) in _missing(c), _route_hint)],
+        explanation="The bridge plugin relies on one host route per other node; the node "
+        "without it sends those packets to its default route, and the VPC router drops "
+        "them. ip route on each node shows the gap; traceroute stops after the first hop.",
+        solution="answer = ('node-1', '10.244.2.0/24')",
+    ),
+    Exercise(
+        "8.3",
+        "Lab B: in c_lab_b, web-3 is unreachable from everywhere but its own node. Which "
+        "two nodes were given the same podCIDR? Answer with a set of two node names.",
+        checks=[Check(lambda a, c: set(a) == {n for pair in [
+            (x.name, y.name) for x in c.nodes for y in c.nodes
+            if x.name < y.name and ip_network(x.pod_cidr).overlaps(ip_network(y.pod_cidr))]
+            for n in pair}, _overlap_hint)],
+        explanation="Two nodes with one block: both hand out its addresses, and every other "
+        "node can hold only one route for it, so traffic for the second node's pods lands on "
+        "the first, which has no such pod.",
+        solution="answer = {'node-2', 'node-3'}",
+    ),
+    Exercise(
+        "8.4",
+        "Lab C: in c_lab_c one pod has an address from another node's podCIDR. Which pod? "
+        "Answer 'namespace/name'.",
+        checks=[Check(lambda a, c: str(a) in _wrong_pod(c), _pod_hint)],
+        explanation="Routes send each block to the node that owns it, so a pod holding an "
+        "address of node-1's block while running on node-2 never receives anything: packets "
+        "for it go to node-1. Its own outgoing traffic even gets masqueraded by flannel, "
+        "whose rules do not treat its address as local.",
+        solution="answer = 'default/web-2'",
+    ),
+    Exercise(
+        "8.5",
+        "Lab D: in c_masq, which iptables chain on node-1 masquerades the traffic of "
+        "default/client? Answer with the chain's name.",
+        checks=[Check(lambda a, c: str(a) == _masq_chain(c), _chain_hint)],
+        explanation="With ipMasq the bridge plugin adds, per pod, POSTROUTING -s <pod IP>/32 "
+        "-j CNI-<hash>, and that chain ACCEPTs only the node's own podCIDR before "
+        "MASQUERADE: every other destination, other nodes' pods included, sees the node's "
+        "address.",
+        solution="The rule '-A POSTROUTING -s 10.244.1.2/32 ... -j CNI-...' names it:\n"
+        "answer = 'CNI-68c0322b9045f0a3b46e9306'",
+    ),
+]
