@@ -13,16 +13,14 @@ from collections.abc import Mapping
 from ipaddress import IPv4Address
 from random import Random
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, urlsplit
 
 from kubenet_lab.controllers.attachment import backend_checks
 from kubenet_lab.controllers.endpointslice import service_endpoints
-from kubenet_lab.controllers.gateway import envoy_service, owned
 from kubenet_lab.controllers.httproute import Decision, Request, route_request
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exceptions import NotFoundError
 from kubenet_lab.model.arguments import check_count
-from kubenet_lab.walk.http import trace_http
+from kubenet_lab.walk.http import gateway_at, parse_request, trace_http
 from kubenet_lab.walk.netfilter import nat_walk
 from kubenet_lab.walk.packet import trace_packet
 
@@ -132,27 +130,15 @@ def http_request(dp: Dataplane, src: str, url: str, method: str = "GET",
     """
     hdrs = None if headers is None else dict(headers)
     first = trace_http(Dataplane(dp.view, dp.runtime.fork()), src, url, method, hdrs)
-    view = dp.view
-    gateway = next((gw for gw in view.objects("Gateway") if owned(view, gw)
-                    and (svc := envoy_service(view, gw)) is not None
-                    and svc.load_balancer_ip == first.dst_ip), None)
     if first.http_status is None:
         return None, None
+    address, request = parse_request(dp.view, url, method, hdrs)
+    gateway = gateway_at(dp.view, address)
     if gateway is None:
         raise NotFoundError("http request", "url", url, "reaches no Gateway's Envoy",
                             fix="use a Gateway's address (its status.addresses) or a "
                             "hostname one of its listeners or routes has")
-    parts = urlsplit(url)
-    sent = tuple((hdrs or {}).items())
-    if not any(k.lower() == "host" for k, _ in sent):
-        sent = (("Host", parts.netloc.rpartition("@")[2]),) + sent
-    host = next(v for k, v in sent if k.lower() == "host")
-    if ":" in host and not host.endswith("]"):
-        host = host.rpartition(":")[0]
-    port = parts.port or {"http": 80, "https": 443}[parts.scheme]
-    return gateway, Request(parts.scheme, host.lower(), port, parts.path or "/",
-                            tuple(parse_qsl(parts.query, keep_blank_values=True)), method,
-                            sent)
+    return gateway, request
 
 
 def http_rule(dp: Dataplane, src: str, url: str, method: str = "GET",

@@ -64,6 +64,7 @@ from kubenet_lab.api.fields import (
     sequence,
     string,
 )
+from kubenet_lab.api.meta import labelled
 from kubenet_lab.api.networkpolicy import parse_selector
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.gateway import (
@@ -341,8 +342,10 @@ def _drop(fields: dict[str, Any]) -> dict[str, Any]:
     return {key: fields[key] for key in sorted(fields) if fields[key] is not None}
 
 
-def _manifest(kind: str, spec: dict[str, Any]) -> dict[str, Any]:
-    return {"apiVersion": API_VERSIONS[kind][0], "kind": kind, "spec": spec}
+def _manifest(kind: str, spec: dict[str, Any],
+              labels: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    return {"apiVersion": API_VERSIONS[kind][0], "kind": kind,
+            "metadata": labelled(dict(labels)), "spec": spec}
 
 
 # ------------------------------------------------------------------ GatewayClass
@@ -656,13 +659,13 @@ def encode_gateway(view: StoreView, obj: Gateway) -> dict[str, Any]:
     >>> from kubenet_lab.api.gateway import encode_gateway
     >>> from kubenet_lab.model.gateway import Gateway, Listener
     >>> encode_gateway(None, Gateway("default", "eg", "eg", (Listener("http", 80, "HTTP"),)))
-    {'apiVersion': 'gateway.networking.k8s.io/v1', 'kind': 'Gateway',
+    {'apiVersion': 'gateway.networking.k8s.io/v1', 'kind': 'Gateway', 'metadata': {},
      'spec': {'gatewayClassName': 'eg', 'listeners': [{'allowedRoutes': {'namespaces':
      {'from': 'Same'}}, 'name': 'http', 'port': 80, 'protocol': 'HTTP'}]}}
     """
     return _manifest("Gateway", {"gatewayClassName": obj.gateway_class_name,
                                  "listeners": [_listener_manifest(lst)
-                                               for lst in obj.listeners]})
+                                               for lst in obj.listeners]}, obj.labels)
 
 
 def _listener_manifest(lst: Listener) -> dict[str, Any]:
@@ -1167,7 +1170,8 @@ def encode_http_route(view: StoreView, obj: HTTPRoute) -> dict[str, Any]:
         "filters": [_filter_manifest(f) for f in r.filters] or None,
         "backendRefs": [_backend_ref_manifest(b) for b in r.backend_refs] or None,
         "name": r.name}) for r in obj.rules]
-    return _manifest("HTTPRoute", _route_spec(obj.parent_refs, obj.hostnames, rules))
+    return _manifest("HTTPRoute", _route_spec(obj.parent_refs, obj.hostnames, rules),
+                     obj.labels)
 
 
 # ------------------------------------------------------------------ GRPCRoute
@@ -1236,7 +1240,8 @@ def encode_grpc_route(view: StoreView, obj: GRPCRoute) -> dict[str, Any]:
     >>> from kubenet_lab.api.gateway import encode_grpc_route
     >>> from kubenet_lab.model.gateway import GRPCRoute
     >>> encode_grpc_route(None, GRPCRoute("default", "g"))
-    {'apiVersion': 'gateway.networking.k8s.io/v1', 'kind': 'GRPCRoute', 'spec': {}}
+    {'apiVersion': 'gateway.networking.k8s.io/v1', 'kind': 'GRPCRoute', 'metadata': {},
+     'spec': {}}
     """
     rules = [_drop({
         "matches": [_drop({
@@ -1247,7 +1252,8 @@ def encode_grpc_route(view: StoreView, obj: GRPCRoute) -> dict[str, Any]:
         "filters": [_filter_manifest(f) for f in r.filters] or None,
         "backendRefs": [_backend_ref_manifest(b) for b in r.backend_refs] or None})
         for r in obj.rules]
-    return _manifest("GRPCRoute", _route_spec(obj.parent_refs, obj.hostnames, rules or None))
+    return _manifest("GRPCRoute", _route_spec(obj.parent_refs, obj.hostnames, rules or None),
+                     obj.labels)
 
 
 # ------------------------------------------------------------------ ReferenceGrant

@@ -31,7 +31,7 @@ from kubenet_lab.api import gateway as gateway_api
 from kubenet_lab.api.adminpolicy import ADMIN_KINDS, encode_admin_policy
 from kubenet_lab.api.configmap import encode_config_map
 from kubenet_lab.api.ingress import encode_ingress, encode_ingress_class
-from kubenet_lab.api.meta import labelled, object_meta
+from kubenet_lab.api.meta import object_meta
 from kubenet_lab.api.networkpolicy import encode_network_policy
 from kubenet_lab.api.node import encode_node
 from kubenet_lab.api.pod import encode_pod
@@ -184,9 +184,6 @@ def get(view: StoreView, kind: str, ref: str) -> dict[str, Any]:
                            revision=view.revision_of(obj),
                            generation=view.generation_of(obj) if spec.generation else None)
     metadata.update(doc.get("metadata", {}))
-    labels = getattr(obj, "labels", None)
-    if labels and "labels" not in metadata:  # a record whose encoder leaves them out
-        metadata.update(labelled(dict(labels)))
     out = {"apiVersion": doc["apiVersion"], "kind": doc["kind"],
            "metadata": dict(sorted(metadata.items()))}
     out.update({k: v for k, v in doc.items() if k not in out})

@@ -19,7 +19,6 @@ given cluster (and seed).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.controllers.attachment import attachments, backend_checks, routes
@@ -36,8 +35,11 @@ from kubenet_lab.views.pictures import (
     TITLE,
     WIRE,
     draw_line,
+    fit,
     make_canvas,
     show_figures_in_notebooks,
+    text_width,
+    wrap_lines,
 )
 
 if TYPE_CHECKING:
@@ -58,68 +60,14 @@ GREY_TEXT = "#8a8a8a"
 
 
 # ---------------------------------------------------------------------------- text
-@lru_cache(maxsize=4096)
-def _width(text: str, size: float, bold: bool = False) -> float:
-    """Width of ``text`` in inches at ``size`` points (as ``views.pictures`` measures)."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextPath
-
-    prop = FontProperties(weight="bold" if bold else "normal")
-    return TextPath((0, 0), text, size=size, prop=prop).get_extents().width / 72 * 1.04
-
-
 def _fit(text: str, size: float, width: float, bold: bool = False) -> str:
-    """``text`` shortened at the end with an ellipsis until it fits ``width`` inches
-    (less a small margin: hinting at 100 dpi draws a little wider than measured)."""
-    width -= SAFE
-    if _width(text, size, bold) <= width:
-        return text
-    while len(text) > 1 and _width(text + "…", size, bold) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
+    """``fit`` inside a box: hinting at 100 dpi draws a little wider than measured."""
+    return fit(text, size, width - SAFE, bold)
 
 
 def _wrap(text: str, size: float, width: float, lines: int) -> list[str]:
-    """Word-wrapped lines, at most ``lines`` (the last one ends with an ellipsis if text
-    is left); a word wider than the box is broken after a ``/``, ``.`` or ``-``."""
-    width -= SAFE
-    words: list[tuple[str, str]] = []  # (piece, what joins it to the one before)
-    for word in text.split():
-        glue = " "
-        while _width(word, size) > width:
-            cut = max((i + 1 for i, ch in enumerate(word[:-1]) if ch in "/.-"
-                       and _width(word[:i + 1], size) <= width), default=0)
-            if not cut:
-                break
-            words.append((word[:cut], glue))
-            word, glue = word[cut:], ""
-        words.append((word, glue))
-    out: list[str] = []
-    for word, glue in words:
-        if out and _width(out[-1] + glue + word, size) <= width:
-            out[-1] += glue + word
-        else:
-            out.append(word)
-    if len(out) > lines:
-        out = out[:lines]
-        last = out[-1]
-        while last and _width(last + " …", size) > width:
-            last = last.rsplit(" ", 1)[0] if " " in last else last[:-1]
-        out[-1] = last + " …"
-    return [_fit(line, size, width + SAFE) for line in out]
-
-
-def _pod_name(name: str, size: float, width: float) -> str:
-    """A generated pod name shortened in the middle (owner and unique suffix kept)."""
-    if _width(name, size) <= width:
-        return name
-    parts = name.split("-")
-    if len(parts) >= 3:
-        for keep in range(len(parts) - 2, 0, -1):
-            short = "-".join(parts[:keep]) + "-…-" + parts[-1]
-            if _width(short, size) <= width:
-                return short
-    return _fit(name, size, width)
+    """``wrap_lines`` inside a box."""
+    return wrap_lines(text, size, width - SAFE, lines)
 
 
 def match_text(match: Any) -> str:
@@ -312,7 +260,7 @@ def draw_gateway_roles(cluster: Cluster | StoreView | None = None,
     """
     view = cluster.snapshot() if cluster is not None else None
     box_w, x0 = 1.85, 0.15
-    gaps = [max(0.6, _width(label, TINY) + 0.25) for label in _REFS]
+    gaps = [max(0.6, text_width(label, TINY) + 0.25) for label in _REFS]
     xs = [x0]
     for gap in gaps:
         xs.append(xs[-1] + box_w + gap)
@@ -674,7 +622,7 @@ def draw_gateway(cluster: Cluster | StoreView, gateway: str | None = None,
         for i, (ref, ip, port, node) in enumerate(pods[:MAX_PODS]):
             ptop = top - i * 0.4
             _rect(ax, px, ptop, pw, 0.34, "pod", lw=0.9)
-            _text(ax, px + PAD, ptop - 0.1, _pod_name(ref.split("/", 1)[1], TINY + 0.5,
+            _text(ax, px + PAD, ptop - 0.1, fit(ref.split("/", 1)[1], TINY + 0.5,
                                                       pw - 2 * PAD), size=TINY + 0.5)
             _text(ax, px + PAD, ptop - 0.245, _fit(f"{ip}:{port} · {node}", TINY,
                                                    pw - 2 * PAD), size=TINY, color=MUTED)

@@ -198,7 +198,7 @@ def geometry(cluster: StoreView, selection: list[tuple[Node, list[Pod], int, boo
     slots = max([1] + [len(shown) + (1 if hidden else 0) for _, shown, hidden, _ in selection])
     lines = max((len(_header(node)) for node, _, _, _ in selection), default=1)
     pods_top = PODS_TOP - (lines - 1) * INFO_LINE
-    min_w = max([MIN_NODE_W] + [_text_width(line, SMALL) + 0.4  # a public IP's lines
+    min_w = max([MIN_NODE_W] + [text_width(line, SMALL) + 0.4  # a public IP's lines
                                 for node, _, _, _ in selection if node.public_ip
                                 for line in _header(node)])
     pod_left = max(FIRST_LANE + max(lanes - 1, 0) * LANE + LANE_TO_POD, min_w - PAD - POD_W)
@@ -259,9 +259,9 @@ def _cloud_points(cluster: StoreView, points: dict[Key, Point], rows: dict[str, 
     items.append(("internet gateway", ["internet gateway", "1:1 NAT private <-> public"]))
     if only is not None:
         items = [i for i in items if i[0] in only] or items[-1:]
-    items = [(name, [_fit(t, SMALL, width - 0.5, k == 0) for k, t in enumerate(lines)])
+    items = [(name, [fit(t, SMALL, width - 0.5, k == 0) for k, t in enumerate(lines)])
              for name, lines in items]  # a long Service name must not leave the picture
-    widths = [max(_text_width(t, SMALL, k == 0) for k, t in enumerate(lines)) + 0.38
+    widths = [max(text_width(t, SMALL, k == 0) for k, t in enumerate(lines)) + 0.38
               for _, lines in items]
     gap = 0.15
     side_by_side = sum(widths) + gap * (len(items) - 1) <= width
@@ -288,7 +288,7 @@ def _draw_cloud(ax: Axes, cluster: StoreView, geom: _Geometry) -> None:
     inet_y = rows["inet_y"]
     _box(ax, -0.05, inet_y - 0.15, w + 0.1, 0.3, "cloud", rounding=0.12)
     label = "internet (outside hosts answer on any port)"
-    if _text_width(label, BODY) > w - 0.6:  # leave room for a hop badge at the left
+    if text_width(label, BODY) > w - 0.6:  # leave room for a hop badge at the left
         label = "internet"
     ax.text(w - 0.1, inet_y, label,
             fontsize=BODY, ha="right", va="center", color=TEXT, zorder=4)
@@ -365,7 +365,7 @@ def cluster_layout(
 
 # ---------------------------------------------------------------------------- helpers
 @lru_cache(maxsize=4096)
-def _text_width(text: str, size: float, bold: bool = False) -> float:
+def text_width(text: str, size: float, bold: bool = False) -> float:
     """Width of ``text`` in inches at ``size`` points (4% more than the outline measures:
     hinting makes text drawn at 100 dpi a little wider)."""
     from matplotlib.font_manager import FontProperties
@@ -375,14 +375,20 @@ def _text_width(text: str, size: float, bold: bool = False) -> float:
     return TextPath((0, 0), text, size=size, prop=prop).get_extents().width / 72 * 1.04
 
 
-def _fit(text: str, size: float, width: float, bold: bool = False) -> str:
-    """``text``, shortened in the middle with an ellipsis until it is at most ``width``."""
-    if _text_width(text, size, bold) <= width:
+def fit(text: str, size: float, width: float, bold: bool = False) -> str:
+    """``text``, shortened in the middle with an ellipsis until it is at most ``width``
+    inches; a generated name (``a-b-c-…``) keeps as many leading parts as fit and its
+    unique suffix.
+
+    >>> fit("envoy-infra-web-a97fc3bf-b759fcd57-m7sgm", 7.5, 1.5)
+    'envoy-infra-web-…-m7sgm'
+    """
+    if text_width(text, size, bold) <= width:
         return text
     parts = text.split("-")
-    if len(parts) >= 3:  # generated names: keep the owner and the unique suffix
-        short = f"{parts[0]}-…-{parts[-1]}"
-        if _text_width(short, size, bold) <= width:
+    for keep in range(len(parts) - 2, 0, -1):  # generated names: owner and suffix
+        short = "-".join(parts[:keep]) + "-…-" + parts[-1]
+        if text_width(short, size, bold) <= width:
             return short
     head, tail = (len(text) + 1) // 2, len(text) // 2
     while head + tail > 2:
@@ -391,26 +397,48 @@ def _fit(text: str, size: float, width: float, bold: bool = False) -> str:
         else:
             tail -= 1
         short = text[:head] + "…" + text[len(text) - tail:]
-        if _text_width(short, size, bold) <= width:
+        if text_width(short, size, bold) <= width:
             return short
     return text[:1] + "…"
 
 
-def wrap(text: str, size: float, width: float, max_lines: int) -> str:
-    """Word-wrap ``text`` to ``width`` inches, at most ``max_lines`` (the last one shortened)."""
-    lines: list[str] = []
+def wrap_lines(text: str, size: float, width: float, max_lines: int) -> list[str]:
+    """Word-wrap ``text`` to ``width`` inches, at most ``max_lines`` (the last one ends
+    with an ellipsis if text is left); a word wider than the line is broken after a
+    ``/``, ``.`` or ``-``.
+
+    >>> wrap_lines("HTTPRoute shop/storefront on Gateway infra/web", 8, 1.3, 2)
+    ['HTTPRoute', 'shop/storefront on …']
+    """
+    words: list[tuple[str, str]] = []  # (piece, what joins it to the one before)
     for word in text.split():
-        if lines and _text_width(f"{lines[-1]} {word}", size) <= width:
-            lines[-1] += f" {word}"
+        glue = " "
+        while text_width(word, size) > width:
+            cut = max((i + 1 for i, ch in enumerate(word[:-1]) if ch in "/.-"
+                       and text_width(word[:i + 1], size) <= width), default=0)
+            if not cut:
+                break
+            words.append((word[:cut], glue))
+            word, glue = word[cut:], ""
+        words.append((word, glue))
+    lines: list[str] = []
+    for word, glue in words:
+        if lines and text_width(lines[-1] + glue + word, size) <= width:
+            lines[-1] += glue + word
         else:
             lines.append(word)
     if len(lines) > max_lines:
         lines = lines[:max_lines]
         last = lines[-1]
-        while last and _text_width(last + " …", size) > width:
+        while last and text_width(last + " …", size) > width:
             last = last.rsplit(" ", 1)[0] if " " in last else last[:-1]
         lines[-1] = last + " …"
-    return "\n".join(lines)
+    return [fit(line, size, width) for line in lines]
+
+
+def wrap(text: str, size: float, width: float, max_lines: int) -> str:
+    """``wrap_lines`` joined into one text of ``\\n``-separated lines."""
+    return "\n".join(wrap_lines(text, size, width, max_lines))
 
 
 @dataclass(frozen=True)
@@ -501,7 +529,7 @@ def _pill(ax: Axes, x: float, y: float, lines: list[str], kind: str, *,
     with ``lines`` of text left-aligned inside, ``pad`` from the edge (room for a hop's
     number in front of them); returns its width."""
     h = h or 0.1 + 0.17 * len(lines)
-    w = max(_text_width(t, SMALL, bold_first and i == 0) for i, t in enumerate(lines)) + pad + 0.1
+    w = max(text_width(t, SMALL, bold_first and i == 0) for i, t in enumerate(lines)) + pad + 0.1
     _box(ax, x, y - h / 2, w, h, kind, rounding=min(h / 2, 0.1))
     for i, line in enumerate(lines):
         ty = y + (len(lines) - 1) * 0.085 - i * 0.17
@@ -537,10 +565,10 @@ def _draw_node(ax: Axes, cluster: StoreView, geom: _Geometry, col: _NodeColumn) 
     node, x, nw = col.node, col.x, geom.node_w
     _box(ax, x, geom.rows["node_bottom"], nw, -geom.rows["node_bottom"], "node", rounding=0.1,
          z=1)
-    ax.text(x + 0.28, NAME_Y, _fit(node.name, HEAD, nw - 0.88, True), fontsize=HEAD,
+    ax.text(x + 0.28, NAME_Y, fit(node.name, HEAD, nw - 0.88, True), fontsize=HEAD,
             fontweight="bold", va="center", color=TEXT, zorder=4)
     for k, line in enumerate(_header(node)):
-        ax.text(x + 0.28, INFO_Y - k * INFO_LINE, _fit(line, SMALL, nw - 0.34),
+        ax.text(x + 0.28, INFO_Y - k * INFO_LINE, fit(line, SMALL, nw - 0.34),
                 fontsize=SMALL, va="center", color=TEXT, zorder=4)
     _pill(ax, x + nw - PAD - 0.46, NAME_Y, ["lo"], "device", h=0.2, bold_first=False)
     for slot in col.pods:
@@ -596,7 +624,7 @@ def _draw_devices(ax: Axes, cluster: StoreView, geom: _Geometry, col: _NodeColum
 def _draw_pod_slot(ax: Axes, slot: _PodSlot, bar_top: float) -> None:
     kind = "crash" if slot.pod.crashing else "pod"
     _box(ax, slot.x, slot.y, POD_W, POD_H, kind)
-    ax.text(slot.x + 0.045, slot.y + POD_H - 0.14, _fit(slot.pod.name, SMALL, POD_W - 0.06, True),
+    ax.text(slot.x + 0.045, slot.y + POD_H - 0.14, fit(slot.pod.name, SMALL, POD_W - 0.06, True),
             fontsize=SMALL, fontweight="bold", va="center", color=TEXT, zorder=4)
     ax.text(slot.x + 0.045, slot.y + 0.14, slot.pod.ip, fontsize=SMALL, va="center", color=TEXT,
             zorder=4)
@@ -616,9 +644,9 @@ def draw_base(ax: Axes, cluster: StoreView, geom: _Geometry) -> None:
     if len(cluster.vpc.subnets) > 1:
         label = f"VPC {cluster.vpc.cidr}: " + ", ".join(
             f"{s.name} {s.cidr}" for s in cluster.vpc.subnets)
-        if _text_width(label, BODY) > geom.width - 0.8:  # a narrow picture: room for badges
+        if text_width(label, BODY) > geom.width - 0.8:  # a narrow picture: room for badges
             label = f"VPC {cluster.vpc.cidr}"
-    ax.text(geom.width - 0.1, rows["net_y"], _fit(label, BODY, geom.width - 0.2),
+    ax.text(geom.width - 0.1, rows["net_y"], fit(label, BODY, geom.width - 0.2),
             fontsize=BODY, ha="right", va="center", color=TEXT, zorder=4)
     if "cloud_y" in rows:
         _draw_cloud(ax, cluster, geom)
@@ -1035,11 +1063,11 @@ def draw_pod(cluster: Cluster | StoreView, ref: str, ax: Axes | None = None) -> 
     pod_if = devices(cluster, pod.ref)
     boxes = [["pause: holds the network namespace"]]
     boxes += [_container_lines(pod, c) for c in pod.containers]
-    widths = [max(_text_width(t, SMALL, i == 0 or t.startswith("CrashLoop"))
+    widths = [max(text_width(t, SMALL, i == 0 or t.startswith("CrashLoop"))
                   for i, t in enumerate(b)) + 0.24 for b in boxes]
     title = f"network namespace of pod {pod.ref} (IP {pod.ip})"
     row_w = sum(widths) + 0.2 * (len(boxes) - 1)
-    width = max(row_w, _text_width(title, HEAD, True) + 0.1, 3.6) + 0.4
+    width = max(row_w, text_width(title, HEAD, True) + 0.1, 3.6) + 0.4
     dev_y = -0.5 - max(0.12 + 0.17 * len(b) for b in boxes) - 0.6
     pod_bottom = dev_y - 0.55
     canvas = make_canvas(ax, -0.1, width + 0.1, pod_bottom - 1.8, 0.1)
@@ -1048,7 +1076,7 @@ def draw_pod(cluster: Cluster | StoreView, ref: str, ax: Axes | None = None) -> 
     ax.text(0.2, -0.22, title, fontsize=HEAD, fontweight="bold", va="center", color=TEXT,
             zorder=4)
     eth0 = f"eth0 {pod_if['eth0']['address']}"
-    eth_x = width - 0.2 - _text_width(eth0, SMALL, True) - 0.24
+    eth_x = width - 0.2 - text_width(eth0, SMALL, True) - 0.24
     _draw_containers(ax, pod, boxes, widths, (width - row_w) / 2, (0.7, dev_y + 0.13))
     _pill(ax, 0.2, dev_y, [f"lo {pod_if['lo']['address']}"], "device", h=0.26, pad=0.12)
     _pill(ax, eth_x, dev_y, [eth0], "network", h=0.26, pad=0.12)

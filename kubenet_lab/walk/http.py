@@ -53,7 +53,7 @@ if TYPE_CHECKING:
     from kubenet_lab.model.gateway import Gateway
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["METHODS", "trace_http"]
+__all__ = ["METHODS", "gateway_at", "parse_request", "trace_http"]
 
 #: The methods a request may use (RFC 9110, and PATCH).
 METHODS = ("GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH")
@@ -132,11 +132,11 @@ def _address(view: StoreView, url: str, host: str) -> str:
                         "Gateway, or add_ingress_controller()")
 
 
-def trace_http(dp: Dataplane, src: str, url: str, method: str = "GET",
-               headers: dict[str, str] | None = None) -> Trace:
-    """``trace(src, url)``: the request to the proxy's public address, the proxy's
-    decision, and the proxied request."""
-    view = dp.view
+def parse_request(view: StoreView, url: str, method: str = "GET",
+                  headers: dict[str, str] | None = None) -> tuple[str, Request]:
+    """The address a client sends ``url`` to (a name resolved as external-dns publishes
+    it) and the request as the proxy reads it: the ``Host`` header (the URL's host
+    unless ``headers`` give one) without its port, the path, the query, the method."""
     scheme, host, port, netloc, path, query = _split(url)
     if method not in METHODS:
         raise ManifestError("trace", "method", method, "is not an HTTP method",
@@ -145,15 +145,28 @@ def trace_http(dp: Dataplane, src: str, url: str, method: str = "GET",
     if not any(k.lower() == "host" for k, _ in sent):
         sent = (("Host", netloc),) + sent
     host_header = next(v for k, v in sent if k.lower() == "host")
-    request = Request(scheme, host_header.rpartition(":")[0] if ":" in host_header
-                      and not host_header.endswith("]") else host_header, port, path,
+    if ":" in host_header and not host_header.endswith("]"):
+        host_header = host_header.rpartition(":")[0]
+    request = Request(scheme, host_header.lower(), port, path,
                       tuple(parse_qsl(query, keep_blank_values=True)), method, sent)
-    request = replace(request, host=request.host.lower())
-    address = _address(view, url, host)
-    first = trace_packet(dp, src, f"{address}:{port}")
+    return _address(view, url, host), request
+
+
+def gateway_at(view: StoreView, address: str) -> Gateway | None:
+    """The Gateway whose Envoy Service has the public ``address``, or None."""
+    return next((gw for gw, a in _gateways(view) if a == address), None)
+
+
+def trace_http(dp: Dataplane, src: str, url: str, method: str = "GET",
+               headers: dict[str, str] | None = None) -> Trace:
+    """``trace(src, url)``: the request to the proxy's public address, the proxy's
+    decision, and the proxied request."""
+    view = dp.view
+    address, request = parse_request(view, url, method, headers)
+    first = trace_packet(dp, src, f"{address}:{request.port}")
     if not first.delivered or first.destination_pod is None:
         return replace(first, dst=url)
-    gateway = next((gw for gw, a in _gateways(view) if a == address), None)
+    gateway = gateway_at(view, address)
     if gateway is not None:
         decision = route_request(view, gateway, request, dp.runtime.rng)
         return _finish(dp, first, url, request, decision, f"Envoy of Gateway {gateway.ref}")
