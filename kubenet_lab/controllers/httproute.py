@@ -280,10 +280,35 @@ def _candidates(view: StoreView, gw: Gateway, listener: Listener, request: Reque
     return out
 
 
+#: Envoy's mapping of its own HTTP answers to gRPC codes (``Grpc::Utility::
+#: httpToGrpcStatus``; the gRPC project's doc/http-grpc-status-mapping.md): 404 is
+#: UNIMPLEMENTED (12), 503 UNAVAILABLE (14), anything else here UNKNOWN (2).
+GRPC_STATUS = {404: 12, 503: 14}
+
+
+def _grpc_reply(decision: Decision) -> Decision:
+    """A local reply to a gRPC request, as Envoy sends it: HTTP 200, trailers only, with
+    ``grpc-status`` the gRPC code of the HTTP status it stands for."""
+    code = GRPC_STATUS.get(decision.status or 0, 2)
+    return replace(decision, status=200, why=decision.why + (
+        f"the request is gRPC: Envoy sends that as HTTP 200 with grpc-status {code}",),
+        response_headers=decision.response_headers + (
+            ("content-type", "application/grpc"), ("grpc-status", str(code))))
+
+
 def route_request(view: StoreView, gw: Gateway, request: Request, rng: Random
                   ) -> Decision:
     """Route one request arriving at ``gw`` on ``request.port``; ``rng`` draws the
-    weighted backend and the endpoint (Envoy's own random choices)."""
+    weighted backend and the endpoint (Envoy's own random choices). Envoy's own answer
+    to a gRPC request is a gRPC status (``GRPC_STATUS``), not an HTTP error."""
+    decision = _route(view, gw, request, rng)
+    grpc = (request.header("content-type") or "").startswith("application/grpc")
+    if grpc and decision.status is not None and decision.status >= 400:
+        return _grpc_reply(decision)
+    return decision
+
+
+def _route(view: StoreView, gw: Gateway, request: Request, rng: Random) -> Decision:
     listener = _listener(view, gw, request)
     if listener is None:
         return Decision(404, (f"no listener of Gateway {gw.ref} on port {request.port} "

@@ -213,9 +213,11 @@ def test_http_route_header_matching(c):
     backendRefs: [{name: infra-backend-v2, port: 8080}]
   - matches: [{headers: [{name: version, value: two}, {name: color, value: orange}]}]
     backendRefs: [{name: infra-backend-v1, port: 8080}]
-  - matches: [{headers: [{name: color, value: blue}]}, {headers: [{name: color, value: green}]}]
+  - matches: [{headers: [{name: color, value: blue}]},
+              {headers: [{name: color, value: green}]}]
     backendRefs: [{name: infra-backend-v1, port: 8080}]
-  - matches: [{headers: [{name: color, value: red}]}, {headers: [{name: color, value: yellow}]}]
+  - matches: [{headers: [{name: color, value: red}]},
+              {headers: [{name: color, value: yellow}]}]
     backendRefs: [{name: infra-backend-v2, port: 8080}]"""))
     table = [({"Version": "one"}, v(1)), ({"Version": "two"}, v(2)),
              ({"Version": "two", "Color": "orange"}, v(1)),
@@ -599,3 +601,106 @@ def test_a_url_port_no_listener_has_is_refused(c):
     """The load balancer listens only on the listeners' ports."""
     t = c.trace("internet", f"http://{address(c)}:8080/")
     assert not t.delivered and t.http_status is None
+
+
+# ---------------------------------------------------------------- gRPC
+ECHO = "gateway_api_conformance.echo_basic.grpcecho.GrpcEcho"
+
+
+def grpc_route(name: str, rules: str) -> str:
+    return f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: GRPCRoute
+metadata: {{name: {name}, namespace: {INFRA}}}
+spec:
+  parentRefs: [{{name: same-namespace}}]
+  rules:
+{rules}
+"""
+
+
+def grpc_call(c: kl.Cluster, method: str, headers: dict | None = None,
+              content_type: str = "application/grpc") -> tuple[str | None, str | None]:
+    """(grpc-status of Envoy's own answer or None, "namespace/backend" or None): a unary
+    call is a POST of ``/<service>/<method>`` with content-type application/grpc."""
+    t = c.trace("internet", f"http://{address(c)}/{ECHO}/{method}", method="POST",
+                headers={"content-type": content_type, **(headers or {})})
+    local = dict(t.response_headers).get("grpc-status")
+    if local is not None or t.http_status != 200:
+        return local, None
+    ns, pod = t.destination_pod.split("/")
+    return None, f"{ns}/{pod.rsplit('-', 2)[0]}"
+
+
+def test_grpc_exact_method_matching(c):
+    """GRPCExactMethodMatching: Echo to v1, EchoTwo to v2; a method no rule names is
+    answered by Envoy with codes.Unimplemented (grpc-status 12, in an HTTP 200)."""
+    c.apply(grpc_route("exact-matching", f"""\
+  - matches: [{{method: {{service: {ECHO}, method: Echo}}}}]
+    backendRefs: [{{name: infra-backend-v1, port: 8080}}]
+  - matches: [{{method: {{service: {ECHO}, method: EchoTwo}}}}]
+    backendRefs: [{{name: infra-backend-v2, port: 8080}}]"""))
+    assert grpc_call(c, "Echo") == (None, v(1))
+    assert grpc_call(c, "EchoTwo") == (None, v(2))
+    assert grpc_call(c, "EchoThree") == ("12", None)
+    # Not gRPC: matched against HTTPRoutes, of which the listener has none here.
+    assert c.trace("internet", f"http://{address(c)}/{ECHO}/Echo",
+                   method="POST").http_status == 404
+
+
+def test_grpc_route_header_matching(c):
+    """GRPCRouteHeaderMatching's idea, by the GRPCRoute precedence rules
+    (grpcroute_types.go: service, method, then the number of header matches): a match
+    with more headers wins; any of a rule's matches selects it."""
+    c.apply(grpc_route("grpc-header-matching", """\
+  - matches: [{headers: [{name: version, value: one}]}]
+    backendRefs: [{name: infra-backend-v1, port: 8080}]
+  - matches: [{headers: [{name: version, value: two}]}]
+    backendRefs: [{name: infra-backend-v2, port: 8080}]
+  - matches: [{headers: [{name: version, value: two}, {name: color, value: orange}]}]
+    backendRefs: [{name: infra-backend-v1, port: 8080}]
+  - matches: [{headers: [{name: color, value: blue}]},
+              {headers: [{name: color, value: green}]}]
+    backendRefs: [{name: infra-backend-v1, port: 8080}]
+  - matches: [{headers: [{name: color, value: red}]},
+              {headers: [{name: color, value: yellow}]}]
+    backendRefs: [{name: infra-backend-v2, port: 8080}]"""))
+    for headers, backend in [({"version": "one"}, v(1)), ({"version": "two"}, v(2)),
+                             ({"version": "two", "color": "orange"}, v(1)),
+                             ({"color": "blue"}, v(1)), ({"color": "green"}, v(1)),
+                             ({"color": "red"}, v(2)), ({"color": "yellow"}, v(2))]:
+        assert grpc_call(c, "Echo", headers) == (None, backend), headers
+    assert grpc_call(c, "Echo", {"version": "four"}) == ("12", None)
+
+
+def test_grpc_route_weight(c):
+    """GRPCRouteWeight: 70/30/0 over 500 calls, within the suite's 0.05."""
+    c.apply(grpc_route("weighted-backends", """  - backendRefs:
+    - {name: infra-backend-v1, port: 8080, weight: 70}
+    - {name: infra-backend-v2, port: 8080, weight: 30}
+    - {name: infra-backend-v3, port: 8080, weight: 0}"""))
+    counts: dict[str | None, int] = {}
+    for _ in range(500):
+        got = grpc_call(c, "Echo")[1]
+        counts[got] = counts.get(got, 0) + 1
+    assert abs(counts.get(v(1), 0) / 500 - 0.7) <= 0.05
+    assert abs(counts.get(v(2), 0) / 500 - 0.3) <= 0.05
+    assert v(3) not in counts
+
+
+def test_a_grpc_call_to_a_backend_that_is_not_permitted_is_unknown(c):
+    """Envoy maps its HTTP 500 for an invalid backend to grpc-status 2 (UNKNOWN), and a
+    Service without ready endpoints (503) to 14 (UNAVAILABLE)."""
+    c.apply(grpc_route("invalid", f"""  - matches: [{{method: {{service: {ECHO}, method: Echo}}}}]
+    backendRefs: [{{name: no-such-service, port: 8080}}]"""))
+    assert grpc_call(c, "Echo") == ("2", None)
+    c.apply(f"""
+apiVersion: v1
+kind: Service
+metadata: {{name: empty, namespace: {INFRA}}}
+spec:
+  selector: {{app: nobody}}
+  ports: [{{port: 8080, targetPort: 3000}}]
+""" + "---" + grpc_route("invalid", f"""  - matches: [{{method: {{service: {ECHO}, method: Echo}}}}]
+    backendRefs: [{{name: empty, port: 8080}}]"""))
+    assert grpc_call(c, "Echo") == ("14", None)
