@@ -9,13 +9,12 @@ and a padding of 3 (``k8s.io/cli-runtime/pkg/printers/tabwriter.go``): every col
 last is as wide as its longest cell plus three spaces, cells are left-aligned and the last
 column is not padded.
 
-The tables of pods, nodes, Services and Ingresses show ``<unknown>`` in the AGE column,
-which is what kubectl prints for an object without a ``creationTimestamp``. The Gateway
-API tables show the age on the cluster's clock (``StoreView.clock``, one second per API
-request, minus ``StoreView.created``), as kubectl's ``duration.HumanDuration`` prints it
-(``human_duration``). Nodes all run the same fixed image
-(``kubenet_lab.model.node``: ``KUBERNETES_VERSION``, ``OS_IMAGE``, ``KERNEL_VERSION``,
-``CONTAINER_RUNTIME``).
+Every table's AGE column is the object's age on the cluster's clock (``StoreView.clock``,
+one second per API request, minus its creation time ``StoreView.created``), as kubectl's
+``duration.HumanDuration`` prints it (``human_duration``); a crash-looping pod's RESTARTS
+adds how long ago its container last terminated, ``1 (5s ago)``. Nodes all run the same
+fixed image (``kubenet_lab.model.node``: ``KUBERNETES_VERSION``, ``OS_IMAGE``,
+``KERNEL_VERSION``, ``CONTAINER_RUNTIME``).
 
 Each function takes a ``Cluster`` or any read-only view of one (a ``Snapshot``).
 """
@@ -51,8 +50,6 @@ __all__ = [
     "kubectl_get_yaml",
 ]
 
-#: What kubectl prints in the AGE column for an object without a creationTimestamp.
-UNKNOWN_AGE = "<unknown>"
 # k8s.io/cli-runtime/pkg/printers/tabwriter.go
 _TABWRITER_MIN_WIDTH = 6
 _TABWRITER_PADDING = 3
@@ -73,7 +70,13 @@ def tabwriter(rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def _pod_status(pod: Pod) -> tuple[str, str, str]:
+def _age(view: StoreView, obj: Any) -> str:
+    """The AGE cell of a stored object: ``translateTimestampSince(creationTimestamp)``
+    (k8s.io/kubernetes pkg/printers/internalversion/printers.go), on the cluster's clock."""
+    return human_duration(view.clock - view.created(obj))
+
+
+def _pod_status(view: StoreView, pod: Pod) -> tuple[str, str, str]:
     """READY, STATUS and RESTARTS of a pod."""
     total = len(pod.containers)
     running = total - len(pod.crashing)
@@ -81,7 +84,11 @@ def _pod_status(pod: Pod) -> tuple[str, str, str]:
     # ready without a crashing container (a failing readiness probe) has none ready.
     ready = running if (pod.ready or pod.crashing) else 0
     if pod.crashing:
-        return f"{ready}/{total}", "CrashLoopBackOff", "1"
+        # printPod sums the containers' restartCount (1 for each crash-looping one, in
+        # controllers.pods.pod_status) and adds the age of the latest
+        # lastState.terminated.finishedAt: the pod's creation time in the lab.
+        restarts = sum(c.name in pod.crashing for c in pod.containers)
+        return f"{ready}/{total}", "CrashLoopBackOff", f"{restarts} ({_age(view, pod)} ago)"
     return f"{ready}/{total}", "Running", "0"
 
 
@@ -118,22 +125,25 @@ def kubectl_get_pods(
     -----
     READY counts the containers that run and are ready; a container that crash-loops
     (``pod.crashing``) is not ready, and the pod's STATUS is then ``CrashLoopBackOff``.
-    The lab does not model time: a crash-looping pod always shows 1 restart (kubectl
-    would add how long ago, ``1 (5s ago)``), other pods 0, and AGE is ``<unknown>``,
-    what kubectl prints for an object without a ``creationTimestamp``.
+    AGE is the pod's age on the cluster's clock (``human_duration``). The lab does not
+    replay the kubelet's history: a crash-looping container has restarted once and last
+    terminated when the pod was created (``controllers.pods.pod_status``), so RESTARTS
+    is the number of crash-looping containers and how long ago, ``1 (5s ago)`` (the
+    pod's age); other pods show 0.
 
     Examples
     --------
     >>> c = kl.Cluster(workers=2)
     >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
     >>> print(kubectl_get_pods(c, wide=True))
-    NAME   READY   STATUS    RESTARTS   AGE         IP           NODE     NOMINATED NODE   READINESS GATES
-    a      1/1     Running   0          <unknown>   10.244.1.2   node-1   <none>           <none>
-    b      1/1     Running   0          <unknown>   10.244.2.2   node-2   <none>           <none>
+    NAME   READY   STATUS    RESTARTS   AGE   IP           NODE     NOMINATED NODE   READINESS GATES
+    a      1/1     Running   0          1s    10.244.1.2   node-1   <none>           <none>
+    b      1/1     Running   0          0s    10.244.2.2   node-2   <none>           <none>
     >>> print(kubectl_get_pods(c, "kube-public"))
     No resources found in kube-public namespace.
     """  # noqa: E501 - kubectl -o wide tables are wider than a source line
-    pods = [p for p in cluster.pods if all_namespaces or p.namespace == namespace]
+    view = cluster.snapshot()
+    pods = [p for p in view.pods if all_namespaces or p.namespace == namespace]
     if not pods:
         if all_namespaces:
             return "No resources found"
@@ -145,8 +155,8 @@ def kubectl_get_pods(
         header += ["IP", "NODE", "NOMINATED NODE", "READINESS GATES"]
     rows = [header]
     for pod in pods:
-        ready, status, restarts = _pod_status(pod)
-        row = [pod.name, ready, status, restarts, UNKNOWN_AGE]
+        ready, status, restarts = _pod_status(view, pod)
+        row = [pod.name, ready, status, restarts, _age(view, pod)]
         if all_namespaces:
             row.insert(0, pod.namespace)
         if wide:
@@ -170,29 +180,30 @@ def kubectl_get_nodes(cluster: Cluster | StoreView, *, wide: bool = False) -> st
     -------
     str
         The table without a trailing newline, nodes in ``cluster.nodes`` order (control
-        plane first). Every node is ``Ready``; ROLES is ``node.roles``; AGE is
-        ``<unknown>`` (the lab keeps no clock); VERSION, OS-IMAGE, KERNEL-VERSION and
-        CONTAINER-RUNTIME are the lab's fixed node image (``KUBERNETES_VERSION``,
-        ``OS_IMAGE``, ``KERNEL_VERSION``, ``CONTAINER_RUNTIME``).
+        plane first). Every node is ``Ready``; ROLES is ``node.roles``; AGE is the
+        node's age on the cluster's clock (``human_duration``); VERSION, OS-IMAGE,
+        KERNEL-VERSION and CONTAINER-RUNTIME are the lab's fixed node image
+        (``KUBERNETES_VERSION``, ``OS_IMAGE``, ``KERNEL_VERSION``, ``CONTAINER_RUNTIME``).
 
     Examples
     --------
     >>> c = kl.Cluster(workers=2)
     >>> print(kubectl_get_nodes(c))
-    NAME            STATUS   ROLES           AGE         VERSION
-    control-plane   Ready    control-plane   <unknown>   v1.31.4
-    node-1          Ready    <none>          <unknown>   v1.31.4
-    node-2          Ready    <none>          <unknown>   v1.31.4
+    NAME            STATUS   ROLES           AGE   VERSION
+    control-plane   Ready    control-plane   0s    v1.31.4
+    node-1          Ready    <none>          0s    v1.31.4
+    node-2          Ready    <none>          0s    v1.31.4
     """
-    if not cluster.nodes:  # pragma: no cover - a Cluster always has its control plane
+    view = cluster.snapshot()
+    if not view.nodes:  # pragma: no cover - a Cluster always has its control plane
         return "No resources found"
     header = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"]
     if wide:
         header += ["INTERNAL-IP", "EXTERNAL-IP", "OS-IMAGE", "KERNEL-VERSION",
                    "CONTAINER-RUNTIME"]
     rows = [header]
-    for node in cluster.nodes:
-        row = [node.name, "Ready", node.roles, UNKNOWN_AGE, KUBERNETES_VERSION]
+    for node in view.nodes:
+        row = [node.name, "Ready", node.roles, _age(view, node), KUBERNETES_VERSION]
         if wide:
             row += [node.ip, node.public_ip or "<none>", OS_IMAGE, KERNEL_VERSION,
                     CONTAINER_RUNTIME]
@@ -215,9 +226,10 @@ def kubectl_get_services(cluster: Cluster | StoreView, namespace: str = "default
 
     >>> print(kubectl_get_services(kl.Cluster(), "kube-system"))
     NAME       TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)                  AGE
-    kube-dns   ClusterIP   10.96.0.10   <none>        53/UDP,53/TCP,9153/TCP   <unknown>
+    kube-dns   ClusterIP   10.96.0.10   <none>        53/UDP,53/TCP,9153/TCP   0s
     """
-    services = [s for s in cluster.services if all_namespaces or s.namespace == namespace]
+    view = cluster.snapshot()
+    services = [s for s in view.services if all_namespaces or s.namespace == namespace]
     if not services:
         return ("No resources found" if all_namespaces
                 else f"No resources found in {namespace} namespace.")
@@ -233,7 +245,7 @@ def kubectl_get_services(cluster: Cluster | StoreView, namespace: str = "default
         ports = ",".join(
             f"{p.port}{f':{p.node_port}' if p.node_port else ''}/{p.protocol}" for p in s.ports
         ) or "<none>"
-        row = [s.name, s.type, cluster_ip, external, ports, UNKNOWN_AGE]
+        row = [s.name, s.type, cluster_ip, external, ports, _age(view, s)]
         if all_namespaces:
             row.insert(0, s.namespace)
         if wide:
@@ -282,7 +294,7 @@ def kubectl_get_ingresses(cluster: Cluster | StoreView, namespace: str = "defaul
             text += f" + {len(ing.rules) - 3} more..."
         row = [ing.name, ing.ingress_class_name or "<none>", text,
                address if handled(cluster, ing) else "", "80, 443" if ing.tls else "80",
-               UNKNOWN_AGE]
+               _age(cluster, ing)]
         rows.append(([ing.namespace] if all_namespaces else []) + row)
     return tabwriter(rows)
 
@@ -383,8 +395,8 @@ def kubectl_command(cluster: Cluster | StoreView, args: list[str]) -> str:
     the custom resources (``kubectl_describe``).
 
     >>> print(kubectl_command(kl.Cluster(), ["get", "nodes"]))
-    NAME            STATUS   ROLES           AGE         VERSION
-    control-plane   Ready    control-plane   <unknown>   v1.31.4
+    NAME            STATUS   ROLES           AGE   VERSION
+    control-plane   Ready    control-plane   0s    v1.31.4
     >>> print(kubectl_command(kl.Cluster(), ["get", "gateways"]))
     No resources found in default namespace.
     >>> print(kubectl_command(kl.Cluster(), ["get", "gateway", "eg"]))
@@ -523,9 +535,10 @@ CUSTOM_RESOURCES = ("ClusterNetworkPolicy", "AdminNetworkPolicy", "BaselineAdmin
 @checked
 def human_duration(seconds: int) -> str:
     """An age as kubectl's AGE column prints it (k8s.io/apimachinery
-    pkg/util/duration ``HumanDuration``): seconds up to 2 minutes, then minutes (with
-    seconds under 10 minutes), hours (with minutes under 8 hours), days (with hours
-    under 8 days), years (with days under 8 years).
+    pkg/util/duration ``HumanDuration``): seconds under 2 minutes, minutes under 3
+    hours (with seconds under 10 minutes), hours under 2 days (with minutes under 8
+    hours), days under 2 years (with hours under 8 days), then years (with days under 8
+    years); -1 (a second of clock skew) is ``0s``, less is ``<invalid>``.
 
     >>> [human_duration(s) for s in (0, 119, 125, 600, 3 * 3600 + 60, 9 * 3600, 3 * 86400)]
     ['0s', '119s', '2m5s', '10m', '3h1m', '9h', '3d']

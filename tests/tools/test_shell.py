@@ -133,10 +133,16 @@ def test_kubectl_on_a_node(c):
     assert c.exec("node-1", "kubectl get pods -A -o wide") == kl.kubectl_get_pods(
         c, all_namespaces=True, wide=True)
     assert c.exec("node-1", "kubectl get nodes") == kl.kubectl_get_nodes(c)
-    # a kubeadm cluster starts with the API server's Service in default (kubectl's format)
+    # a kubeadm cluster starts with the API server's Service in default (kubectl's format),
+    # as old as the API requests made since (one second each: at least the two pods')
+    since = c.store.clock - c.store.created(c.service("default/kubernetes"))
+    assert since >= 2
     assert c.exec("node-1", "kubectl get svc") == (
         "NAME         TYPE        CLUSTER-IP   EXTERNAL-IP   PORT(S)   AGE\n"
-        "kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP   <unknown>")
+        f"kubernetes   ClusterIP   10.96.0.1    <none>        443/TCP   {since}s")
+    for _ in range(200 - since):
+        c.store.tick()
+    assert c.exec("node-1", "kubectl get svc").endswith("   443/TCP   3m20s")
     assert c.exec("node-1", "kubectl get svc -n kube-public") == (
         "No resources found in kube-public namespace.")
     assert c.exec("default/a", "kubectl get pods") == "sh: 1: kubectl: not found"

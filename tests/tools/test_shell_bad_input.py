@@ -273,7 +273,7 @@ def test_kubectl_answers_as_kubectl_does(c, args, answer):
 
 def test_kubectl_get_by_name(c):
     assert c.exec("node-1", "kubectl get pods b").splitlines() == [
-        "NAME   READY   STATUS    RESTARTS   AGE", "b      1/1     Running   0          <unknown>"]
+        "NAME   READY   STATUS    RESTARTS   AGE", "b      1/1     Running   0          0s"]
 
 
 # --------------------------------------------------------------------------- everything

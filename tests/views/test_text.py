@@ -6,7 +6,7 @@ import pytest
 
 import kubenet_lab as kl
 from kubenet_lab.model.node import CONTAINER_RUNTIME, KERNEL_VERSION, KUBERNETES_VERSION, OS_IMAGE
-from kubenet_lab.tools.kubectl import kubectl_get_nodes, kubectl_get_pods
+from kubenet_lab.tools.kubectl import human_duration, kubectl_get_nodes, kubectl_get_pods
 from kubenet_lab.views.text import TEXT_WIDTH, hop_text, trace_text
 
 
@@ -117,14 +117,39 @@ def test_hop_text_rejects_a_hop_number_outside_the_trace(cross: kl.Trace, index:
 # --------------------------------------------------------------------------- kubectl get pods
 # Expected tables are written by hand from kubectl's printer: Go's tabwriter with a minimum
 # cell width of 6 and a padding of 3, so each column is its longest cell plus 3 spaces, and
-# the last column is not padded.
+# the last column is not padded. AGE is the object's age on the cluster's clock, which each
+# API request advances by a second: the fixture made a (1s old) and then b (0s), its last
+# request; what the cluster made itself is as old as the requests made since.
+
+def _age(c: kl.Cluster, obj: object) -> str:
+    """``obj``'s age as kubectl prints it: one second per API request made since."""
+    return human_duration(c.store.clock - c.store.created(obj))
+
+
+def _tick(c: kl.Cluster, seconds: int) -> None:
+    """``seconds`` more API requests: the clock moves on by as many seconds."""
+    for _ in range(seconds):
+        c.store.tick()
+
 
 def test_kubectl_get_pods(cluster: kl.Cluster) -> None:
     assert kubectl_get_pods(cluster) == (
         "NAME   READY   STATUS    RESTARTS   AGE\n"
-        "a      1/1     Running   0          <unknown>\n"
-        "b      1/1     Running   0          <unknown>"
+        "a      1/1     Running   0          1s\n"
+        "b      1/1     Running   0          0s"
     )
+
+
+def test_kubectl_get_pods_age_is_kubectls_human_duration(cluster: kl.Cluster) -> None:
+    _tick(cluster, 119)  # b is 119 s old, a 120 s
+    assert [line.split()[-1] for line in kubectl_get_pods(cluster).splitlines()] == [
+        "AGE", "2m", "119s"]
+    _tick(cluster, 5)
+    assert [line.split()[-1] for line in kubectl_get_pods(cluster).splitlines()] == [
+        "AGE", "2m5s", "2m4s"]
+    _tick(cluster, 3 * 3600 - 125)
+    assert [line.split()[-1] for line in kubectl_get_pods(cluster).splitlines()] == [
+        "AGE", "3h", "179m"]
 
 
 def test_kubectl_get_pods_all_namespaces(cluster: kl.Cluster) -> None:
@@ -132,20 +157,25 @@ def test_kubectl_get_pods_all_namespaces(cluster: kl.Cluster) -> None:
     # plus five characters, as kube-controller-manager names them.
     assert kubectl_get_pods(cluster, all_namespaces=True) == (
         "NAMESPACE     NAME                      READY   STATUS    RESTARTS   AGE\n"
-        "default       a                         1/1     Running   0          <unknown>\n"
-        "default       b                         1/1     Running   0          <unknown>\n"
-        "kube-system   coredns-54b77986c-95hb8   1/1     Running   0          <unknown>\n"
-        "kube-system   coredns-54b77986c-zmlnw   1/1     Running   0          <unknown>"
+        "default       a                         1/1     Running   0          1s\n"
+        "default       b                         1/1     Running   0          0s\n"
+        "kube-system   coredns-54b77986c-95hb8   1/1     Running   0          "
+        + _age(cluster, cluster.pod("kube-system/coredns-54b77986c-95hb8")) + "\n"
+        "kube-system   coredns-54b77986c-zmlnw   1/1     Running   0          "
+        + _age(cluster, cluster.pod("kube-system/coredns-54b77986c-zmlnw"))
     )
+    # CoreDNS was made before a, by the cluster's setup
+    assert cluster.store.created(cluster.pod("kube-system/coredns-54b77986c-95hb8")) < (
+        cluster.store.created(cluster.pod("default/a")))
 
 
 def test_kubectl_get_pods_wide(cluster: kl.Cluster) -> None:
     assert kubectl_get_pods(cluster, wide=True) == (
-        "NAME   READY   STATUS    RESTARTS   AGE         IP           NODE     "
+        "NAME   READY   STATUS    RESTARTS   AGE   IP           NODE     "
         "NOMINATED NODE   READINESS GATES\n"
-        "a      1/1     Running   0          <unknown>   10.244.1.2   node-1   "
+        "a      1/1     Running   0          1s    10.244.1.2   node-1   "
         "<none>           <none>\n"
-        "b      1/1     Running   0          <unknown>   10.244.2.2   node-2   "
+        "b      1/1     Running   0          0s    10.244.2.2   node-2   "
         "<none>           <none>"
     )
 
@@ -153,10 +183,10 @@ def test_kubectl_get_pods_wide(cluster: kl.Cluster) -> None:
 def test_kubectl_get_pods_all_namespaces_wide(cluster: kl.Cluster) -> None:
     lines = kubectl_get_pods(cluster, all_namespaces=True, wide=True).splitlines()
     assert lines[0] == (
-        "NAMESPACE     NAME                      READY   STATUS    RESTARTS   AGE         "
+        "NAMESPACE     NAME                      READY   STATUS    RESTARTS   AGE   "
         "IP           NODE            NOMINATED NODE   READINESS GATES")
     assert lines[1] == (
-        "default       a                         1/1     Running   0          <unknown>   "
+        "default       a                         1/1     Running   0          1s    "
         "10.244.1.2   node-1          <none>           <none>")
 
 
@@ -164,12 +194,28 @@ def test_kubectl_get_pods_shows_a_crash_looping_container(cluster: kl.Cluster) -
     # Two containers declaring the same port: the second cannot bind it and crash-loops.
     cluster.add_pod("default/dup", node="node-1", containers=[
         kl.Container("web", ports=[80]), kl.Container("copy", ports=[80])])
+    # kubectl's printPod: the containers' restartCount summed (1), and how long ago the
+    # last one terminated (lastState.terminated.finishedAt: the pod's creation, here)
     assert kubectl_get_pods(cluster) == (
-        "NAME   READY   STATUS             RESTARTS   AGE\n"
-        "a      1/1     Running            0          <unknown>\n"
-        "b      1/1     Running            0          <unknown>\n"
-        "dup    1/2     CrashLoopBackOff   1          <unknown>"
+        "NAME   READY   STATUS             RESTARTS     AGE\n"
+        "a      1/1     Running            0            2s\n"
+        "b      1/1     Running            0            1s\n"
+        "dup    1/2     CrashLoopBackOff   1 (0s ago)   0s"
     )
+    _tick(cluster, 125)
+    assert kubectl_get_pods(cluster).splitlines()[-1] == (
+        "dup    1/2     CrashLoopBackOff   1 (2m5s ago)   2m5s")
+
+
+def test_kubectl_get_pods_sums_the_restarts_of_crash_looping_containers(
+    cluster: kl.Cluster,
+) -> None:
+    # three containers on port 80: the first binds it, the two others crash-loop
+    cluster.add_pod("default/trio", node="node-1", containers=[
+        kl.Container(name, ports=[80]) for name in ("web", "copy", "again")])
+    _tick(cluster, 7)
+    assert kubectl_get_pods(cluster).splitlines()[-1] == (
+        "trio   1/3     CrashLoopBackOff   2 (7s ago)   7s")
 
 
 def test_kubectl_get_pods_counts_no_ready_container_in_a_pod_that_is_not_ready(
@@ -177,7 +223,7 @@ def test_kubectl_get_pods_counts_no_ready_container_in_a_pod_that_is_not_ready(
 ) -> None:
     cluster.add_pod("default/slow", node="node-1", ready=False)
     assert kubectl_get_pods(cluster).splitlines()[-1] == (
-        "slow   0/1     Running   0          <unknown>")
+        "slow   0/1     Running   0          0s")
 
 
 def test_kubectl_get_pods_in_a_namespace_without_pods(cluster: kl.Cluster) -> None:
@@ -195,26 +241,41 @@ def test_kubectl_get_pods_lists_pods_in_natural_name_order() -> None:
 
 # --------------------------------------------------------------------------- kubectl get nodes
 def test_kubectl_get_nodes(cluster: kl.Cluster) -> None:
+    # kubeadm made the nodes together, before the fixture's two pods
+    since = cluster.store.clock - cluster.store.created(cluster.node("control-plane"))
+    assert since >= 2
+    assert {_age(cluster, n) for n in cluster.nodes} == {human_duration(since)}
+    _tick(cluster, 600 - since)  # ten minutes after the nodes were made
     assert kubectl_get_nodes(cluster) == (
-        "NAME            STATUS   ROLES           AGE         VERSION\n"
-        "control-plane   Ready    control-plane   <unknown>   v1.31.4\n"
-        "node-1          Ready    <none>          <unknown>   v1.31.4\n"
-        "node-2          Ready    <none>          <unknown>   v1.31.4"
+        "NAME            STATUS   ROLES           AGE   VERSION\n"
+        "control-plane   Ready    control-plane   10m   v1.31.4\n"
+        "node-1          Ready    <none>          10m   v1.31.4\n"
+        "node-2          Ready    <none>          10m   v1.31.4"
     )
+    _tick(cluster, 1)
+    assert kubectl_get_nodes(cluster).splitlines()[1] == (
+        "control-plane   Ready    control-plane   10m   v1.31.4")
+    _tick(cluster, 8 * 3600 - 60 - 601)
+    assert kubectl_get_nodes(cluster).splitlines()[1] == (
+        "control-plane   Ready    control-plane   7h59m   v1.31.4")
 
 
 def test_kubectl_get_nodes_wide(cluster: kl.Cluster) -> None:
     cluster.add_node("edge", public_ip="203.0.113.10")
+    _tick(cluster, 9)  # edge is 9 s old; the others are older
+    old = _age(cluster, cluster.node("node-1"))
+    assert cluster.store.clock - cluster.store.created(cluster.node("node-1")) > 9
+    width = max(6, len(old) + 3)  # tabwriter: the widest cell plus 3, at least 6
     assert kubectl_get_nodes(cluster, wide=True) == (
-        "NAME            STATUS   ROLES           AGE         VERSION   INTERNAL-IP   "
+        f"NAME            STATUS   ROLES           {'AGE':<{width}}VERSION   INTERNAL-IP   "
         "EXTERNAL-IP    OS-IMAGE             KERNEL-VERSION     CONTAINER-RUNTIME\n"
-        "control-plane   Ready    control-plane   <unknown>   v1.31.4   10.0.1.4      "
+        f"control-plane   Ready    control-plane   {old:<{width}}v1.31.4   10.0.1.4      "
         "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
-        "edge            Ready    <none>          <unknown>   v1.31.4   10.0.0.4      "
+        f"edge            Ready    <none>          {'9s':<{width}}v1.31.4   10.0.0.4      "
         "203.0.113.10   Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
-        "node-1          Ready    <none>          <unknown>   v1.31.4   10.0.1.5      "
+        f"node-1          Ready    <none>          {old:<{width}}v1.31.4   10.0.1.5      "
         "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
-        "node-2          Ready    <none>          <unknown>   v1.31.4   10.0.1.6      "
+        f"node-2          Ready    <none>          {old:<{width}}v1.31.4   10.0.1.6      "
         "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24"
     )
 
@@ -275,11 +336,14 @@ def test_kubectl_get_ingress_in_kubectls_format() -> None:
     ip = c.service("ingress-nginx/ingress-nginx-controller").load_balancer_ip
     lines = kl.kubectl_get_ingresses(c).splitlines()
     assert lines[0].split() == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
-    assert lines[1].split() == ["catch-all", "nginx", "*", ip, "80", "<unknown>"]
+    # one apply (one API request, the last) made both: 0 s old
+    assert lines[1].split() == ["catch-all", "nginx", "*", ip, "80", "0s"]
     assert lines[2].split() == ["shop", "nginx", "shop.example.com,api.example.com", ip,
-                                "80,", "443", "<unknown>"]
+                                "80,", "443", "0s"]
     assert [line.index("ADDRESS") for line in lines[:1]] == [line.index(ip) for line in lines[1:2]]
-    assert lines[2].endswith("   80, 443   <unknown>")
+    assert lines[2].endswith("   80, 443   0s")
+    _tick(c, 3600 + 120)
+    assert kl.kubectl_get_ingresses(c).splitlines()[2].endswith("   80, 443   62m")
 
 
 def test_kubectl_get_ingress_all_namespaces_exact_table() -> None:
@@ -289,11 +353,11 @@ def test_kubectl_get_ingress_all_namespaces_exact_table() -> None:
     # the class "other" has no controller here: no status, ADDRESS stays empty
     expected = "\n".join([
         "NAMESPACE     NAME        CLASS   HOSTS" + " " * 51 + "ADDRESS         PORTS     AGE",
-        "default       catch-all   nginx   *" + " " * 55 + "198.51.100.10   80        <unknown>",
+        "default       catch-all   nginx   *" + " " * 55 + "198.51.100.10   80        0s",
         "default       shop        nginx   shop.example.com,api.example.com" + " " * 24
-        + "198.51.100.10   80, 443   <unknown>",
+        + "198.51.100.10   80, 443   0s",
         "kube-system   many        other   a.example.com,b.example.com,c.example.com + 2 more..."
-        + " " * 19 + "80        <unknown>",
+        + " " * 19 + "80        0s",
     ])
     assert kl.kubectl_get_ingresses(c, all_namespaces=True) == expected
     assert c.exec("node-1", "kubectl get ingress -A") == expected
@@ -309,4 +373,4 @@ def test_kubectl_get_ingress_without_ingresses_or_load_balancer() -> None:
     c.apply(_INGRESSES.split("---")[1])  # no controller: the class it names, no status
     assert kl.kubectl_get_ingresses(c) == (
         "NAME        CLASS   HOSTS   ADDRESS   PORTS   AGE\n"
-        "catch-all   nginx   *                 80      <unknown>")
+        "catch-all   nginx   *                 80      0s")
