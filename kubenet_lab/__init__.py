@@ -62,7 +62,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
         "compare_cni_plugins", "healthy_cluster",
     ),
     "tools.kubectl": (
-        "human_duration", "kubectl_command", "kubectl_describe", "kubectl_get_gateway_api",
+        "human_duration", "kubectl_command", "kubectl_describe", "kubectl_get_endpointslices",
+        "kubectl_get_gateway_api",
         "kubectl_get_ingresses", "kubectl_get_networkpolicies", "kubectl_get_nodes",
         "kubectl_get_pods", "kubectl_get_services", "kubectl_get_yaml",
     ),

@@ -14,12 +14,13 @@ import hashlib
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.api.service import APISERVER_PORT
+from kubenet_lab.model.names import SAFE_ALPHABET
 from kubenet_lab.model.service import Endpoint, EndpointSlice, Service, ServicePort
 
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["endpoint_slices", "listening_container", "service_endpoints"]
+__all__ = ["endpoint_slices", "listening_container", "service_endpoints", "slice_name"]
 
 
 def _label_index(view: StoreView) -> dict[tuple[str, str, str], list[str]]:
@@ -116,7 +117,7 @@ def endpoint_slices(view: StoreView, svc: Service) -> list[EndpointSlice]:
         return []
     if svc.selector is None:
         cp = next(n for n in view.nodes if n.control_plane)
-        return [EndpointSlice(svc.namespace, svc.name, svc.ref,
+        return [EndpointSlice(svc.namespace, slice_name(svc, 0), svc.ref,
                               (("https", APISERVER_PORT, "TCP"),),
                               (Endpoint(cp.ip, cp.name, f"Node {cp.name}"),))]
     groups: dict[tuple[tuple[str | None, int, str], ...], list[Endpoint]] = {}
@@ -128,10 +129,16 @@ def endpoint_slices(view: StoreView, svc: Service) -> list[EndpointSlice]:
                 ports.append((sp.name, port, sp.protocol))
         groups.setdefault(tuple(ports), []).append(
             Endpoint(pod.ip, pod.node, f"Pod {pod.ref}", pod.ready))
-    slices = []
-    for i, (ports, eps) in enumerate(sorted(groups.items(), key=lambda kv: repr(kv[0]))):
-        digest = hashlib.sha256(f"{svc.ref}#{i}".encode()).hexdigest()
-        suffix = "".join("bcdfghjklmnpqrstvwxz2456789"[int(ch, 16)] for ch in digest[:5])
-        slices.append(EndpointSlice(svc.namespace, f"{svc.name}-{suffix}", svc.ref, ports,
-                                    tuple(sorted(eps, key=lambda e: e.address))))
-    return slices
+    return [EndpointSlice(svc.namespace, slice_name(svc, i), svc.ref, ports,
+                          tuple(sorted(eps, key=lambda e: e.address)))
+            for i, (ports, eps) in enumerate(sorted(groups.items(), key=lambda kv: repr(kv[0])))]
+
+
+def slice_name(svc: Service, index: int) -> str:
+    """The name of a Service's ``index``-th slice: the controller's ``generateName``
+    ``<service>-`` and five characters of apimachinery's alphabet (drawn at random by the
+    API server; derived from the Service and the index in the lab, so it stays the same)."""
+    if svc.selector is None:  # the API server's own slice of default/kubernetes
+        return svc.name
+    digest = hashlib.sha256(f"{svc.ref}#{index}".encode()).hexdigest()
+    return f"{svc.name}-" + "".join(SAFE_ALPHABET[int(ch, 16)] for ch in digest[:5])

@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.controllers import objects
+from kubenet_lab.controllers.endpointslice import endpoint_slices, slice_name
 from kubenet_lab.controllers.ingress import SERVICE, handled
 from kubenet_lab.exceptions import NotFoundError
 from kubenet_lab.model.arguments import checked
@@ -41,6 +42,7 @@ __all__ = [
     "human_duration",
     "kubectl_command",
     "kubectl_describe",
+    "kubectl_get_endpointslices",
     "kubectl_get_gateway_api",
     "kubectl_get_ingresses",
     "kubectl_get_networkpolicies",
@@ -255,6 +257,97 @@ def kubectl_get_services(cluster: Cluster | StoreView, namespace: str = "default
     return tabwriter(rows)
 
 
+#: The labels the EndpointSlice controller puts on its slices (pkg/controller/
+#: endpointslice/reconciler.go; the API server's slice of default/kubernetes has only the
+#: first).
+SLICE_SERVICE_LABEL = "kubernetes.io/service-name"
+SLICE_MANAGED_BY = ("endpointslice.kubernetes.io/managed-by", "endpointslice-controller.k8s.io")
+
+
+def _slice_labels(svc: Any) -> dict[str, str]:
+    labels = {SLICE_SERVICE_LABEL: svc.name}
+    if svc.selector is not None:
+        labels[SLICE_MANAGED_BY[0]] = SLICE_MANAGED_BY[1]
+    return labels
+
+
+def _more(items: list[str], limit: int = 3) -> str:
+    """kubectl's ``listWithMoreString``: the first three, ``+ N more...``, or ``<unset>``."""
+    shown = ",".join(items[:limit])
+    if len(items) > limit:
+        return f"{shown} + {len(items) - limit} more..."
+    return shown or "<unset>"
+
+
+def label_selector(text: str) -> list[tuple[str, str, str | None]] | str:
+    """A kubectl ``-l`` selector of equality requirements (``k=v``, ``k==v``, ``k!=v``,
+    ``k``, ``!k``, comma-separated) as ``(key, op, value)``, or kubectl's error message.
+
+    >>> label_selector("kubernetes.io/service-name=web,!canary")
+    [('kubernetes.io/service-name', '=', 'web'), ('canary', '!', None)]
+    """
+    out: list[tuple[str, str, str | None]] = []
+    for part in text.split(","):
+        part = part.strip()
+        match = re.fullmatch(r"(!?)([A-Za-z0-9][-A-Za-z0-9_./]*)(?:(==|=|!=)(.*))?", part)
+        if match is None or (match.group(1) and match.group(3)):
+            return f"error: unable to parse requirement: found '{part}', expected: identifier"
+        bang, key, op, value = match.groups()
+        out.append((key, "!" if bang else {"==": "=", None: "exists"}.get(op, op),
+                    value if op else None))
+    return out
+
+
+def _selected(labels: dict[str, str], selector: list[tuple[str, str, str | None]]) -> bool:
+    for key, op, value in selector:
+        have = labels.get(key)
+        if ((op == "=" and have != value) or (op == "!=" and have == value)
+                or (op == "exists" and have is None) or (op == "!" and have is not None)):
+            return False
+    return True
+
+
+@checked
+def kubectl_get_endpointslices(cluster: Cluster | StoreView, namespace: str = "default", *,
+                               all_namespaces: bool = False, selector: str | None = None
+                               ) -> str:
+    """``kubectl get endpointslices [-l kubernetes.io/service-name=NAME]`` as kubectl
+    prints it: NAME ADDRESSTYPE PORTS ENDPOINTS AGE (pkg/printers/internalversion/
+    printers.go ``printEndpointSlice``: the first three ports and addresses, then ``+ N
+    more...``; ``<unset>`` for none). A Service whose selector matches no pod has one
+    placeholder slice without ports or endpoints, as the controller makes it. A slice's
+    AGE is its Service's: the controller creates it as soon as the Service exists.
+
+    >>> c = kl.Cluster()
+    >>> print(kubectl_get_endpointslices(c, "kube-system"))
+    NAME             ADDRESSTYPE   PORTS        ENDPOINTS               AGE
+    kube-dns-jcjps   IPv4          53,53,9153   10.244.0.2,10.244.0.3   0s
+    """
+    view = cluster.snapshot()
+    wanted = label_selector(selector) if selector else []
+    if isinstance(wanted, str):
+        return wanted
+    rows: list[list[str]] = []
+    for svc in view.services:
+        if not (all_namespaces or svc.namespace == namespace) or not _selected(
+                _slice_labels(svc), wanted) or svc.type == "ExternalName":
+            continue
+        slices = endpoint_slices(view, svc)
+        cells = [(sl.name, _more([str(p) for _, p, _ in sl.ports]),
+                  _more([e.address for e in sl.endpoints])) for sl in slices]
+        if not slices and svc.selector is not None:
+            cells = [(slice_name(svc, 0), "<unset>", "<unset>")]
+        for name, ports, eps in cells:
+            rows.append(([svc.namespace] if all_namespaces else [])
+                        + [name, "IPv4", ports, eps, _age(view, svc)])
+    if not rows:
+        return ("No resources found" if all_namespaces
+                else f"No resources found in {namespace} namespace.")
+    head = (["NAMESPACE"] if all_namespaces else []) + ["NAME", "ADDRESSTYPE", "PORTS",
+                                                        "ENDPOINTS", "AGE"]
+    return tabwriter([head, *sorted(rows)])
+
+
 @checked
 def kubectl_get_ingresses(cluster: Cluster | StoreView, namespace: str = "default", *,
                           all_namespaces: bool = False, wide: bool = False) -> str:
@@ -301,11 +394,14 @@ def kubectl_get_ingresses(cluster: Cluster | StoreView, namespace: str = "defaul
 
 #: kubectl get's flags that the lab reads: long name -> (shorthand, takes a value).
 _GET_FLAGS = {"all-namespaces": ("A", False), "namespace": ("n", True), "output": ("o", True),
-              "help": ("h", False)}
+              "selector": ("l", True), "help": ("h", False)}
 #: k8s.io/cli-runtime pkg/genericclioptions/print_flags.go: the formats ``-o`` knows.
 _OUTPUT_FORMATS = ("custom-columns,custom-columns-file,go-template,go-template-file,json,"
                    "jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,"
                    "yaml")
+#: kubectl's names for EndpointSlices (discovery.k8s.io; no short name).
+_SLICE_NAMES = ("endpointslice", "endpointslices", "endpointslice.discovery.k8s.io",
+                "endpointslices.discovery.k8s.io")
 #: The kinds ``get`` prints a table of (besides the Gateway API's), by their resource.
 _TABLES = {"Pod": "pods", "Node": "nodes", "Service": "services",
            "Ingress": "ingresses.networking.k8s.io"}
@@ -448,6 +544,14 @@ def kubectl_command(cluster: Cluster | StoreView, args: list[str]) -> str:
         if kind is None:
             return f'error: the server doesn\'t have a resource type "{what}"'
         return kubectl_get_yaml(cluster, kind, names, namespace, all_namespaces=all_ns)
+    if what.lower() in _SLICE_NAMES:
+        if names:
+            return (f"error: the lab's kubectl lists endpointslices.discovery.k8s.io: "
+                    f"kubectl get {what} -l {SLICE_SERVICE_LABEL}=NAME")
+        return kubectl_get_endpointslices(cluster, namespace, all_namespaces=all_ns,
+                                          selector=flags.get("selector"))
+    if "selector" in flags:
+        return "error: the lab's kubectl takes -l only for endpointslices"
     resolved = _resolve(what)
     if resolved in _PRINTER_COLUMNS:
         if names and all_ns:
