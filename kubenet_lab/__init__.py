@@ -73,7 +73,10 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "views.pictures": ("cluster_layout", "draw_cluster", "draw_pod", "draw_trace",),
     "views.policy": ("draw_reachability", "reachability_html", "reachability_text",),
     "views.policy_widgets": ("PolicyPlayground",),
-    "views.services": ("draw_chain_walk", "draw_internet_traffic", "draw_load_balancing",),
+    "views.services": (
+        "draw_chain_walk", "draw_internet_traffic", "draw_kube_proxy_scaling",
+        "draw_load_balancing", "kube_proxy_scaling",
+    ),
     "views.text": ("hop_text", "network_model_text", "trace_text", "traffic_text",),
     "views.widgets": ("TraceExplorer", "TraceStepper",),
 }

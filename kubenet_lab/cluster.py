@@ -29,8 +29,9 @@ Names follow Kubernetes: pods are ``"namespace/name"``; listings use a natural s
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from kubenet_lab.api.service import build_service
 from kubenet_lab.api.workloads import build_namespace
@@ -113,6 +114,15 @@ class Cluster:
         keeps flannel's datapath and enforces NetworkPolicy, AdminNetworkPolicy,
         BaselineAdminNetworkPolicy and ClusterNetworkPolicy from nftables' POSTROUTING
         hook on each node.
+    kube_proxy_mode : str
+        kube-proxy's ``mode``: ``"iptables"`` (the default; kubeadm writes ``mode:
+        iptables`` explicitly from 1.37) or ``"nftables"`` (GA since 1.33, KEP-3866; one
+        table ``ip kube-proxy`` per node with verdict maps, modelled on kube-proxy v1.31:
+        see ``kubenet_lab.dataplane.kube_proxy_nftables``). In nftables mode kube-proxy
+        writes no KUBE-* iptables rules; traffic to an unallocated address of the
+        Service CIDR is dropped, to an unused port of a ClusterIP rejected, and NodePorts
+        answer only on the node's primary IP (never on 127.0.0.1). With
+        ``cni="cilium"`` kube-proxy does not run and the mode changes nothing.
 
     Examples
     --------
@@ -138,16 +148,20 @@ class Cluster:
         node_cidr_mask: int | None = None,
         cni_config: Mapping[str, Any] | None = None,
         network_policy: str | None = None,
+        kube_proxy_mode: Literal["iptables", "nftables"] = "iptables",
     ) -> None:
-        self.store = Store(cluster_config(
+        config = cluster_config(
             cni=cni, seed=seed, cluster_cidr=cluster_cidr, node_cidr_mask=node_cidr_mask,
-            cni_config=cni_config, network_policy=network_policy))
+            cni_config=cni_config, network_policy=network_policy)
+        self.store = Store(dataclasses.replace(config, kube_proxy_mode=kube_proxy_mode))
         self.runtime = Runtime(seed)
         with self.store.transaction():
             kubeadm.init(self.store, workers)
 
     def __repr__(self) -> str:
         agent = f", network_policy={self.network_policy}" if self.network_policy else ""
+        if self.kube_proxy_mode != "iptables":
+            agent += f", kube_proxy_mode={self.kube_proxy_mode}"
         return (f"<Cluster {len(self.nodes)} nodes, {len(self.pods)} pods, "
                 f"cni={self.cni}{agent}>")
 
@@ -176,6 +190,15 @@ class Cluster:
     def network_policy(self) -> str | None:
         """The policy agent beside the CNI plugin, or None."""
         return self.store.network_policy
+
+    @property
+    def kube_proxy_mode(self) -> str:
+        """kube-proxy's mode: ``iptables`` or ``nftables``.
+
+        >>> kl.Cluster(kube_proxy_mode="nftables").kube_proxy_mode
+        'nftables'
+        """
+        return self.store.config.kube_proxy_mode
 
     @property
     def seed(self) -> int:
@@ -989,12 +1012,18 @@ class Cluster:
         """Run a command in a pod (``"ns/pod"``) or on a node (its name), like
         ``kubectl exec`` or ``ssh``, and return what the real tool prints.
 
-        Supported: ``ip addr``, ``ip route`` (and ``ip route add|del|replace|change`` on a
-        node, which really changes that node's routes), ``ip neigh``, ``bridge fdb``,
-        ``iptables-save``, ``cat /etc/resolv.conf``, ``ping -c N [-q] [-s SIZE]``,
-        ``traceroute -n [-m MAX] [-f FIRST] [-q N]``, ``nslookup``, ``curl``,
-        ``tcpdump -n -i IFACE [-c N]``, ``hostname`` and, on a node,
-        ``kubectl get pods|nodes|svc|ingress [NAME] [-A] [-o wide]``. Anything else answers
+        Supported: ``ip addr``, ``ip [-d] link``, ``ip route`` (and ``ip route
+        add|del|replace|change`` on a node, which really changes that node's routes),
+        ``ip neigh``, ``bridge fdb``, ``iptables-save``, ``nft list ruleset|table|chain|
+        set|map`` (kube-proxy's table in nftables mode), ``conntrack -L`` (the connections
+        traced so far, NAT visible in the reply tuple), ``ss -tlnpu``, ``sysctl`` (``-w``
+        changes the node: ``net.bridge.bridge-nf-call-iptables=0`` breaks a ClusterIP
+        whose endpoint is on the client's node), ``modprobe [-r] br_netfilter``, ``cat
+        /etc/resolv.conf``, ``ping -c N [-q] [-s SIZE] [-i INTERVAL] [-W TIMEOUT]``,
+        ``traceroute -n [-m MAX] [-f FIRST] [-q N]``, ``nslookup``, ``dig [+short]
+        [+search]``, ``curl``, ``tcpdump -n -i IFACE [-c N]``, ``hostname`` and, on a
+        node, ``kubectl get pods|nodes|svc|ingress|endpointslices|gateway|httproute|...
+        [NAME] [-A] [-l SELECTOR] [-o wide|yaml]`` and ``kubectl describe``. Anything else answers
         as the shell or the tool does (``command not found``, its usage line or error text,
         ``Argument list too long``), never with a Python error. The nodes run with IPv6
         disabled, as the lab models IPv4 only: an IPv6 route is refused as the kernel

@@ -14,6 +14,15 @@ and its issue tracker, the CNI plugins' docs). All have three workers and the sa
   address of node-1's block (host-local on node-2 configured with the wrong subnet).
 - ``"masquerade"`` (bridge with ``"ipMasq": true``, as KTHW's 10-bridge.conf): pod
   traffic to other nodes' pods leaves with the node's address.
+- ``"no-br-netfilter"`` (flannel, with Service ``default/web`` over the three web pods):
+  node-1 booted without the br_netfilter module (no ``modules-load.d`` entry; kubeadm
+  stopped checking for it in 1.30, flannel still needs it), so
+  ``net.bridge.bridge-nf-call-iptables`` does not exist there. A client pod on node-1
+  that connects to the Service and is given the endpoint on node-1 gets the reply
+  bridged straight back on cni0 with the endpoint's own address, not un-DNATed: the
+  connection fails, while the endpoints on other nodes answer (facts-2026 §2,
+  br_netfilter; the classic "works from other nodes but not from this one"). The fix:
+  ``modprobe br_netfilter`` (and ``sysctl -w net.bridge.bridge-nf-call-iptables=1``).
 
 Examples
 --------
@@ -55,6 +64,7 @@ BROKEN_CLUSTERS = {
     "overlapping-podcidr": "two nodes were given the same podCIDR",
     "wrong-node-cidr": "a pod has an address from another node's podCIDR",
     "masquerade": "the CNI masquerades pod-to-pod traffic between nodes",
+    "no-br-netfilter": "a node without br_netfilter: replies bridged on cni0 skip conntrack",
 }
 
 
@@ -88,6 +98,11 @@ def broken_cluster(problem: str) -> Cluster:
         return c
     if problem == "masquerade":
         return healthy_cluster("bridge", cni_config={"ipMasq": True})
+    if problem == "no-br-netfilter":
+        c = healthy_cluster()
+        c.add_service("default/web", selector={"app": "web"}, ports=[80])
+        c.exec("node-1", "modprobe -r br_netfilter")
+        return c
     if problem == "overlapping-podcidr":
         c = Cluster(workers=2)
         node3 = c.add_node("node-3")

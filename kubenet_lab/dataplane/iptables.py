@@ -1,7 +1,7 @@
 """A node's iptables tables as every agent on it wrote them: kube-proxy's KUBE-* chains
-(not on Cilium, which replaces kube-proxy), the CNI plugin's chains and ip-masq-agent's
-chain, merged as data. ``iptables-save`` (``kubenet_lab.tools.iptables_save``) prints
-them; nothing ever parses the text back.
+(not on Cilium, which replaces kube-proxy, nor in kube-proxy's nftables mode), the CNI
+plugin's chains and ip-masq-agent's chain, merged as data. ``iptables-save``
+(``kubenet_lab.tools.iptables_save``) prints them; nothing ever parses the text back.
 
 >>> c = kl.Cluster(workers=1)
 >>> [t.name for t in node_tables(c.store, c.node("node-1"))]
@@ -48,8 +48,8 @@ def node_tables(view: StoreView, node: Node) -> tuple[IptablesTable, ...]:
         nat_chains, nat_rules = cni.nat_rules(view, node)
         masq_chains, masq_rules = ip_masq_agent.nat_rules(view)  # appended after the plugin's
         nat_chains, nat_rules = tuple(nat_chains) + masq_chains, tuple(nat_rules) + masq_rules
-        if not cni.replaces_kube_proxy:
-            kube = kube_proxy_tables(view, node)
+        if not cni.replaces_kube_proxy and view.config.kube_proxy_mode == "iptables":
+            kube = kube_proxy_tables(view, node)  # nftables mode: no KUBE-* rules
             filt_chains = kube["filter"][0] + tuple(filt_chains)
             filt_rules = kube["filter"][1] + tuple(filt_rules)
             nat_chains = kube["nat"][0] + tuple(nat_chains)

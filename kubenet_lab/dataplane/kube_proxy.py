@@ -57,6 +57,7 @@ __all__ = [
     "kube_proxy_tables",
     "port_proto_hash",
     "probability",
+    "proxied",
     "service_block",
     "service_chain_name",
     "service_index",
@@ -214,6 +215,12 @@ def _proxied(view: StoreView) -> list[tuple[Service, ServicePort, str]]:
         return out
 
     return view.cached("kp-proxied", build)
+
+
+def proxied(view: StoreView) -> list[tuple[Service, ServicePort, str]]:
+    """Every Service port kube-proxy handles ``(svc, port, servicePortName)``, sorted
+    by servicePortName (both modes walk Services in this order)."""
+    return _proxied(view)
 
 
 def _large(view: StoreView) -> bool:
@@ -411,7 +418,10 @@ def iptables_save(view: StoreView, node: Node) -> str:
     """What ``iptables-save`` prints on ``node`` for kube-proxy's part of the filter and
     nat tables. See ``Cluster.iptables_save``."""
     def render() -> str:
-        tables = kube_proxy_tables(view, node)
+        if view.config.kube_proxy_mode == "nftables":  # its rules are in nftables
+            tables: dict = {"filter": ((), ()), "nat": ((), ())}
+        else:
+            tables = kube_proxy_tables(view, node)
         out: list[str] = ["*filter", ":INPUT ACCEPT [0:0]", ":FORWARD ACCEPT [0:0]",
                           ":OUTPUT ACCEPT [0:0]"]
         out += tables["filter"][0]

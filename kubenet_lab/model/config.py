@@ -37,6 +37,9 @@ class ClusterConfig:
         kubelet's ``clusterDomain``.
     max_pods : int
         kubelet's ``maxPods``.
+    kube_proxy_mode : str
+        kube-proxy's ``mode`` (``iptables``, kubeadm's explicit default, or
+        ``nftables``, GA since 1.33).
     """
 
     cni: str = "flannel"
@@ -48,3 +51,4 @@ class ClusterConfig:
     service_cidr: str = "10.96.0.0/12"
     cluster_domain: str = "cluster.local"
     max_pods: int = 110
+    kube_proxy_mode: str = "iptables"

@@ -11,7 +11,8 @@ messages of ip/iproute.c (``Error: any valid prefix is expected rather than "foo
 wrong: "metric" value is invalid``); what the kernel checks is answered with its extack
 or errno text (``Error: Invalid prefix for given prefix length.``, ``RTNETLINK answers:
 File exists``). The global options ``-4``/``-6`` choose the family; the other formatting
-options (``-s``, ``-d``, ``-br``, ...) are accepted and change nothing. ``metric`` is
+options (``-s``, ``-br``, ...) are accepted and change nothing, except ``-d`` with ``ip
+link``: the details of each device (``_link_details``: vxlan, bridge, veth). ``metric`` is
 checked and not kept (the lab's routes have no metric); a route of a table other than
 main is accepted and forgotten (the lab models the main table only); route types other
 than unicast, blackhole, unreachable and prohibit are not modelled, and the lab says so.
@@ -84,12 +85,13 @@ def ip(ctx: Context, args: list[str]) -> str:
     """``ip [-4|-6] address|link|route|neigh``; ``ip route add|del|replace|change`` on a
     node changes its routes (the runtime keeps the edit); in a pod it is not permitted."""
     family = None
+    details = False
     while args and args[0].startswith("-") and args[0] != "--":
         opt = "-" + args[0].lstrip("-") if args[0].startswith("--") else args[0]
         if opt in ("-4", "-6"):
             family = "inet" if opt == "-4" else "inet6"
         elif opt in _FORMAT_OPTIONS:
-            pass
+            details = details or opt in ("-d", "-details")
         elif matches(opt, "-Version") and opt != "-":
             return "ip utility, iproute2-6.1.0, libbpf 1.3.0"
         elif matches(opt, "-help") and opt != "-":
@@ -111,7 +113,7 @@ def ip(ctx: Context, args: list[str]) -> str:
             return _ip_neigh(ctx, rest, family)
         if matches(obj, "link"):
             # ip link: the first two lines of each device's ip addr block
-            blocks = _ip_addr(ctx, rest, word="link").split("\n")
+            blocks = _ip_addr(ctx, rest, word="link", details=details).split("\n")
             return "\n".join(line for line in blocks
                              if not line.startswith(("    inet", "       valid_lft")))
         if matches(obj, "help"):
@@ -126,7 +128,8 @@ def _netns_id(ref: str) -> str:
     return f"cni-{raw[:8]}-{raw[8:12]}-{raw[12:16]}-{raw[16:20]}-{raw[20:32]}"
 
 
-def _ip_addr(ctx: Context, args: list[str], word: str = "address") -> str:
+def _ip_addr(ctx: Context, args: list[str], word: str = "address",
+             details: bool = False) -> str:
     dp = ctx.dp
     if args and not (matches(args[0], "show") or matches(args[0], "list")
                      or args[0] == "dev"):
@@ -152,7 +155,12 @@ def _ip_addr(ctx: Context, args: list[str], word: str = "address") -> str:
     for number, iface in enumerate(ifaces, 1):
         if want is not None and iface.name != want:
             continue
-        blocks.append(_addr_block(number, iface, ctx, host_index))
+        block = _addr_block(number, iface, ctx, host_index)
+        if details:
+            head, _, rest_lines = block.partition("\n")
+            ll, _, addrs = rest_lines.partition("\n")
+            block = "\n".join(x for x in (head, ll + _link_details(iface, ctx), addrs) if x)
+        blocks.append(block)
     if want is not None and not blocks:
         return f'Device "{want}" does not exist.'
     return "\n".join(blocks)
@@ -195,6 +203,78 @@ def _addr_block(number: int, iface: Any, ctx: Context, host_index: dict[str, int
         lines.append(f"    inet {iface.address}{brd} scope {scope} {iface.name}")
         lines.append("       valid_lft forever preferred_lft forever")
     return "\n".join(lines)
+
+
+def _link_details(iface: Any, ctx: Context) -> str:
+    """What ``ip -d link`` adds after the link line (ip/ipaddress.c print_linkinfo with
+    show_details, iproute2 6.1): promiscuity, the MTU bounds, the kind's own line
+    (ip/iplink_vxlan.c, iplink_bridge.c, iplink_bridge_slave.c, link_veth.c,
+    link_iptnl.c), the queues and the offload sizes. No ``addrgenmode``: that comes with
+    IPv6, which the nodes run without. A real sample (flannel-io/flannel#1757, ``ip -d
+    link show flannel.1``): ``vxlan id 1 local 10.0.0.1 dev abc srcport 0 0 dstport 8472
+    nolearning ttl auto ageing 300 udpcsum noudp6zerocsumtx noudp6zerocsumrx``. Bridge
+    timers (``gc_timer``) are shown at 0.00; the bridge's own ``nf_call_iptables`` is 0
+    (the br_netfilter sysctl is what applies); flannel's ports have ``hairpin on`` (its
+    CNI config's ``hairpinMode: true``)."""
+    kind = iface.kind
+    mtu = {"loopback": (0, 0), "ether": (68, 9216)}.get(kind, (68, 65535))
+    text = f" promiscuity 0 minmtu {mtu[0]} maxmtu {mtu[1]} "
+    node = ctx.host
+    port = ctx.dp.plugin.tunnel_port or 8472
+    if kind == "vxlan":
+        if iface.name.startswith("cilium"):
+            text += (f"\n    vxlan external id 0 srcport 0 0 dstport {port} nolearning ttl "
+                     "auto ageing 300 udpcsum noudp6zerocsumtx noudp6zerocsumrx ")
+        else:
+            vni = 1 if iface.name.startswith("flannel") else 4096
+            text += (f"\n    vxlan id {vni} local {node.ip} dev eth0 srcport 0 0 dstport "
+                     f"{port} nolearning ttl auto ageing 300 udpcsum noudp6zerocsumtx "
+                     "noudp6zerocsumrx ")
+    elif kind == "bridge":
+        bid = f"8000.{iface.mac}"
+        text += ("\n    bridge forward_delay 1500 hello_time 200 max_age 2000 ageing_time "
+                 f"30000 stp_state 0 priority 32768 vlan_filtering 0 vlan_protocol 802.1Q "
+                 f"bridge_id {bid} designated_root {bid} root_port 0 root_path_cost 0 "
+                 "topology_change 0 topology_change_detected 0 hello_timer 0.00 tcn_timer "
+                 "0.00 topology_change_timer 0.00 gc_timer 0.00 vlan_default_pvid 1 "
+                 "vlan_stats_enabled 0 vlan_stats_per_port 0 group_fwd_mask 0 "
+                 "group_address 01:80:c2:00:00:00 mcast_snooping 1 no_linklocal_learn 0 "
+                 "mcast_vlan_snooping 0 mcast_router 1 mcast_query_use_ifaddr 0 "
+                 "mcast_querier 0 mcast_hash_elasticity 16 mcast_hash_max 4096 "
+                 "mcast_last_member_count 2 mcast_startup_query_count 2 "
+                 "mcast_last_member_interval 100 mcast_membership_interval 26000 "
+                 "mcast_querier_interval 25500 mcast_query_interval 12500 "
+                 "mcast_query_response_interval 1000 mcast_startup_query_interval 3124 "
+                 "mcast_stats_enabled 0 mcast_igmp_version 2 mcast_mld_version 1 "
+                 "nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0 ")
+    elif kind == "veth":
+        text += "\n    veth "
+        if iface.master and not ctx.pod:
+            bridge_mac = next((i.mac for i in ctx.dp.node_interfaces(node)
+                               if i.name == iface.master), iface.mac)
+            ports = [i.name for i in ctx.dp.node_interfaces(node) if i.master == iface.master]
+            number = ports.index(iface.name) + 1 if iface.name in ports else 1
+            hairpin = "on" if ctx.view.cni == "flannel" else "off"
+            bid = f"8000.{bridge_mac}"
+            text += (f"\n    bridge_slave state forwarding priority 32 cost 2 hairpin "
+                     f"{hairpin} guard off root_block off fastleave off learning on flood on "
+                     f"port_id 0x{0x8000 + number:x} port_no 0x{number:x} designated_port "
+                     f"{0x8000 + number} designated_cost 0 designated_bridge {bid} "
+                     f"designated_root {bid} hold_timer 0.00 message_age_timer 0.00 "
+                     "forward_delay_timer 0.00 topology_change_ack 0 config_pending 0 "
+                     "proxy_arp off proxy_arp_wifi off mcast_router 1 mcast_fast_leave off "
+                     "mcast_flood on bcast_flood on mcast_to_unicast off neigh_suppress off "
+                     "group_fwd_mask 0 group_fwd_mask_str 0x0 vlan_tunnel off isolated off "
+                     "locked off ")
+    elif kind == "ipip":
+        text += "\n    ipip any remote any local any ttl inherit nopmtudisc "
+    queues = 2 if kind == "ether" else 1
+    tso = 524280 if kind == "loopback" else 65536
+    text += (f"numtxqueues {queues} numrxqueues {queues} gso_max_size 65536 gso_max_segs "
+             f"65535 tso_max_size {tso} tso_max_segs 65535 gro_max_size 65536 ")
+    if kind == "ether":
+        text += "parentbus pci parentdev 0000:00:05.0 "
+    return text
 
 
 #: ip/iproute.c usage() (iproute2 6.1): ``ip route help``, and what ``ip route add``

@@ -4,33 +4,54 @@ derived from the path. The probes run on a fork of the runtime: an ICMP echo mat
 kube-proxy rule, so it moves no random choice of the cluster. A refused TCP connection
 still answers a ping.
 
+A Service's cluster IP answers no ping in iptables mode: kube-proxy DNATs only the
+Service's protocol and ports, so an ICMP echo to the virtual address is routed as it is
+(out of the default route, where nothing owns the address): every probe is lost and
+ping prints ``100% packet loss`` after the count (kubernetes.io "Debug Services": "a
+ClusterIP ... will not respond to ping"). In nftables mode kube-proxy's
+``cluster-ips-check`` chain rejects it instead (facts-2026 §1): that answer is asked of
+``clusterip_icmp``, the hook where the nftables walk (``walk.nftables``, built
+separately) gives its verdict; until it does, the hook models the reject itself. A ping
+enters an ICMP entry (echo id 1, as ``tcpdump`` shows it) into the conntrack tables of
+the nodes it passes (``walk.conntrack.record``).
+
+``-i INTERVAL`` spaces the probes (the ``time`` of the summary), ``-W TIMEOUT`` is the
+time a probe waits for its reply (it changes nothing the lab shows: a reply either
+comes back within the path's round trip or never), ``-s SIZE`` sets the data bytes (the
+header's ``56(84)``, the reply's ``64 bytes``; fewer than 16 carry no timestamp, so the
+replies show no ``time=``), as iputils prints them.
+
 The command line is read as iputils 20240905 reads it (ping/ping.c, iputils_common.c):
 GNU getopt, counts and sizes through ``strtol_or_err`` (``ping: invalid argument: '0':
 out of range: 1 <= value <= 9223372036854775807``), intervals through ``ping_strtod``,
 and the usage text of ping/ping_common.c. The options that change the output are
-``-c`` (the count), ``-q`` (no reply lines) and ``-s`` (the data size); the others are
-checked as ping checks them and change nothing. The nodes run with IPv6 disabled (see
-``tools.ip``), so an IPv6 destination is refused as ping refuses it without an IPv6
-socket. There is no clock: without ``-c`` (ping would run until interrupted), or with
-more than ``MAX_COUNT`` probes, the lab says so instead of pinging.
+``-c`` (the count), ``-q`` (no reply lines), ``-s`` (the data size) and ``-i`` (the
+interval); the others are checked as ping checks them and change nothing. The nodes
+run with IPv6 disabled (see ``tools.ip``), so an IPv6 destination is refused as ping
+refuses it without an IPv6 socket. There is no clock: without ``-c`` (ping would run
+until interrupted), or with more than ``MAX_COUNT`` probes, the lab says so instead of pinging.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kubenet_lab.dataplane.kube_proxy import service_index
+from kubenet_lab.dataplane.runtime import ConntrackEntry
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exceptions import KubenetLabError
+from kubenet_lab.model.address import cidr_contains
 from kubenet_lab.model.packet import IPv4
 from kubenet_lab.tools.context import Context, fmt_ms, rtt_ms
 from kubenet_lab.tools.options import LONG_MAX, getopt, strtod, strtol, strtoul
 from kubenet_lab.tools.resolver import is_ipv6, resolve
+from kubenet_lab.walk.conntrack import conntrack_sysctls, record
 from kubenet_lab.walk.trace import trace
 
 if TYPE_CHECKING:
     from kubenet_lab.model.trace import Trace
 
-__all__ = ["MAX_COUNT", "ping", "reached"]
+__all__ = ["MAX_COUNT", "clusterip_icmp", "ping", "reached"]
 
 #: The most probes the lab sends for one ``ping -c``.
 MAX_COUNT = 10_000
@@ -38,6 +59,42 @@ MAX_COUNT = 10_000
 
 def reached(t: Trace) -> bool:
     return t.hops[-1].action in ("deliver", "refuse")
+
+
+def clusterip_icmp(ctx: Context, dst: str) -> str | None:
+    """What an ICMP echo to ``dst`` meets in kube-proxy's rules: None when ``dst`` is
+    no Service virtual address (the ping walks as usual), ``"lost"`` (iptables mode:
+    not DNATed, no answer), ``"reject"`` (nftables mode, an allocated cluster IP: the
+    ``cluster-ips-check`` chain rejects it with ICMP port unreachable) or ``"drop"``
+    (nftables mode, an unallocated address of the service CIDR).
+
+    This is the hook for the nftables walk: when ``walk.nftables`` gives a verdict for
+    ICMP, ask it here instead of deciding from the mode."""
+    view = ctx.view
+    if ctx.dp.plugin.replaces_kube_proxy:
+        return None
+    vips, _ = service_index(view)
+    allocated = any(vip == dst for vip, _, _ in vips)
+    mode = getattr(view.config, "kube_proxy_mode", "iptables")
+    if mode == "nftables":
+        if allocated:
+            return "reject"
+        return "drop" if cidr_contains(view.service_cidr, dst) else None
+    return "lost" if allocated else None
+
+
+def _record_unanswered(ctx: Context, dst: str) -> None:
+    """The conntrack entry of an echo to a cluster IP, on the sender's node: not
+    DNATed, never answered (masqueraded when the plugin masquerades that traffic)."""
+    node = ctx.host
+    src = ctx.pod.ip if ctx.pod else node.ip
+    masq = ctx.dp.plugin.masquerade(ctx.view, node, src, dst) if ctx.pod else None
+    reply_dst = node.ip if masq is not None else src
+    timeout = int(conntrack_sysctls(ctx.dp, node.name)[
+        "net.netfilter.nf_conntrack_icmp_timeout"]) - 1
+    ctx.runtime.track(node.name, ConntrackEntry("ICMP", (src, dst, 1, 0),
+                                                (dst, reply_dst, 1, 0), False, "",
+                                                max(timeout, 0)))
 
 
 def _reply_ttl(ctx: Context, t: Trace) -> int:
@@ -156,11 +213,18 @@ def _ping(ctx: Context, host: str, opts: dict[str, str], datalen: int) -> list[s
     if count > MAX_COUNT:
         return [f"ping: the lab sends at most {MAX_COUNT} probes: give a smaller count, e.g. "
                 f"ping -c 3 {host}"]
+    interval = _ping_strtod(opts["i"], "bad timing interval")[0] if "i" in opts else 1.0
+    verdict = clusterip_icmp(ctx, dst)
     t = ctx.send(dst, 80, scratch=True)  # ICMP: no kube-proxy rule balances it
     ctx.remember([("icmp", t)])
     if t.hops[0].action == "drop" and "Network is unreachable" in t.reason:
         return ["ping: connect: Network is unreachable"]
     lines = [f"PING {host} ({dst}) {datalen}({datalen + 28}) bytes of data."]
+    if verdict is not None:
+        if verdict == "lost":  # a rejected or dropped echo is never confirmed
+            _record_unanswered(ctx, dst)
+        return lines + _unanswered(host, dst, count, interval, verdict, opts)
+    record(ctx.dp, t, protocol="ICMP", ident=1)
     received = reached(t)
     routers = sum(1 for h in t.hops if h.changes and any(c.field == "ttl" for c in h.changes))
     times = []
@@ -174,7 +238,7 @@ def _ping(ctx: Context, host: str, opts: dict[str, str], datalen: int) -> list[s
             time = f" time={fmt_ms(ms)} ms" if datalen >= 16 else ""
             if "q" not in opts:
                 lines.append(f"{datalen + 8} bytes from {name}: icmp_seq={seq} ttl={ttl}{time}")
-    total = (count - 1) * 1000 + (int(sum(times)) + 3 if received else 40)
+    total = int((count - 1) * interval * 1000) + (int(sum(times)) + 3 if received else 40)
     lines += ["", f"--- {host} ping statistics ---"]
     got = count if received else 0
     loss = 0 if received else 100
@@ -186,6 +250,23 @@ def _ping(ctx: Context, host: str, opts: dict[str, str], datalen: int) -> list[s
         lines.append(f"rtt min/avg/max/mdev = {min(times):.3f}/{avg:.3f}/{max(times):.3f}/"
                      f"{mdev:.3f} ms")
     return lines
+
+
+def _unanswered(host: str, dst: str, count: int, interval: float, verdict: str,
+                opts: dict[str, str]) -> list[str]:
+    """The probes to a cluster IP: lost, or rejected (``From ... Destination Port
+    Unreachable`` and ``+N errors``, as ping_common.c prints an ICMP error)."""
+    lines: list[str] = []
+    errors = ""
+    if verdict == "reject":
+        if "q" not in opts:
+            lines += [f"From {dst} icmp_seq={seq} Destination Port Unreachable"
+                      for seq in range(1, count + 1)]
+        errors = f" +{count} errors,"
+    total = int((count - 1) * interval * 1000) + (4 if verdict == "reject" else 40)
+    return lines + ["", f"--- {host} ping statistics ---",
+                    f"{count} packets transmitted, 0 received,{errors} 100% packet loss, "
+                    f"time {total}ms"]
 
 
 #: ping/ping_common.c ``usage()`` (20240905).

@@ -36,14 +36,19 @@ from typing import TYPE_CHECKING
 
 from kubenet_lab.dataplane.dns import node_resolv_conf, resolv_conf
 from kubenet_lab.tools.bridge import bridge
+from kubenet_lab.tools.conntrack import conntrack
 from kubenet_lab.tools.context import Context
 from kubenet_lab.tools.curl import curl
+from kubenet_lab.tools.dig import dig
 from kubenet_lab.tools.ip import ip
 from kubenet_lab.tools.iptables_save import iptables_save
 from kubenet_lab.tools.kubectl import kubectl_command
+from kubenet_lab.tools.nft import nft
 from kubenet_lab.tools.nslookup import nslookup
 from kubenet_lab.tools.options import getopt
 from kubenet_lab.tools.ping import ping
+from kubenet_lab.tools.ss import ss
+from kubenet_lab.tools.sysctl import modprobe, sysctl
 from kubenet_lab.tools.tcpdump import tcpdump
 from kubenet_lab.tools.traceroute import traceroute
 
@@ -262,8 +267,11 @@ def _quote(name: str) -> str:
 #: Where each program is on an Ubuntu 24.04 node (the first match on bash's PATH).
 _PATHS = {
     "bridge": "/usr/sbin/bridge", "cat": "/usr/bin/cat", "curl": "/usr/bin/curl",
+    "conntrack": "/usr/sbin/conntrack", "dig": "/usr/bin/dig", "ss": "/usr/bin/ss",
+    "sysctl": "/usr/sbin/sysctl", "modprobe": "/usr/sbin/modprobe",
     "hostname": "/usr/bin/hostname", "ip": "/usr/sbin/ip",
     "iptables-save": "/usr/sbin/iptables-save", "kubectl": "/usr/bin/kubectl",
+    "nft": "/usr/sbin/nft",
     "nslookup": "/usr/bin/nslookup", "ping": "/usr/bin/ping", "sudo": "/usr/bin/sudo",
     "tcpdump": "/usr/bin/tcpdump", "traceroute": "/usr/sbin/traceroute",
 }
@@ -272,12 +280,18 @@ _PATHS = {
 COMMANDS: dict[str, Callable[[Context, list[str]], str]] = {
     "bridge": bridge,
     "cat": cat,
+    "conntrack": conntrack,
     "curl": curl,
+    "dig": dig,
     "hostname": hostname,
     "ip": ip,
     "iptables-save": iptables_save,
+    "nft": nft,
+    "modprobe": modprobe,
     "nslookup": nslookup,
     "ping": ping,
+    "ss": ss,
+    "sysctl": sysctl,
     "tcpdump": tcpdump,
     "traceroute": traceroute,
 }

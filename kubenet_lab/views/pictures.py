@@ -366,13 +366,22 @@ def cluster_layout(
 # ---------------------------------------------------------------------------- helpers
 @lru_cache(maxsize=4096)
 def text_width(text: str, size: float, bold: bool = False) -> float:
-    """Width of ``text`` in inches at ``size`` points (4% more than the outline measures:
-    hinting makes text drawn at 100 dpi a little wider)."""
+    """Width of ``text`` in inches at ``size`` points: the font's advance widths (as
+    matplotlib's text-to-path conversion lays the string out, without building the
+    outline, which is twenty times slower), 4% more because hinting makes text drawn at
+    100 dpi a little wider."""
     from matplotlib.font_manager import FontProperties
-    from matplotlib.textpath import TextPath
 
-    prop = FontProperties(weight="bold" if bold else "normal")
-    return TextPath((0, 0), text, size=size, prop=prop).get_extents().width / 72 * 1.04
+    prop = FontProperties(weight="bold" if bold else "normal", size=size)
+    width, _, _ = _text_to_path().get_text_width_height_descent(text, prop, ismath=False)
+    return width / 72 * 1.04
+
+
+@lru_cache(maxsize=1)
+def _text_to_path() -> Any:
+    from matplotlib.textpath import TextToPath
+
+    return TextToPath()
 
 
 def fit(text: str, size: float, width: float, bold: bool = False) -> str:

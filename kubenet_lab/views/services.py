@@ -9,6 +9,9 @@
 - :func:`draw_internet_traffic`: many internet clients on LoadBalancer Services, drawn
   on the cluster picture (internet -> load balancer -> node -> pod, and kube-proxy's
   extra node hop), one panel per Service.
+- :func:`draw_kube_proxy_scaling`: how many of kube-proxy's rules the first packet of a
+  connection meets against the number of Services, in iptables and nftables mode
+  (:func:`kube_proxy_scaling` computes it).
 
 All return a matplotlib ``Figure`` made without pyplot, and are deterministic for a
 given cluster seed.
@@ -19,7 +22,8 @@ from __future__ import annotations
 import textwrap
 from typing import TYPE_CHECKING
 
-from kubenet_lab.model.arguments import checked
+from kubenet_lab.exceptions import ManifestError
+from kubenet_lab.model.arguments import check_count, checked
 from kubenet_lab.views.pictures import (
     BAD,
     ETH_H,
@@ -48,7 +52,8 @@ if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
     from kubenet_lab.model.trace import Trace
 
-__all__ = ["draw_chain_walk", "draw_internet_traffic", "draw_load_balancing"]
+__all__ = ["draw_chain_walk", "draw_internet_traffic", "draw_kube_proxy_scaling",
+           "draw_load_balancing", "kube_proxy_scaling"]
 
 
 def _figure(w: float, h: float) -> Figure:
@@ -367,3 +372,85 @@ def _draw_flows(ax: Axes, cluster: StoreView, svc, stats: dict, geom, height: fl
                  + (f"; {stats['hidden']} more nodes not drawn" if stats.get("hidden") else ""),
                  fontsize=TITLE * s, loc="left", color=TEXT)
     canvas.finish()
+
+
+#: kube_proxy_scaling's sizes: one connection's rules at 10 to 10,000 Services.
+SCALING_SIZES = (10, 100, 1000, 10000)
+#: The most Services it builds, and the most sizes it measures.
+MAX_SCALING_SERVICES, MAX_SCALING_SIZES = 10_000, 8
+
+
+@checked
+def kube_proxy_scaling(sizes: tuple[int, ...] = SCALING_SIZES,
+                       modes: tuple[str, ...] = ("iptables", "nftables")
+                       ) -> dict[str, list[tuple[int, int]]]:
+    """For each kube-proxy mode: a one-worker cluster that gets ClusterIP Services (all of
+    one pod) until it has each of ``sizes`` (at most 10,000), and at each size the number
+    of kube-proxy's rules the first packet from a client pod to the Service sorted last
+    is matched against (``walk.netfilter.rules_traversed``): iptables mode tries
+    ``KUBE-SERVICES`` rule by rule, so it grows with the number of Services; nftables
+    mode looks the address up in the ``service-ips`` verdict map, so it stays flat.
+
+    >>> kube_proxy_scaling((10, 100))
+    {'iptables': [(10, 16), (100, 106)], 'nftables': [(10, 13), (100, 13)]}
+    """
+    from kubenet_lab.cluster import Cluster
+    from kubenet_lab.walk.netfilter import rules_traversed
+
+    check_count("kube_proxy_scaling", "sizes", len(sizes), 1, MAX_SCALING_SIZES,
+                f"measure at most {MAX_SCALING_SIZES} sizes")
+    for n in sizes:
+        check_count("kube_proxy_scaling", "sizes", n, 1, MAX_SCALING_SERVICES,
+                    f"at most {MAX_SCALING_SERVICES:,} Services")
+    for mode in modes:
+        if mode not in ("iptables", "nftables"):
+            raise ManifestError("kube_proxy_scaling", "modes", mode, "is not a kube-proxy "
+                                "mode the lab models", fix="use iptables and nftables")
+    out: dict[str, list[tuple[int, int]]] = {}
+    for mode in dict.fromkeys(modes):
+        c = Cluster(workers=1, kube_proxy_mode=mode)  # type: ignore[arg-type]
+        c.add_pod("default/web", labels={"app": "web"})
+        c.add_pod("default/client")
+        made = 0
+        for n in sorted(set(sizes)):
+            for i in range(made, n):
+                c.add_service(f"default/svc-{i:05d}", selector={"app": "web"}, ports=[80])
+            made = n
+            last = c.service(f"default/svc-{n - 1:05d}")
+            out.setdefault(mode, []).append(
+                (n, rules_traversed(c, "default/client", last.cluster_ip, 80)))
+    return out
+
+
+@checked
+def draw_kube_proxy_scaling(sizes: tuple[int, ...] = SCALING_SIZES,
+                            ax: Axes | None = None) -> Figure:
+    """Plot :func:`kube_proxy_scaling`: rules met by a connection's first packet against
+    the number of Services, both axes logarithmic, one line per mode.
+
+    >>> fig = kl.draw_kube_proxy_scaling((10, 100))
+    >>> [line.get_label() for line in fig.axes[0].get_lines()]
+    ['iptables mode', 'nftables mode']
+    """
+    data = kube_proxy_scaling(sizes)
+    fig = _figure(7.5, 3.6) if ax is None else ax.figure
+    if ax is None:
+        ax = fig.add_axes((0.1, 0.16, 0.86, 0.7))
+    colors = {"iptables": BAD, "nftables": GOOD}
+    for mode, rows in data.items():
+        xs, ys = zip(*rows, strict=True)
+        ax.plot(xs, ys, marker="o", color=colors[mode], label=f"{mode} mode")
+        ax.annotate(f"{ys[-1]:,} rules", (xs[-1], ys[-1]), textcoords="offset points",
+                    xytext=(0, 9), ha="center", fontsize=SMALL, color=colors[mode])
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(min(sizes) / 2, max(sizes) * 2)
+    ax.set_ylim(top=max(y for rows in data.values() for _, y in rows) * 4)
+    ax.set_xlabel("Services in the cluster", fontsize=SMALL)
+    ax.set_ylabel("rules met by the first packet", fontsize=SMALL)
+    ax.tick_params(labelsize=7)
+    ax.grid(True, which="major", color="#e5e5e5", linewidth=0.6)
+    ax.legend(fontsize=SMALL, frameon=False, loc="upper left")
+    fig.suptitle("kube-proxy: a new connection to the Service listed last", fontsize=TITLE,
+                 x=0.02, ha="left", color=TEXT)
+    return fig

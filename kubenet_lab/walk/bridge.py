@@ -2,7 +2,11 @@
 delegates to it): a pod's frame goes through its veth pair to the host end, a port of
 ``cni0``; the bridge forwards by MAC (pod to pod on one node: no routing, TTL unchanged)
 or, for a frame addressed to the bridge itself, hands the packet to the node's IP stack
-(containernetworking/plugins plugins/main/bridge; facts sheet §3.1).
+(containernetworking/plugins plugins/main/bridge; facts sheet §3.1). br_netfilter
+hands bridged frames to iptables and conntrack (``net.bridge.bridge-nf-call-iptables =
+1``, the module's default on the lab's nodes); without it (the key at 0, or the module
+not loaded: ``Runtime.bridge_nf_call_iptables``) a switched frame skips them, and the
+policy agent's hook with them (facts sheet 2026 §2, the br_netfilter row).
 """
 
 from __future__ import annotations
@@ -84,18 +88,29 @@ def bridge(walk: Walk, node: Node, pkt: Packet) -> Step | None:
         walk.drop(where, node.name, f"no port of cni0 has MAC {eth.dst}", pkt,
                   "Dropped: unknown MAC on cni0.")
         return None
+    netfilter = walk.dp.runtime.bridge_nf_call_iptables(node.name)
+    skipped = "" if netfilter else (
+        "; bridged frames skip iptables and conntrack on "
+        f"{node.name} (" + ("net.bridge.bridge-nf-call-iptables = 0" if
+                            walk.dp.runtime.module_loaded(node.name, "br_netfilter")
+                            else "br_netfilter is not loaded") + ")")
     walk.hop(where, node.name, "bridge",
              f"cni0 switches the frame by MAC: its forwarding database (FDB) has "
              f"{eth.dst} on port {walk.dp.veth_name(peer)}; no routing, so the TTL is "
-             "unchanged", pkt)
-    return "veth_to_pod", (node, peer, pkt)
+             f"unchanged{skipped}", pkt)
+    return "veth_to_pod", (node, peer, pkt, netfilter)
 
 
 @handles("veth_to_pod")
-def veth_to_pod(walk: Walk, node: Node, peer: Pod, pkt: Packet) -> Step | None:
-    """Out of the bridge port, through the veth pair, to the pod's eth0."""
-    if not admit(walk, node, peer, pkt, BRIDGE):
+def veth_to_pod(walk: Walk, node: Node, peer: Pod, pkt: Packet,
+                netfilter: bool = True) -> Step | None:
+    """Out of the bridge port, through the veth pair, to the pod's eth0. A frame that
+    skipped netfilter (``netfilter`` False: bridged without br_netfilter) skips the
+    policy agent's nftables hook too."""
+    if netfilter and not admit(walk, node, peer, pkt, BRIDGE):
         return None
+
+
     veth = walk.dp.veth_name(peer)
     walk.hop(Location("node", node.name, veth), node.name, "veth",
              f"out of bridge port {veth}, through the veth pair into pod {peer.ref}", pkt)

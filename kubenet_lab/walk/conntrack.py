@@ -1,15 +1,174 @@
-"""Connection tracking on the way back: the first reply of a connection kube-proxy
-translated. conntrack on the node that made the DNAT undoes it (and the masquerade of
-KUBE-POSTROUTING), so the client sees the address it connected to.
+"""Connection tracking: the first reply of a connection kube-proxy translated, and the
+conntrack tables the nodes keep.
+
+**The reply path.** conntrack on the node that made the DNAT undoes it (and the
+masquerade of KUBE-POSTROUTING), so the client sees the address it connected to. One
+exception is modelled: a client pod and the endpoint it was given on the same node's
+``cni0`` bridge, with ``net.bridge.bridge-nf-call-iptables`` 0 there (or br_netfilter
+not loaded). The endpoint answers its neighbour on the bridge directly, the bridged
+frame never passes iptables, conntrack never sees it and the DNAT is not undone: the
+client receives an answer from the endpoint's own address, which matches none of its
+connections, and drops it (the connection fails; from other nodes it works, since
+their replies are routed through the stack). Sources: the br_netfilter row of the facts
+sheet (§2); kubernetes.io "Network Plugins" (the ``bridge-nf-call-iptables``
+requirement); flannel's README.
+
+**The tables.** ``record`` writes, after each walk of ``Cluster.trace`` (and of the
+tools that send), one entry into the table of every node whose IP stack the packet
+passed: the source node, a node that translated it, the destination node, and a node
+that only bridged it when br_netfilter hands bridged frames to netfilter. A node that
+dropped or rejected the packet before it left keeps nothing (nf_conntrack confirms an
+entry when the packet leaves the POSTROUTING or INPUT hook). The original tuple is the
+packet as it reached the node, the reply tuple the answer to the packet as it left
+(DNAT: the reply's source is the endpoint; masquerade: the reply's destination is the
+masquerade address). The state follows what the walk shows of the connection:
+
+- delivered (a socket accepted it): the handshake completes and the reply passes the
+  same nodes back (the walk spells that reply out in ``Trace.reply`` where NAT changes
+  it): TCP ``ESTABLISHED`` ``[ASSURED]``, UDP and ICMP replied (30 s, not ASSURED: one
+  exchange, as a DNS query is), SCTP ``ESTABLISHED``;
+- refused by the receiver (TCP RST, SCTP ABORT): ``CLOSE``, 10 s;
+- otherwise (dropped, rejected by kube-proxy, the reply lost): ``[UNREPLIED]``, TCP
+  ``SYN_SENT``, SCTP ``COOKIE_WAIT``.
+
+Timeouts are the kernel's defaults (nf_conntrack_proto_tcp.c, _udp.c, _icmp.c, _sctp.c;
+``sysctl -w net.netfilter.nf_conntrack_*_timeout_*`` changes them) less the second
+since the packet, as ``conntrack -L`` run right after shows them. On nodes that run
+kube-proxy the ESTABLISHED timeout is kube-proxy's ``conntrack.tcpEstablishedTimeout``
+(24h: 86400), which kube-proxy writes to the sysctl at start (KubeProxyConfiguration
+defaults). The lab holds each connection open (a real curl closes it: TIME_WAIT, 120 s),
+keeps no clock (entries never expire) and does not bound a table by
+``nf_conntrack_max``. The outer VXLAN packets (UDP 8472), which real nodes also track,
+are not entered.
 """
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from kubenet_lab.dataplane.runtime import ConntrackEntry
 from kubenet_lab.model.packet import IPv4, Packet, packet_changes
 from kubenet_lab.model.trace import Hop, Location
-from kubenet_lab.walk.engine import Walk, reply_l4
+from kubenet_lab.walk.engine import Walk, ip_part, reply_l4
 
-__all__ = ["reply_path"]
+if TYPE_CHECKING:
+    from kubenet_lab.dataplane.tables import Dataplane
+    from kubenet_lab.model.trace import Trace
+
+__all__ = ["TIMEOUT_SYSCTLS", "conntrack_sysctls", "record", "reply_path"]
+
+#: The conntrack timeouts the lab uses: sysctl name and the kernel's default (seconds).
+TIMEOUT_SYSCTLS = {
+    "tcp_syn_sent": ("net.netfilter.nf_conntrack_tcp_timeout_syn_sent", 120),
+    "tcp_established": ("net.netfilter.nf_conntrack_tcp_timeout_established", 432000),
+    "tcp_close": ("net.netfilter.nf_conntrack_tcp_timeout_close", 10),
+    "udp": ("net.netfilter.nf_conntrack_udp_timeout", 30),
+    "udp_stream": ("net.netfilter.nf_conntrack_udp_timeout_stream", 120),
+    "icmp": ("net.netfilter.nf_conntrack_icmp_timeout", 30),
+    "sctp_cookie_wait": ("net.netfilter.nf_conntrack_sctp_timeout_cookie_wait", 3),
+    "sctp_established": ("net.netfilter.nf_conntrack_sctp_timeout_established", 210),
+    "sctp_closed": ("net.netfilter.nf_conntrack_sctp_timeout_closed", 10),
+}
+#: kube-proxy's conntrack settings (KubeProxyConfiguration defaults: tcpEstablishedTimeout
+#: 24h, tcpCloseWaitTimeout 1h, maxPerCore 32768, min 131072), written at start.
+KUBE_PROXY_CONNTRACK = {"net.netfilter.nf_conntrack_tcp_timeout_established": "86400",
+                        "net.netfilter.nf_conntrack_tcp_timeout_close_wait": "3600",
+                        "net.netfilter.nf_conntrack_max": "131072"}
+
+
+def conntrack_sysctls(dp: Dataplane, node: str) -> dict[str, str]:
+    """The ``net.netfilter.nf_conntrack_*`` values of ``node``: the kernel's defaults,
+    kube-proxy's settings where it runs, then ``sysctl -w``."""
+    values = {name: str(default) for name, default in TIMEOUT_SYSCTLS.values()}
+    values["net.netfilter.nf_conntrack_tcp_timeout_close_wait"] = "60"
+    values["net.netfilter.nf_conntrack_max"] = "262144"
+    if not dp.plugin.replaces_kube_proxy:
+        values.update(KUBE_PROXY_CONNTRACK)
+    for name in values:
+        written = dp.runtime.sysctl(node, name)
+        if written is not None:
+            values[name] = written
+    return values
+
+
+def _timeout(dp: Dataplane, node: str, which: str) -> int:
+    name = TIMEOUT_SYSCTLS[which][0]
+    return max(int(conntrack_sysctls(dp, node)[name]) - 1, 0)
+
+
+def record(dp: Dataplane, t: Trace, *, protocol: str | None = None,
+           ident: int | None = None) -> None:
+    """Enter the connection(s) of trace ``t`` into the conntrack tables of the nodes it
+    passed (see the module docstring). An HTTP trace is two connections (the client's
+    to the proxy, the proxy's to the backend). ``protocol="ICMP"`` with ``ident`` (the
+    echo id) records a ping that walked as ``t``."""
+    segments: list[list[Hop]] = [[]]
+    for hop in t.hops:
+        if hop.action == "http":
+            segments.append([])
+        elif hop.action != "dns":
+            segments[-1].append(hop)
+    for i, hops in enumerate(segments):
+        if not hops:
+            continue
+        last = i == len(segments) - 1
+        delivered = t.delivered if last else True
+        rst = last and not delivered and t.reason.startswith("Connection refused: nothing")
+        _record_connection(dp, hops, protocol or t.protocol, delivered, rst, ident)
+
+
+def _record_connection(dp: Dataplane, hops: list[Hop], protocol: str, delivered: bool,
+                       rst: bool, ident: int | None) -> None:
+    by_node: dict[str, list[Hop]] = {}
+    for hop in hops:
+        if hop.location.kind == "node":
+            by_node.setdefault(hop.location.name, []).append(hop)
+    final = hops[-1]
+    for node, mine in by_node.items():
+        if final.location.kind == "node" and final.location.name == node and (
+                final.action == "drop" or (final.action == "refuse" and not rst)):
+            continue  # dropped before the confirm hook: no entry
+        bridged_only = all(h.action in ("veth", "bridge") for h in mine) and not any(
+            "up to" in h.detail for h in mine if h.action == "bridge")
+        if bridged_only and not dp.runtime.bridge_nf_call_iptables(node):
+            continue
+        first, out = _tuple(mine[0].packet), _tuple(mine[-1].packet)
+        if first is None or out is None:
+            continue
+        orig = first
+        reply = (out[1], out[0], out[3], out[2])
+        if protocol == "ICMP":
+            orig = (first[0], first[1], ident or 1, 0)
+            reply = (out[1], out[0], ident or 1, 0)
+        dp.runtime.track(node, _entry(dp, node, protocol, orig, reply, delivered, rst))
+
+
+def _tuple(pkt: Packet) -> tuple[str, str, int, int] | None:
+    layers = ip_part(pkt)
+    if len(layers) < 2 or not isinstance(layers[0], IPv4):
+        return None
+    ip, l4 = layers[0], layers[1]
+    return ip.src, ip.dst, getattr(l4, "sport", 0), getattr(l4, "dport", 0)
+
+
+def _entry(dp: Dataplane, node: str, protocol: str, orig: tuple[str, str, int, int],
+           reply: tuple[str, str, int, int], delivered: bool, rst: bool) -> ConntrackEntry:
+    def make(replied: bool, state: str, which: str, assured: bool = False) -> ConntrackEntry:
+        return ConntrackEntry(protocol, orig, reply, replied, state,
+                              _timeout(dp, node, which), assured)
+
+    if protocol == "TCP":
+        if delivered:
+            return make(True, "ESTABLISHED", "tcp_established", True)
+        return make(True, "CLOSE", "tcp_close") if rst else make(False, "SYN_SENT",
+                                                                    "tcp_syn_sent")
+    if protocol == "SCTP":
+        if delivered:
+            return make(True, "ESTABLISHED", "sctp_established", True)
+        return make(True, "CLOSED", "sctp_closed") if rst else make(
+            False, "COOKIE_WAIT", "sctp_cookie_wait")
+    which = "icmp" if protocol == "ICMP" else "udp"
+    return make(delivered, "", which)  # an ICMP error is RELATED: not a reply
 
 
 def reply_path(walk: Walk) -> None:
@@ -27,6 +186,9 @@ def reply_path(walk: Walk) -> None:
     walk.reply.append(Hop(1, where, walk.hops[-1].node, "reply",
                           f"the endpoint answers from {ep_ip}:{ep_port} to {seen}:{sport}",
                           back))
+    if _bridged_past_conntrack(walk, nat_node, seen):
+        _reply_bridged(walk, back, nat_node, vip, vport, ep_ip, ep_port)
+        return
     client_ip, client_port = walk.client or (seen, sport)
     undone = Packet((IPv4(vip, client_ip, walk.protocol, 63, 60),
                      reply_l4(walk.protocol, vport, client_port)))
@@ -40,3 +202,45 @@ def reply_path(walk: Walk) -> None:
     walk.reply.append(Hop(3, Location("node", nat_node), None, "deliver",
                           f"the client receives a reply from {vip}:{vport}, the address "
                           "it connected to", undone))
+
+
+def _bridged_past_conntrack(walk: Walk, nat_node: str, client_ip: str) -> bool:
+    """Is the reply bridged straight back to the client on ``nat_node``'s cni0, past
+    netfilter? (The client and the endpoint are pods on that bridge, no masquerade,
+    and bridged frames skip iptables there.)"""
+    src_pod = walk.src.pod
+    if (src_pod is None or walk.destination_pod is None or walk.client is not None
+            or walk.dp.plugin.pod_egress != "veth_to_bridge" or src_pod.node != nat_node
+            or src_pod.ip != client_ip or walk.dp.runtime.bridge_nf_call_iptables(nat_node)):
+        return False
+    peer = walk.view.pod(walk.destination_pod)
+    return peer.node == nat_node and peer.ref != src_pod.ref
+
+
+def _reply_bridged(walk: Walk, back: Packet, node: str, vip: str, vport: int, ep_ip: str,
+                   ep_port: int) -> None:
+    """The reply that bypasses conntrack: bridged with the endpoint's own address, and
+    dropped by the client (see the module docstring)."""
+    src_pod = walk.src.pod
+    assert src_pod is not None
+    why = ("br_netfilter is not loaded" if not walk.dp.runtime.module_loaded(
+        node, "br_netfilter") else "net.bridge.bridge-nf-call-iptables = 0")
+    walk.reply.append(Hop(2, Location("node", node, "cni0"), node, "bridge",
+                          f"{ep_ip} and the client {src_pod.ip} are neighbours on {node}'s "
+                          f"cni0, so the endpoint sends the reply straight to the client's "
+                          f"MAC and cni0 switches it to port {walk.dp.veth_name(src_pod)}; "
+                          f"{why} on {node}, so the bridged frame skips iptables and "
+                          f"conntrack: nothing undoes the DNAT, the source stays "
+                          f"{ep_ip}:{ep_port}", back))
+    walk.reply.append(Hop(3, Location("pod", src_pod.ref, "eth0"), node, "drop",
+                          f"the client connected to {vip}:{vport} and gets an answer from "
+                          f"{ep_ip}:{ep_port}, which matches none of its connections: its "
+                          "kernel answers with a RST and the connection never opens",
+                          back))
+    walk.delivered = False
+    walk.reason = (f"Connection failed: {walk.destination_pod} received the request, but "
+                   f"its reply was bridged straight back on {node}'s cni0 with its own "
+                   f"address {ep_ip} ({why} on {node}): conntrack never saw it, the DNAT "
+                   f"was not undone, and the client, which connected to {vip}:{vport}, "
+                   "drops it. Clients on other nodes are not affected: their replies are "
+                   "routed through the node's IP stack, where conntrack undoes the DNAT.")

@@ -24,19 +24,23 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.dataplane import ip_masq_agent
+from kubenet_lab.dataplane.cni import plugin
 from kubenet_lab.dataplane.kube_proxy import (
     HOOK_COMMENT,
     MASQ_MARK,
     NODEPORTS_COMMENT,
     Rule,
     probability,
+    proxied,
     service_block,
     service_index,
 )
 from kubenet_lab.dataplane.policy import Connection, connection_end, enforced, enforcer, evaluate
 from kubenet_lab.model.address import cidr_contains
+from kubenet_lab.model.arguments import checked
 from kubenet_lab.model.packet import IPv4, Packet
 from kubenet_lab.model.trace import Location
+from kubenet_lab.walk import nftables
 from kubenet_lab.walk.engine import Walk, hash_port
 
 if TYPE_CHECKING:
@@ -54,6 +58,7 @@ __all__ = [
     "policy_allows",
     "postrouting",
     "resolve_service",
+    "rules_traversed",
     "service_nat",
 ]
 
@@ -105,8 +110,15 @@ def nat_walk(
     remembered per node in the runtime, as the kernel's ``recent`` lists are (timeouts
     are not modelled: an entry lasts as long as the cluster).
     """
+    if view.config.kube_proxy_mode == "nftables" and not plugin(view).replaces_kube_proxy:
+        d = nftables.evaluate(view, runtime, node_name, hook, src_ip, dst_ip, port,
+                              protocol, local_addresses)
+        return ServiceDecision(d.service, d.verdict, tuple(
+            NatStep(s.table, s.chain, s.rule) for s in d.steps), d.endpoint, d.masquerade)
     node = view.node(node_name)
     local = local_addresses if local_addresses is not None else {node.ip}
+    if hook == "OUTPUT" and dst_ip.startswith("127."):  # addrtype LOCAL: the loopback
+        local = set(local) | {dst_ip}  # addresses too (NodePorts on 127.0.0.1)
     vips, node_ports = service_index(view)
     hook_rule = f'-A {hook} -m comment --comment "{HOOK_COMMENT}" -j KUBE-SERVICES'
     steps = [NatStep("nat", hook, hook_rule)]
@@ -211,6 +223,8 @@ def service_nat(walk: Walk, node: Node, pkt: Packet, hook: str) -> Packet | None
         return pkt
     if walk.dp.plugin.replaces_kube_proxy:  # no KUBE-* rules: Services were resolved
         return pkt                        # in connect() (see walk.ebpf.socket_lb)
+    if walk.view.config.kube_proxy_mode == "nftables":
+        return nftables.service_nat(walk, node, pkt, hook)
     ip = pkt[IPv4]
     l4 = pkt.layers[-1]
     decision = nat_walk(walk.view, walk.dp.runtime, node.name, hook, ip.src, ip.dst, l4.dport,
@@ -259,6 +273,70 @@ def service_nat(walk: Walk, node: Node, pkt: Packet, hook: str) -> Packet | None
     return pkt
 
 
+@checked
+def rules_traversed(cluster: Any, src: str, dst: str, port: int = 80,
+                    protocol: str = "TCP") -> int:
+    """How many of kube-proxy's rules the first packet from ``src`` (a pod ``"ns/name"``,
+    or a node) to the Service address ``dst:port`` is matched against before its
+    verdict, in the cluster's ``kube_proxy_mode`` (for a lesson's plot of iptables'
+    O(n) against nftables' O(1)). Read-only: the random choices are made on a fork of
+    the runtime.
+
+    iptables mode: the nat hook rule, every ``KUBE-SERVICES`` rule up to and including
+    the Service's (the Services sorted before it come first), then in each chain
+    followed the rules up to the one that matched, and one for ``KUBE-MARK-MASQ``.
+    nftables mode: every rule evaluated in the base chains of the hook and the chains
+    they lead to, a vmap lookup counting as one rule (``walk.nftables.evaluate``).
+
+    >>> c = kl.Cluster(workers=1)
+    >>> rules_traversed(c, "node-1", "10.96.0.1", 443)
+    7
+    >>> rules_traversed(kl.Cluster(workers=1, kube_proxy_mode="nftables"), "node-1",
+    ...                 "10.96.0.1", 443)
+    14
+    """
+    view = cluster.store.snapshot()
+    runtime = cluster.runtime.fork()
+    if "/" in src:
+        pod = view.pod(src)
+        node_name, src_ip, hook = pod.node, pod.ip, "PREROUTING"
+    else:
+        node_name, src_ip, hook = src, view.node(src).ip, "OUTPUT"
+    if view.config.kube_proxy_mode == "nftables":
+        return nftables.evaluate(view, runtime, node_name, hook, src_ip, dst, port,
+                                 protocol).rules
+    decision = nat_walk(view, runtime, node_name, hook, src_ip, dst, port, protocol)
+    node = view.node(node_name)
+    count = 1  # the hook rule
+    seen: dict[str, int] = {}
+    hit = service_index(view)[0].get((dst, protocol, port))
+    for step in decision.steps[1:]:
+        if step.chain == "KUBE-SERVICES" and hit is not None:
+            count += _services_position(view, node).get((f"{dst}/32", protocol.lower(),
+                                                          port), 0)
+            continue
+        if hit is None:
+            break
+        rules = service_block(view, node, *hit).chains.get(step.chain, [])
+        index = next((i for i, r in enumerate(rules) if r.text() == step.rule), -1)
+        seen[step.chain] = max(seen.get(step.chain, 0), index + 1)
+        if step.rule.endswith("-j KUBE-MARK-MASQ"):
+            count += 1
+    return count + sum(seen.values())
+
+
+def _services_position(view: StoreView, node: Node) -> dict[tuple[str, str, int], int]:
+    """1-based position of each Service rule in the nat ``KUBE-SERVICES`` chain."""
+    def build() -> dict[tuple[str, str, int], int]:
+        out: dict[tuple[str, str, int], int] = {}
+        for svc, sp, _ in proxied(view):
+            for r in service_block(view, node, svc, sp).nat_services:
+                out[(r.dst or "", r.proto or "", r.dport or 0)] = len(out) + 1
+        return out
+
+    return view.cached(("kp-services-position", node.name), build)
+
+
 # ---------------------------------------------------------------- POSTROUTING
 def postrouting(walk: Walk, node: Node, pkt: Packet, route: Route, how: str
                 ) -> tuple[Packet, str]:
@@ -273,11 +351,19 @@ def postrouting(walk: Walk, node: Node, pkt: Packet, route: Route, how: str
         walk.client = (ip.src, l4.sport)
         new_l4 = replace(l4, sport=hash_port("masq", new_src, ip.dst, walk.port))
         pkt = Packet(pkt.layers[:-2] + (replace(ip, src=new_src), new_l4))
-        how += (f"; POSTROUTING: KUBE-POSTROUTING sees the mark {MASQ_MARK} and "
-                f"masquerades the source to {new_src} (the address of {route.dev}; "
-                "--random-fully picks the port)")
-        walk.nat_note = (f"masqueraded to {new_src} by {node.name} (kube-proxy's "
-                         "KUBE-POSTROUTING)")
+        if walk.view.config.kube_proxy_mode == "nftables":
+            how += (f"; POSTROUTING: ip kube-proxy nat-postrouting `jump masquerading`: "
+                    f"the mark {nftables.MASQ_MARK} is set, so `meta mark set meta mark ^ "
+                    f"{nftables.MASQ_MARK}` clears it and `masquerade fully-random` "
+                    f"rewrites the source to {new_src} (the address of {route.dev})")
+            walk.nat_note = (f"masqueraded to {new_src} by {node.name} (kube-proxy's "
+                             "masquerading chain)")
+        else:
+            how += (f"; POSTROUTING: KUBE-POSTROUTING sees the mark {MASQ_MARK} and "
+                    f"masquerades the source to {new_src} (the address of {route.dev}; "
+                    "--random-fully picks the port)")
+            walk.nat_note = (f"masqueraded to {new_src} by {node.name} (kube-proxy's "
+                             "KUBE-POSTROUTING)")
         ip = pkt[IPv4]
     else:
         masq = walk.dp.plugin.masquerade(walk.view, node, ip.src, ip.dst)

@@ -4,7 +4,9 @@ leaves by, and delivery to a listening socket or a refusal.
 
 1. in the sender's network namespace, a route lookup picks the device and the next
    hop, and ARP gives the next hop's MAC (the CNI plugin's handler, ``pod_egress``);
-2. a node routes a packet it receives (TTL - 1) after kube-proxy's PREROUTING rules,
+2. a node routes a packet it receives (TTL - 1; only with ``net.ipv4.ip_forward = 1``,
+   which kubeadm's preflight requires: at 0 the kernel drops what it would forward)
+   after kube-proxy's PREROUTING rules,
    runs the POSTROUTING nat rules, and sends it out of a device: the handler the CNI
    plugin names for it (a bridge, a tunnel, a veth) or ``eth0`` to the VPC;
 3. at the receiver, a socket bound to the port takes the packet, or the kernel refuses
@@ -156,6 +158,14 @@ def ip_input(walk: Walk, node: Node, pkt: Packet) -> Step | None:
         walk.drop(Location("node", node.name), node.name,
                   f"no route to {ip.dst} in {node.name}'s routing table", pkt,
                   f"Dropped: {node.name} has no route to {ip.dst}.")
+        return None
+    if not dp.runtime.ip_forward(node.name):
+        walk.drop(Location("node", node.name), node.name,
+                  f"route {route}, but net.ipv4.ip_forward = 0 on {node.name}: the kernel "
+                  "does not forward packets between interfaces and drops it", pkt,
+                  f"Dropped: {node.name} does not forward packets (net.ipv4.ip_forward = "
+                  f"0), so traffic of pods through it to {ip.dst} is lost; kubeadm's "
+                  "preflight requires 1 (sysctl -w net.ipv4.ip_forward=1).")
         return None
     if ip.ttl <= 1 or len(walk.hops) >= MAX_HOPS:
         walk.drop(Location("node", node.name), node.name,

@@ -1,5 +1,8 @@
 """``Cluster.trace``: an HTTP(S) URL goes through a proxy, a Gateway's or the ingress
-controller's (``walk.http``); anything else is one packet (``walk.packet``).
+controller's (``walk.http``); anything else is one packet (``walk.packet``). The
+connection is then entered into the conntrack tables of the nodes it passed
+(``walk.conntrack.record``); the analyses that walk many packets call the walks below
+on a fork of the runtime, so they leave the tables alone.
 
 >>> c = kl.Cluster(workers=1)
 >>> from kubenet_lab.dataplane.tables import Dataplane
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from kubenet_lab.walk.conntrack import record
 from kubenet_lab.walk.http import trace_http
 from kubenet_lab.walk.packet import trace_packet
 
@@ -26,5 +30,8 @@ def trace(dp: Dataplane, src: str, dst: str, *, port: int = 80, protocol: str = 
           method: str = "GET", headers: dict[str, str] | None = None) -> Trace:
     """Walk a packet, or an HTTP request when ``dst`` is an ``http(s)://`` URL."""
     if isinstance(dst, str) and dst.startswith(("http://", "https://")):
-        return trace_http(dp, src, dst, method, headers)
-    return trace_packet(dp, src, dst, port=port, protocol=protocol)
+        t = trace_http(dp, src, dst, method, headers)
+    else:
+        t = trace_packet(dp, src, dst, port=port, protocol=protocol)
+    record(dp, t)
+    return t

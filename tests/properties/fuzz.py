@@ -30,6 +30,9 @@ import kubenet_lab as kl
 #: The longest a message may be, and the longest a call may take (seconds).
 MESSAGE_LIMIT = 1000
 TIME_LIMIT = 2.0
+#: Calls that take longer by design: lesson 03's plot builds clusters of up to 10,000
+#: Services in both kube-proxy modes (their sizes are capped: MAX_SCALING_SERVICES).
+SLOW_BY_DESIGN = {"kl.kube_proxy_scaling": 15.0, "kl.draw_kube_proxy_scaling": 15.0}
 
 STATS: Counter[str] = Counter()
 
@@ -92,7 +95,7 @@ def attempt(c: kl.Cluster | None, call: Callable[[], Any], what: str) -> Any:
     if changed:
         STATS["state changes"] += 1
         raise AssertionError(f"{what}: a failed call changed the cluster: {message}")
-    if elapsed > TIME_LIMIT:
+    if elapsed > SLOW_BY_DESIGN.get(what, TIME_LIMIT):
         STATS["slow"] += 1
         raise AssertionError(f"{what}: took {elapsed:.1f} s")
     return result
