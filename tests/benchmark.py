@@ -24,6 +24,9 @@ Prints:
   (50 per Gateway, each with its own hostname and path rule) in one request, and the median
   HTTP trace through a Gateway to its last route; the same with 50 routes, for the growth.
   ``--gateway`` prints only these.
+- issue 12: ``nft list table ip kube-proxy`` at 10,000 Services x 5 endpoints on a first
+  and a second node, and the median trace to a ClusterIP at 10 and at 10,000 Services in
+  each kube-proxy mode, with the rules the first packet meets. ``--nftables``.
 
 ``--compare`` runs the redesign's figures (issue 9) for another checkout (say, a ``git
 worktree`` of the commit before) and for this one, each in a fresh interpreter,
@@ -129,7 +132,8 @@ def policy_table() -> tuple[float, int, float]:
     return seconds, pairs, r.count()[0] / pairs
 
 
-def build_services(services: int = 10_000, endpoints: int = 5, groups: int = 1_000):
+def build_services(services: int = 10_000, endpoints: int = 5, groups: int = 1_000,
+                   mode: str = "iptables"):
     """``services`` Services, each selecting ``endpoints`` pods; pods are shared by groups
     (``services / groups`` Services select the same 5 pods), so the cluster stays within
     one /16 of pod addresses while kube-proxy still writes 5 endpoint chains per Service."""
@@ -137,7 +141,7 @@ def build_services(services: int = 10_000, endpoints: int = 5, groups: int = 1_0
 
     kl.Cluster()  # the modules load on first use: outside the timing
     start = time.perf_counter()
-    c = kl.Cluster(workers=50)
+    c = kl.Cluster(workers=50, kube_proxy_mode=mode)
     for g in range(groups):
         for e in range(endpoints):
             c.add_pod(f"default/g{g}-{e}", labels={"group": f"g{g}"},
@@ -282,6 +286,47 @@ def gateway_figures(nodes: int = 100, pods: int = 3000, gateways: int = 10,
           f"trace x{results[large][1] / results[small][1]:.2f}")
 
 
+def _clusterip_median(c, runs: int = 200) -> float:
+    client = c.add_pod("default/bench-client", node="node-1")
+    services = [s for s in c.services if s.namespace == "default" and s.name != "kubernetes"]
+    c.trace(client.ref, services[0].cluster_ip, port=80)  # caches of this generation
+    times = []
+    for i in range(runs):
+        svc = services[(i * 37) % len(services)]
+        start = time.perf_counter()
+        t = c.trace(client.ref, svc.cluster_ip, port=80)
+        times.append(time.perf_counter() - start)
+        assert t.delivered
+    return statistics.median(times) * 1000
+
+
+def nftables_figures() -> None:
+    """Issue 12: ``nft list table ip kube-proxy`` at 10,000 Services x 5 endpoints (first
+    node, second node), and the median trace to a ClusterIP and the rules its first
+    packet meets at 10 and at 10,000 Services, in each mode."""
+    from kubenet_lab.walk.netfilter import rules_traversed
+
+    c, seconds = build_services(mode="nftables")
+    print(f"build 10,000 services x 5 endpoints, nftables mode: {seconds * 1000:8.1f} ms")
+    for node in ("node-1", "node-2"):
+        start = time.perf_counter()
+        text = c.exec(node, "nft list table ip kube-proxy")
+        print(f"nft list table ip kube-proxy, {node}: "
+              f"{(time.perf_counter() - start) * 1000:8.1f} ms  ({text.count(chr(10)):,} lines)")
+    medians = {}
+    for mode in ("iptables", "nftables"):
+        for services, groups in ((10, 10), (10_000, 1_000)):
+            c, _ = build_services(services, groups=groups, mode=mode)
+            medians[mode, services] = _clusterip_median(c)
+            svc = c.service(f"default/svc-{services - 1}")
+            rules = rules_traversed(c, "default/bench-client", svc.cluster_ip, 80)
+            print(f"{mode:8} {services:6,} Services: median ClusterIP trace "
+                  f"{medians[mode, services]:7.3f} ms, first packet meets {rules:,} rules")
+    for mode in ("iptables", "nftables"):
+        print(f"{mode}: trace at 10,000 / at 10 Services = "
+              f"{medians[mode, 10_000] / medians[mode, 10]:.2f}")
+
+
 # ---------------------------------------------------------------- issue 9: before / after
 def _figures() -> dict[str, Any]:
     """The redesign's figures, each a function returning seconds."""
@@ -356,6 +401,7 @@ def main() -> None:
     service_figures()
     cloud_figures()
     gateway_figures()
+    nftables_figures()
     seconds, report = verify_time(c)
     print(f"verify_network_model, healthy:      {seconds * 1000:8.1f} ms  ({report!r}, "
           f"{report.pairs:,} pairs)")
@@ -373,6 +419,8 @@ if __name__ == "__main__":
         print(_figures()[sys.argv[sys.argv.index("--figure") + 1]]())
     elif "--gateway" in sys.argv:
         gateway_figures()
+    elif "--nftables" in sys.argv:
+        nftables_figures()
     elif "--compare" in sys.argv:
         compare(Path(sys.argv[sys.argv.index("--compare") + 1]).resolve())
     else:
