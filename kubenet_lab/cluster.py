@@ -91,12 +91,15 @@ class Cluster:
     cni : str
         The CNI plugin: ``"flannel"`` (VXLAN overlay, the default), ``"bridge"`` (the
         reference bridge plugin with host routes, as in Kubernetes the Hard Way),
-        ``"calico"`` (routed, BGP, /26 blocks of 192.168.0.0/16) or ``"cilium"`` (eBPF,
-        VXLAN tunnel, replaces kube-proxy).
+        ``"calico"`` (Calico v3.30 from the tigera-operator quickstart: /26 blocks of
+        192.168.0.0/16, VXLANCrossSubnet: routed over BGP within a subnet, VXLAN across)
+        or ``"cilium"`` (eBPF, VXLAN tunnel; kube-proxy kept, as on kubeadm by default).
     cni_config : dict, optional
         The plugin's own settings, named as in its real configuration:
-        ``{"ipipMode": "Always"}`` for Calico's IP-in-IP, ``{"ipMasq": True}`` for the
-        bridge plugin's masquerading (as Kubernetes the Hard Way sets it).
+        ``{"install": "manifest"}`` for Calico's manifest install (IP-in-IP Always),
+        ``{"kubeProxyReplacement": True}`` (and ``{"bpf.masquerade": True}``) for
+        Cilium's Helm values, ``{"ipMasq": True}`` for the bridge plugin's masquerading
+        (as Kubernetes the Hard Way sets it).
     seed : int
         Seed of the cluster's random generator (used where a real cluster draws at
         random, such as load balancing).
@@ -121,8 +124,8 @@ class Cluster:
         see ``kubenet_lab.dataplane.kube_proxy_nftables``). In nftables mode kube-proxy
         writes no KUBE-* iptables rules; traffic to an unallocated address of the
         Service CIDR is dropped, to an unused port of a ClusterIP rejected, and NodePorts
-        answer only on the node's primary IP (never on 127.0.0.1). With
-        ``cni="cilium"`` kube-proxy does not run and the mode changes nothing.
+        answer only on the node's primary IP (never on 127.0.0.1). With Cilium's
+        ``kubeProxyReplacement`` kube-proxy does not run and the mode changes nothing.
 
     Examples
     --------
@@ -391,6 +394,74 @@ class Cluster:
         [('10.0.0.0/16', 'local'), ('0.0.0.0/0', 'igw')]
         """
         return cloud.route_table(self.store, subnet)
+
+    @checked
+    def set_source_dest_check(self, node: str, enabled: bool) -> None:
+        """Set the EC2 instance attribute ``sourceDestCheck`` of ``node`` (true by
+        default), as ``aws ec2 modify-instance-attribute --instance-id <node>
+        --no-source-dest-check`` does for ``enabled=False``.
+
+        With the check on, EC2 drops every packet the node's network interface sends
+        whose source is not the node's address, and every packet it would receive whose
+        destination is not: unmasqueraded pod traffic between nodes (the bridge plugin's
+        host routes, Calico's unencapsulated routes) needs it off on the sending and the
+        receiving node. Overlays (flannel VXLAN, Calico VXLAN/IPIP) do not: their outer
+        packet goes from node to node. Sources: AWS EC2 API ``ModifyInstanceAttribute``;
+        https://docs.aws.amazon.com/vpc/latest/userguide/VPC_NAT_Instance.html; Calico's
+        AWS guide (https://docs.tigera.io/calico/latest/reference/public-cloud/AWS).
+
+        Raises
+        ------
+        NotFoundError
+            No such node.
+
+        Examples
+        --------
+        >>> c = kl.Cluster(cni="bridge", workers=2)
+        >>> _ = c.add_pod("default/a", node="node-1"); _ = c.add_pod("default/b", node="node-2")
+        >>> c.trace("default/a", "default/b").delivered
+        False
+        >>> for n in c.nodes:
+        ...     c.set_source_dest_check(n.name, False)
+        >>> c.trace("default/a", "default/b").delivered
+        True
+        """
+        with self.store.transaction():
+            cloud.set_source_dest_check(self.store, node, enabled)
+
+    @checked
+    def add_vpc_route(self, cidr: str, node: str, *,
+                      subnet: str | None = None) -> list[tuple[str, str]]:
+        """Add a route to a VPC route table: ``cidr`` goes to the instance ``node`` (as
+        ``aws ec2 create-route --destination-cidr-block <cidr> --instance-id <node>``);
+        the table of ``subnet``, by default the node's own subnet. Returns that table.
+
+        The VPC router uses it for a packet sent to it (a host of the subnet that has no
+        route of its own to the pods, a node in another subnet): with a route for each
+        podCIDR, the VPC carries pod addresses. The receiving node still needs its
+        source/destination check off (``set_source_dest_check``).
+
+        Raises
+        ------
+        ManifestError
+            A malformed CIDR, or one inside the VPC's range.
+        NotFoundError
+            No such node or subnet.
+        ConflictError
+            The table already has a route for ``cidr`` (AWS: RouteAlreadyExists).
+
+        Examples
+        --------
+        >>> c = kl.Cluster(cni="bridge", workers=1)
+        >>> c.add_vpc_route("10.244.1.0/24", "node-1")
+        [('10.0.0.0/16', 'local'), ('10.244.1.0/24', 'node-1')]
+        >>> c.add_vpc_route("10.0.1.0/24", "node-1")
+        Traceback (most recent call last):
+        kubenet_lab.exceptions.ManifestError: VpcRoute: destination: '10.0.1.0/24' is inside...
+        """
+        with self.store.transaction():
+            route = cloud.add_vpc_route(self.store, cidr, node, subnet)
+            return cloud.route_table(self.store, route.subnet)
 
     @checked
     def graph(self) -> nx.Graph:
@@ -886,7 +957,14 @@ class Cluster:
     def explain(self, src: str, dst: str, port: int = 80, protocol: str = "TCP") -> Explanation:
         """Which tier, policies and rules allow or deny one connection, in words.
 
-        ``src`` and ``dst`` are pods (``"ns/name"``), node names or IPs.
+        ``src`` and ``dst`` are pods (``"ns/name"``), node names or IPs; ``dst`` may also
+        be a Service's cluster IP or load-balancer IP, or a DNS name (resolved with the
+        source pod's search path, as ``trace`` does). A Service is judged as its
+        endpoint pods on their target port: the policy agent sees the packet after
+        kube-proxy's DNAT (kube-network-policies hooks postrouting at priority
+        ``srcnat - 5``: kubernetes-sigs/kube-network-policies pkg/dataplane/controller.go),
+        so ``explain`` and ``trace`` agree. ``.via`` says which endpoint(s) the DNAT can
+        pick and ``.endpoints`` judges each one.
 
         Examples
         --------
@@ -1082,7 +1160,7 @@ cluster IP" -m tcp --dport 443 -j KUBE-SVC-NPX46M4PTMTKRN6Y'
 
         >>> c = kl.Cluster(workers=1)
         >>> print(c.resolv_conf(c.add_pod("default/a").ref))
-        search default.svc.cluster.local svc.cluster.local cluster.local
+        search default.svc.cluster.local svc.cluster.local cluster.local eu-west-1.compute.internal
         nameserver 10.96.0.10
         options ndots:5
         """

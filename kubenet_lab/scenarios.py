@@ -7,16 +7,23 @@ and its issue tracker, the CNI plugins' docs). All have three workers and the sa
 
 - ``"missing-route"`` (bridge plugin): node-1 lost its host route to node-2's podCIDR (a
   reboot, a forgotten ``ip route add`` in KTHW's "Provisioning Pod Network Routes").
-- ``"overlapping-podcidr"`` (flannel): node-3 was given node-2's podCIDR by hand
-  (kubelet ``--pod-cidr``), so two nodes claim one block; flanneld on node-1 can only
-  install one route for it (the kernel refuses the second: File exists).
+- ``"overlapping-podcidr"`` (flannel): node-3 was registered from a hand-written Node
+  manifest whose ``spec.podCIDR`` copies node-2's block (a Node re-created from another's
+  saved YAML). The API server accepts it: it checks a podCIDR's syntax, not overlaps;
+  kube-controller-manager's node IPAM (``--allocate-node-cidrs``) avoids overlaps only
+  among the blocks it hands out and marks a given one used without a check (cidrset
+  ``Occupy``). The same happens with ``--allocate-node-cidrs=false`` and an external
+  allocator that gets it wrong. (kubelet's ``--pod-cidr`` is not the cause: it is used
+  only in standalone mode, without an API server.) Two nodes claim one block; flanneld on
+  node-1 can only install one route for it (the kernel refuses the second: File exists).
 - ``"wrong-node-cidr"`` (flannel): pod ``default/web-2`` runs on node-2 but has an
   address of node-1's block (host-local on node-2 configured with the wrong subnet).
 - ``"masquerade"`` (bridge with ``"ipMasq": true``, as KTHW's 10-bridge.conf): pod
   traffic to other nodes' pods leaves with the node's address.
 - ``"no-br-netfilter"`` (flannel, with Service ``default/web`` over the three web pods):
   node-1 booted without the br_netfilter module (no ``modules-load.d`` entry; kubeadm
-  stopped checking for it in 1.30, flannel still needs it), so
+  stopped checking for it in 1.30, kubernetes PR #123464; flannel still needs
+  ``bridge-nf-call-iptables=1``), so
   ``net.bridge.bridge-nf-call-iptables`` does not exist there. A client pod on node-1
   that connects to the Service and is given the endpoint on node-1 gets the reply
   bridged straight back on cni0 with the endpoint's own address, not un-DNATed: the
@@ -70,8 +77,18 @@ BROKEN_CLUSTERS = {
 
 @checked
 def healthy_cluster(cni: str = "flannel", **kwargs: object) -> Cluster:
-    """Three workers with the four pods of the module docstring, on plugin ``cni``."""
+    """Three workers with the four pods of the module docstring, on plugin ``cni``.
+
+    A plugin that routes pod addresses between nodes unencapsulated (the bridge plugin's
+    host routes, Calico within a subnet) works on AWS only with EC2's source/destination
+    check off on every node, so this cluster has it off, as an installer for such a
+    plugin does (kops' ``k8s-ec2-srcdst`` controller, Calico Felix's ``awsSrcDstCheck:
+    Disable``); a ``Cluster`` built by hand keeps it on (``Cluster.set_source_dest_check``).
+    """
     c = Cluster(workers=3, cni=cni, **kwargs)  # type: ignore[arg-type]
+    if plugin(c.store).mode == "routed":
+        for node in c.nodes:
+            c.set_source_dest_check(node.name, False)
     c.add_pod("default/client", node="node-1", labels={"app": "client"})
     for i in (1, 2, 3):
         c.add_pod(f"default/web-{i}", node=f"node-{i}", labels={"app": "web"})
@@ -105,9 +122,10 @@ def broken_cluster(problem: str) -> Cluster:
         return c
     if problem == "overlapping-podcidr":
         c = Cluster(workers=2)
-        node3 = c.add_node("node-3")
-        # node-3's podCIDR set by hand to node-2's: the record now claims node-2's block
-        c.store.put(replace(node3, pod_cidr=c.node("node-2").pod_cidr))
+        # node-3 created from a hand-written manifest with node-2's spec.podCIDR: the API
+        # server and the node IPAM controller accept it (see the module docstring)
+        c.apply({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-3"},
+                 "spec": {"podCIDR": c.node("node-2").pod_cidr}})
         c.add_pod("default/client", node="node-1", labels={"app": "client"})
         for i in (1, 2, 3):
             c.add_pod(f"default/web-{i}", node=f"node-{i}", labels={"app": "web"})

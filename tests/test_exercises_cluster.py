@@ -1,5 +1,7 @@
 """Lesson 02's exercises: each solution passes, each hint fits the state it names."""
 
+import hashlib
+
 import kubenet_lab as kl
 
 
@@ -81,10 +83,75 @@ def test_8_4_pod_in_wrong_block():
     assert "namespace/name" in ex.check("nobody", c).message
 
 
+def _bridge_chain(c: kl.Cluster, pod: str) -> str:
+    """The bridge plugin's chain of a pod, by containernetworking/plugins pkg/utils
+    ``FormatChainName``: "CNI-" and the first 24 hex digits of sha512(network name +
+    container id), the container id being the pod sandbox's id as ``crictl`` shows it."""
+    name = pod.split("/")[1]
+    line = next(row for row in c.exec("node-1", "crictl pods --no-trunc").splitlines()[1:]
+                if name in row.split())
+    sandbox = line.split()[0]
+    return "CNI-" + hashlib.sha512(("bridge" + sandbox).encode()).hexdigest()[:24]
+
+
 def test_8_5_masquerade_chain():
     c = kl.broken_cluster("masquerade")
     ex = kl.exercise("8.5")
-    assert ex.check("CNI-68c0322b9045f0a3b46e9306", c).passed
+    assert ex.check(_bridge_chain(c, "default/client"), c).passed
     assert "only jumps" in ex.check("POSTROUTING", c).message
-    assert "another pod" in ex.check("CNI-b7ed701ab0040de8f219db45", c).message
+    assert "another pod" in ex.check(_bridge_chain(c, "default/web-1"), c).message
     assert "CNI-" in ex.check("MASQ", c).message
+
+
+def test_8_6_br_netfilter_hints_read_the_nodes_until_repaired():
+    c = kl.broken_cluster("no-br-netfilter")
+    ex = kl.exercise("8.6")
+    first = ex.check("done", c)
+    assert not first.passed and "look at the node client runs on" in first.message
+    assert "node-1 still has no br_netfilter" in first.message and "modprobe" in first.message
+    # sysctl -w cannot create the key of a module that is not loaded
+    assert "cannot stat" in c.exec("node-1", "sysctl -w net.bridge.bridge-nf-call-iptables=1")
+    assert "node-1 still has no br_netfilter" in ex.check("done", c).message
+    # the module on another node changes nothing
+    c.exec("node-2", "modprobe br_netfilter")
+    assert "node-1 still has no br_netfilter" in ex.check("done", c).message
+    # loaded, but the key turned off
+    c.exec("node-1", "modprobe br_netfilter")
+    c.exec("node-1", "sysctl -w net.bridge.bridge-nf-call-iptables=0")
+    assert "= 0 there" in ex.check("done", c).message
+    c.exec("node-1", "sysctl -w net.bridge.bridge-nf-call-iptables=1")
+    assert ex.check("done", c).passed
+    # breaking another node, or forwarding, is named too
+    c.exec("node-2", "modprobe -r br_netfilter")
+    assert "node-2 still has no br_netfilter" in ex.check("done", c).message
+    c.exec("node-2", "modprobe br_netfilter")
+    c.exec("node-1", "sysctl -w net.ipv4.ip_forward=0")
+    assert "ip_forward = 0 on node-1" in ex.check("done", c).message
+    c.exec("node-1", "sysctl -w net.ipv4.ip_forward=1")
+    assert ex.check("done", c).passed
+
+
+def test_8_6_the_solution_passes_and_the_check_leaves_the_cluster_alone():
+    c = kl.broken_cluster("no-br-netfilter")
+    ex = kl.exercise("8.6")
+    assert "modprobe br_netfilter" in ex.show_solution()
+    c.exec("node-1", "modprobe br_netfilter")
+    before = c.runtime.conntrack("node-1")
+    assert ex.check("done", c).passed
+    assert c.runtime.conntrack("node-1") == before  # the check walks on a fork
+
+
+def test_8_6_hiding_the_local_endpoint_is_no_fix():
+    c = kl.broken_cluster("no-br-netfilter")
+    ex = kl.exercise("8.6")
+    c.delete_pod("default/web-1")
+    assert "no endpoint on client's node" in ex.check("done", c).message
+
+
+def test_8_6_a_trace_that_still_fails_is_reported():
+    c = kl.broken_cluster("no-br-netfilter")
+    ex = kl.exercise("8.6")
+    c.exec("node-1", "modprobe br_netfilter")
+    c.exec("node-1", f"ip route del {c.node('node-1').pod_cidr}")
+    assert "still fails" in kl.exercise("8.6").check("done", c).message
+    assert not ex.check("done", c).passed

@@ -40,7 +40,30 @@ def test_4_2_solution_and_hints():
     c.apply(MASQ_CM.format("10.0.0.0/16, 64.0.0.0/2"))
     assert "93.184.216.34" in ex.check("done", c).message
     c.apply(MASQ_CM.format("10.0.0.0/16, 10.244.0.0/16"))
+    # AWS: "the instance must be the source or destination of any traffic it sends or
+    # receives" (VPC_NAT_Instance.html): an unmasqueraded pod IP needs the check off
+    msg = ex.check("done", c).message
+    assert "source/destination check is still on for control-plane" in msg
+    assert "set_source_dest_check('control-plane', False)" in msg
+    c.set_source_dest_check("control-plane", False)
+    assert "still on for node-1" in ex.check("done", c).message
+    c.set_source_dest_check("node-1", False)
+    # a VPC host answers a pod IP through the VPC router: its route table needs the podCIDR
+    msg = ex.check("done", c).message
+    assert "no route for control-plane's podCIDR 10.244.0.0/24" in msg
+    c.add_vpc_route("10.244.0.0/24", "control-plane")
+    assert "add_vpc_route('10.244.1.0/24', 'node-1')" in ex.check("done", c).message
+    c.add_vpc_route("10.244.1.0/24", "node-1")
     assert ex.check("done", c).passed
+    t = c.trace("10.0.1.200", "default/a")
+    assert t.destination_pod == "default/a" and t.source_ip_seen == "10.0.1.200"
+
+
+def test_4_2_solution_runs():
+    c = kl.Cluster(cni="bridge", workers=1)
+    c.add_pod("default/a", node="node-1")
+    exec(kl.exercise("4.2").solution, {"c": c})
+    assert kl.exercise("4.2").check("done", c).passed
 
 
 @pytest.fixture

@@ -76,3 +76,21 @@ def test_7_4_needs_the_admin_tier(c):
     passing = _solution("7.4").replace("action: Deny", "action: Pass")
     fb = ex.check(passing, c)
     assert not fb.passed and "dev/tester" in fb.message
+
+
+def test_7_4_is_a_cluster_network_policy(c):
+    """network-policy-api v0.2.0: ClusterNetworkPolicy (v1alpha2) replaces
+    AdminNetworkPolicy; tier Admin is evaluated before NetworkPolicy, tier Baseline
+    after it (apis/v1alpha2/clusternetworkpolicy_types.go, ``Tier``)."""
+    ex = kl.exercise("7.4")
+    solution = _solution("7.4")
+    assert "kind: ClusterNetworkPolicy" in solution and "tier: Admin" in solution
+    anp = ("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+           "metadata: {name: no-dev-to-prod}\nspec:\n  priority: 10\n"
+           "  subject: {namespaces: {matchLabels: {env: prod}}}\n  ingress:\n"
+           "  - {action: Deny, from: [{namespaces: {matchLabels: {env: dev}}}]}\n")
+    fb = ex.check(anp, c)
+    assert not fb.passed and "ClusterNetworkPolicy" in fb.message
+    baseline = solution.replace("tier: Admin", "tier: Baseline")
+    fb = ex.check(baseline, c)  # the allow-all NetworkPolicies decide before Baseline
+    assert not fb.passed and "should be blocked" in fb.message

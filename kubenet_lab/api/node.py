@@ -52,7 +52,14 @@ def build_node(
     control_plane: bool = False,
 ) -> tuple[Node, Subnet]:
     """A new node, checked and with its addresses allocated, and the subnet it is in;
-    nothing is stored here. See ``Cluster.add_node``."""
+    nothing is stored here. See ``Cluster.add_node``.
+
+    Without ``pod_cidr`` the node gets the next free block of the cluster CIDR, as
+    kube-controller-manager's range allocator gives it (``--allocate-node-cidrs=true``,
+    kubeadm's default with a pod network CIDR). A given ``pod_cidr`` (a Node manifest's
+    ``spec.podCIDR``) must be a valid block of the cluster CIDR, but it may overlap another
+    node's, as a real API server allows.
+    """
     obj = f"Node {name}"
     check_dns_subdomain(obj, "metadata.name", name)
     if store.has_node(name):
@@ -90,14 +97,12 @@ def build_node(
             raise ManifestError(obj, "spec.podCIDR", pod_cidr,
                                 "is too small to allocate pod IPs from",
                                 fix="use a /30 or larger block")
-        for other in nodes:
-            if ip_network(other.pod_cidr).overlaps(block):
-                raise ConflictError(
-                    obj, "spec.podCIDR", pod_cidr,
-                    f"overlaps node {other.name}'s podCIDR {other.pod_cidr}",
-                    fix="give each node its own block; overlapping podCIDRs make two "
-                    "nodes claim the same pod IPs",
-                )
+        # No overlap check: the API server accepts any valid CIDR in spec.podCIDR
+        # (pkg/apis/core/validation ValidateNode checks only its syntax). Only
+        # kube-controller-manager's node IPAM (--allocate-node-cidrs, the range
+        # allocator) avoids overlaps, and only among the blocks it hands out itself: a
+        # Node created with a hand-written spec.podCIDR is marked used (cidrset
+        # Occupy), overlapping or not. verify_network_model() reports the overlap.
     if public_ip is not None:
         check_public_ip(store, obj, "status.addresses[ExternalIP]", public_ip)
     all_labels = {

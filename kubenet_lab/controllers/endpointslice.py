@@ -6,6 +6,14 @@ match the selector; a named ``targetPort`` is looked up per pod among its contai
 ports (same name and protocol); a pod without it is not an endpoint of that port.
 ``default/kubernetes`` has no selector: the API server maintains its endpoint (the
 control-plane node's IP, port 6443).
+
+A Service with ``publishNotReadyAddresses: true`` publishes every selected pod as ready
+(pkg/controller/endpointslice: ``ready := service.Spec.PublishNotReadyAddresses ||
+podutil.IsPodReady(pod)``). A Service with ``trafficDistribution`` (``PreferClose``,
+``PreferSameZone``, ``PreferSameNode``) gets topology hints on each ready endpoint, as
+k8s.io/endpointslice ``trafficdist.preferCloseHeuristic`` writes them: ``forZones`` the
+endpoint's own zone (when its node has a ``topology.kubernetes.io/zone`` label) and, for
+``PreferSameNode`` only, ``forNodes`` its own node (``endpoint_hints``).
 """
 
 from __future__ import annotations
@@ -15,12 +23,20 @@ from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.api.service import APISERVER_PORT
 from kubenet_lab.model.names import SAFE_ALPHABET
-from kubenet_lab.model.service import Endpoint, EndpointSlice, Service, ServicePort
+from kubenet_lab.model.service import (
+    TRAFFIC_DISTRIBUTIONS,
+    ZONE_LABEL,
+    Endpoint,
+    EndpointSlice,
+    Service,
+    ServicePort,
+)
 
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["endpoint_slices", "listening_container", "service_endpoints", "slice_name"]
+__all__ = ["endpoint_hints", "endpoint_slices", "listening_container", "node_zone",
+           "service_endpoints", "slice_name"]
 
 
 def _label_index(view: StoreView) -> dict[tuple[str, str, str], list[str]]:
@@ -78,6 +94,25 @@ def _target_port(pod: Any, sp: ServicePort) -> int | None:
     return None
 
 
+def node_zone(view: StoreView, node: str) -> str | None:
+    """The ``topology.kubernetes.io/zone`` label of a node (None without one): the
+    EndpointSlice controller copies it into each endpoint's ``zone``."""
+    return view.node(node).labels.get(ZONE_LABEL) if view.has_node(node) else None
+
+
+def endpoint_hints(view: StoreView, svc: Service, node: str, ready: bool = True
+                   ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``(forZones, forNodes)`` of one endpoint on ``node``: trafficdist.go
+    ``preferCloseHeuristic.update`` for a ready endpoint of a Service whose
+    ``trafficDistribution`` is PreferClose, PreferSameZone or PreferSameNode (node hints
+    for PreferSameNode only); no hints otherwise (``defaultHeuristic``)."""
+    if not ready or svc.traffic_distribution not in TRAFFIC_DISTRIBUTIONS:
+        return (), ()
+    zone = node_zone(view, node)
+    return ((zone,) if zone else (),
+            (node,) if svc.traffic_distribution == "PreferSameNode" else ())
+
+
 def service_endpoints(view: StoreView, svc: Service, sp: ServicePort
                       ) -> tuple[tuple[str, int, str, str], ...]:
     """Ready endpoints of one Service port as kube-proxy orders them: sorted by
@@ -96,7 +131,7 @@ def service_endpoints(view: StoreView, svc: Service, sp: ServicePort
             return ((cp.ip, APISERVER_PORT, cp.name, f"Node {cp.name}"),)
         out = []
         for pod in _selected(view, svc):
-            if not pod.ready:
+            if not (pod.ready or svc.publish_not_ready_addresses):
                 continue
             port = _target_port(pod, sp)
             if port is not None:
@@ -111,7 +146,7 @@ def endpoint_slices(view: StoreView, svc: Service) -> list[EndpointSlice]:
     """The Service's EndpointSlices: pods grouped by the port numbers they resolve to.
 
     Not-ready pods are listed with ``ready=False`` (the controller publishes them;
-    kube-proxy skips them).
+    kube-proxy skips them), unless the Service sets ``publishNotReadyAddresses``.
     """
     if svc.type == "ExternalName" or (svc.selector is None and svc.ref != "default/kubernetes"):
         return []
@@ -127,8 +162,11 @@ def endpoint_slices(view: StoreView, svc: Service) -> list[EndpointSlice]:
             port = _target_port(pod, sp)
             if port is not None:
                 ports.append((sp.name, port, sp.protocol))
+        ready = pod.ready or svc.publish_not_ready_addresses
+        zones, nodes = endpoint_hints(view, svc, pod.node, ready)
         groups.setdefault(tuple(ports), []).append(
-            Endpoint(pod.ip, pod.node, f"Pod {pod.ref}", pod.ready))
+            Endpoint(pod.ip, pod.node, f"Pod {pod.ref}", ready, node_zone(view, pod.node),
+                     zones, nodes))
     return [EndpointSlice(svc.namespace, slice_name(svc, i), svc.ref, ports,
                           tuple(sorted(eps, key=lambda e: e.address)))
             for i, (ports, eps) in enumerate(sorted(groups.items(), key=lambda kv: repr(kv[0])))]

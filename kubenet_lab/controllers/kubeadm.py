@@ -8,6 +8,16 @@
   control-plane taint and so land on the control-plane node);
 - the Services ``default/kubernetes`` at the first address of the service CIDR and
   ``kube-system/kube-dns`` at the tenth (facts sheet §2.1).
+
+Every node joins with the topology labels of the AWS region the lab's VPC is in
+(``REGION``, eu-west-1): ``topology.kubernetes.io/region`` and
+``topology.kubernetes.io/zone``, the zones ``eu-west-1a``, ``-1b``, ``-1c`` in turn as
+the nodes join (the control plane in ``a``, ``node-1`` in ``b``, ``node-2`` in ``c``,
+``node-3`` in ``a``, ...), as an autoscaling group spreads instances over its zones. On
+AWS the cloud-controller-manager's node controller (cloud-provider-aws) sets these labels
+from the instance's placement (k8s.io/cloud-provider ``node_controller.go``); a label given
+to ``add_node`` wins. A simplification: on AWS a subnet lives in one zone, so such a
+cluster has a subnet per zone; the lab keeps all its nodes in one private subnet.
 """
 
 from __future__ import annotations
@@ -39,15 +49,30 @@ if TYPE_CHECKING:
     from kubenet_lab.model.node import Node
     from kubenet_lab.model.store import Store, StoreView
 
-__all__ = ["COREDNS_IMAGE", "KUBEADM_NAMESPACES", "add_node", "bootstrap", "delete_node",
-           "node_status"]
+__all__ = ["COREDNS_IMAGE", "KUBEADM_NAMESPACES", "REGION", "ZONES", "add_node", "bootstrap",
+           "delete_node", "node_status"]
 
 KUBEADM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system")
+#: The AWS region of the lab's VPC (the nodes' ``topology.kubernetes.io/region`` and
+#: their resolv.conf search domain ``eu-west-1.compute.internal``).
+REGION = "eu-west-1"
+#: The region's zones the nodes are spread over, in turn.
+ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.3"
 
 
 def add_node(store: Store, name: str, **kwargs: object) -> Node:
-    """Join a node (``api.node.build_node`` checks it and allocates its addresses)."""
+    """Join a node (``api.node.build_node`` checks it and allocates its addresses), with
+    the region and zone labels of the module docstring.
+
+    >>> c = kl.Cluster(workers=3)
+    >>> [c.node(n).labels["topology.kubernetes.io/zone"] for n in ("control-plane", "node-3")]
+    ['eu-west-1a', 'eu-west-1a']
+    """
+    topology = {"topology.kubernetes.io/region": REGION,
+                "topology.kubernetes.io/zone": ZONES[len(store.nodes) % len(ZONES)]}
+    given = kwargs.get("labels")
+    kwargs["labels"] = {**topology, **(dict(given) if given else {})}  # type: ignore[arg-type]
     node, subnet = build_node(store, name, **kwargs)  # type: ignore[arg-type]
     add_subnet(store, subnet)
     return store.put(node)

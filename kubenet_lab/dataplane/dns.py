@@ -9,8 +9,17 @@ summarised in the facts sheet §2.6:
 - ``_<port>._<proto>.<svc>.<ns>.svc.<zone>``: SRV records, for named ports only.
 - ``<a-b-c-d>.<ns>.pod.<zone>``: pod A records.
 - ``resolv.conf`` of a ``ClusterFirst`` pod: ``search <ns>.svc.<zone> svc.<zone>
-  <zone>``, ``nameserver 10.96.0.10``, ``options ndots:5``. A name with fewer than 5
-  dots is tried with each search domain first, then as it is.
+  <zone>`` followed by the node's own search domains, ``nameserver 10.96.0.10``,
+  ``options ndots:5`` (pkg/kubelet/network/dns/dns.go ``getPodDNS``: for ClusterFirst
+  ``generateSearchesForDNSClusterFirst`` puts the cluster's three domains before the
+  host's search list, read from kubelet's ``--resolv-conf``, which kubeadm points at
+  systemd-resolved's ``/run/systemd/resolve/resolv.conf``; the list is cut at
+  ``MaxDNSSearchPaths``, 32 domains, and 2048 characters). The lab's nodes are EC2
+  instances in eu-west-1 (``controllers.kubeadm.REGION``), whose DHCP option set gives
+  the search domain ``eu-west-1.compute.internal``, so a pod has four search domains. A
+  name with fewer than 5 dots is tried with each search domain first, then as it is;
+  CoreDNS forwards ``*.compute.internal`` to the VPC resolver, which knows none of the
+  lab's names (NXDOMAIN).
 """
 
 from __future__ import annotations
@@ -20,13 +29,21 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING
 
 from kubenet_lab.controllers.endpointslice import endpoint_slices
+from kubenet_lab.controllers.kubeadm import REGION
 
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["DnsRecord", "lookup", "node_resolv_conf", "resolv_conf", "resolve", "search_path"]
+__all__ = ["NODE_SEARCH", "DnsRecord", "lookup", "node_resolv_conf", "resolv_conf", "resolve",
+           "search_path"]
 
 NDOTS = 5
+#: The nodes' search domains: the EC2 DHCP option set's ``domain-name`` of a region other
+#: than us-east-1 (docs.aws.amazon.com/vpc/latest/userguide/DHCPOptionSetConcepts.html).
+NODE_SEARCH = (f"{REGION}.compute.internal",)
+#: kubelet's limits on a pod's search list (pkg/apis/core/validation ``MaxDNSSearchPaths``,
+#: ``MaxDNSSearchListChars``).
+MAX_SEARCH_PATHS, MAX_SEARCH_CHARS = 32, 2048
 DNS_SERVICE = "kube-system/kube-dns"
 
 
@@ -44,9 +61,23 @@ class DnsRecord:
 
 
 def search_path(view: StoreView, namespace: str) -> tuple[str, ...]:
-    """The search domains kubelet writes for a pod in ``namespace`` (ClusterFirst)."""
+    """The search domains kubelet writes for a pod in ``namespace`` (ClusterFirst): the
+    cluster's three, then the node's (dns.go ``generateSearchesForDNSClusterFirst``),
+    without duplicates and within kubelet's limits (``formDNSSearchFitsLimits``).
+
+    >>> search_path(kl.Cluster().store, "default")  # doctest: +NORMALIZE_WHITESPACE
+    ('default.svc.cluster.local', 'svc.cluster.local', 'cluster.local',
+     'eu-west-1.compute.internal')
+    """
     zone = view.cluster_domain
-    return (f"{namespace}.svc.{zone}", f"svc.{zone}", zone)
+    out: list[str] = []
+    for domain in (f"{namespace}.svc.{zone}", f"svc.{zone}", zone, *NODE_SEARCH):
+        if domain not in out:
+            out.append(domain)
+    out = out[:MAX_SEARCH_PATHS]
+    while len(" ".join(out)) > MAX_SEARCH_CHARS:
+        out.pop()
+    return tuple(out)
 
 
 def resolv_conf(view: StoreView, pod_ref: str) -> str:
@@ -57,7 +88,7 @@ def resolv_conf(view: StoreView, pod_ref: str) -> str:
 
     >>> c = kl.Cluster()
     >>> print(resolv_conf(c.store, c.pods[0].ref))
-    search kube-system.svc.cluster.local svc.cluster.local cluster.local
+    search kube-system.svc.cluster.local svc.cluster.local cluster.local eu-west-1.compute.internal
     nameserver 10.96.0.10
     options ndots:5
     """
@@ -146,7 +177,8 @@ def resolve(view: StoreView, name: str, from_pod: str | None = None) -> list[str
 
 def node_resolv_conf() -> str:
     """A node's ``/etc/resolv.conf``: the systemd-resolved stub of Ubuntu 24.04 (it knows
-    no cluster names)."""
+    no cluster names), with the search domain the VPC's DHCP options give
+    (``NODE_SEARCH``)."""
     return ("# This is /run/systemd/resolve/stub-resolv.conf managed by "
             "man:systemd-resolved(8).\n# Do not edit.\n"
-            "nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch .")
+            f"nameserver 127.0.0.53\noptions edns0 trust-ad\nsearch {' '.join(NODE_SEARCH)}")

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
-from kubenet_lab.controllers.endpointslice import service_endpoints
+from kubenet_lab.controllers.endpointslice import endpoint_hints, node_zone, service_endpoints
 
 if TYPE_CHECKING:
     from kubenet_lab.model.node import Node
@@ -61,6 +61,8 @@ __all__ = [
     "service_block",
     "service_chain_name",
     "service_index",
+    "topology_endpoints",
+    "topology_mode",
 ]
 
 MASQ_MARK = "0x4000"  # 1 << masqueradeBit (14)
@@ -231,9 +233,43 @@ def _large(view: StoreView) -> bool:
     return view.cached("kp-large", build)
 
 
+def topology_mode(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> str:
+    """pkg/proxy/topology.go ``topologyModeFromHints`` on ``node``: ``"PreferSameNode"``
+    when every ready endpoint has a node hint and one is hinted for this node,
+    else ``"PreferSameZone"`` when every ready endpoint has a zone hint and one is hinted
+    for the node's ``topology.kubernetes.io/zone``, else ``""`` (all endpoints)."""
+    eps = service_endpoints(view, svc, sp)
+    if not eps or svc.traffic_distribution is None:
+        return ""
+    hints = [endpoint_hints(view, svc, e[2]) for e in eps]
+    zone = node_zone(view, node.name)
+    if all(n for _, n in hints) and any(node.name in n for _, n in hints):
+        return "PreferSameNode"
+    if all(z for z, _ in hints) and any(zone in z for z, _ in hints):
+        return "PreferSameZone"
+    return ""
+
+
+def topology_endpoints(view: StoreView, node: Node, svc: Service, sp: ServicePort
+                       ) -> tuple[tuple[str, int, str, str], ...]:
+    """The endpoints Cluster traffic policy uses on ``node``: topology.go
+    ``CategorizeEndpoints``' clusterEndpoints, the ready endpoints hinted for this node
+    (``PreferSameNode``) or its zone (``PreferSameZone``), all of them when a hint is
+    missing or none is for this node or zone (``topology_mode``)."""
+    eps = service_endpoints(view, svc, sp)
+    mode = topology_mode(view, node, svc, sp)
+    if mode == "PreferSameNode":
+        return tuple(e for e in eps if node.name in endpoint_hints(view, svc, e[2])[1])
+    if mode == "PreferSameZone":
+        zone = node_zone(view, node.name)
+        return tuple(e for e in eps if zone in endpoint_hints(view, svc, e[2])[0])
+    return eps
+
+
 def service_block(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> ServiceRules:
     local_policy = svc.internal_traffic_policy == "Local" or (
-        svc.external_traffic_policy == "Local" and sp.node_port is not None)
+        svc.external_traffic_policy == "Local" and sp.node_port is not None) or (
+        svc.traffic_distribution is not None)
     key = ("kp-block", svc.ref, sp.port, sp.protocol, node.name if local_policy else None)
     return view.cached(key, lambda: _build_block(view, node, svc, sp))
 
@@ -246,6 +282,7 @@ def _build_block(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> 
     large = _large(view)
     all_eps = service_endpoints(view, svc, sp)
     local_eps = tuple(e for e in all_eps if e[2] == node.name)
+    cluster_eps = topology_endpoints(view, node, svc, sp)
     external = sp.node_port is not None or svc.load_balancer_ip is not None
     itp_local = svc.internal_traffic_policy == "Local"
     etp_local = svc.external_traffic_policy == "Local"
@@ -326,7 +363,7 @@ def _build_block(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> 
         if has_external:
             rules.append(Rule(ext_chain, external_chain_target))
     reachable: dict[str, tuple[str, int, str, str]] = {}
-    for chain, eps, used in ((svc_chain, all_eps, uses_cluster),
+    for chain, eps, used in ((svc_chain, cluster_eps, uses_cluster),
                              (svl_chain, local_eps, uses_local)):
         if not used:
             continue

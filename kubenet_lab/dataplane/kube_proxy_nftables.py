@@ -62,7 +62,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from kubenet_lab.controllers.endpointslice import service_endpoints
-from kubenet_lab.dataplane.kube_proxy import service_index
+from kubenet_lab.dataplane.kube_proxy import service_index, topology_endpoints
 
 if TYPE_CHECKING:
     from kubenet_lab.model.node import Node
@@ -314,7 +314,8 @@ class PortBlock:
 def _local_policy(svc: Service, sp: ServicePort) -> bool:
     external = sp.node_port is not None or svc.load_balancer_ip is not None
     return svc.internal_traffic_policy == "Local" or (
-        external and svc.external_traffic_policy == "Local")
+        external and svc.external_traffic_policy == "Local") or (
+        svc.traffic_distribution is not None)  # topology hints: per node too
 
 
 def service_port_block(view: StoreView, node: Node, svc: Service, sp: ServicePort,
@@ -343,7 +344,7 @@ def _build_block(view: StoreView, node: Node, svc: Service, sp: ServicePort,
     etp_local = accessible and svc.external_traffic_policy == "Local"
     uses_cluster_eps = not itp_local or (accessible and not etp_local)
     uses_local_eps = itp_local or etp_local
-    cluster_eps = all_eps if uses_cluster_eps else ()
+    cluster_eps = topology_endpoints(view, node, svc, sp) if uses_cluster_eps else ()
     local_list = local_eps if uses_local_eps else ()
     wanted = set(cluster_eps) | set(local_list)
     reachable = tuple(e for e in all_eps if e in wanted)

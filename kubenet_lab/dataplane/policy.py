@@ -31,7 +31,11 @@ from typing import TYPE_CHECKING
 
 from kubenet_lab.api.adminpolicy import ADMIN_KINDS
 from kubenet_lab.api.fields import check_port, check_protocol, is_ip
+from kubenet_lab.controllers.endpointslice import service_endpoints
 from kubenet_lab.dataplane.cni import plugin
+from kubenet_lab.dataplane.dns import lookup
+from kubenet_lab.dataplane.kube_proxy import service_block, service_index
+from kubenet_lab.exceptions import NotFoundError
 from kubenet_lab.model.address import cidr_contains
 from kubenet_lab.model.networkpolicy import (
     AdminPeer,
@@ -47,6 +51,7 @@ from kubenet_lab.model.networkpolicy import (
 
 if TYPE_CHECKING:
     from kubenet_lab.model.pod import Pod
+    from kubenet_lab.model.service import Service, ServicePort
     from kubenet_lab.model.store import StoreView
 
 __all__ = [
@@ -64,6 +69,7 @@ __all__ = [
     "np_peer_matches",
     "port_matches",
     "selects",
+    "service_endpoints_for",
 ]
 
 
@@ -84,17 +90,21 @@ the short name of that place for the trace's reason. A CNI
 
 #: What each enforcer enforces, keyed by ``Cluster.network_policy`` (or ``Cluster.cni``).
 #: kube-network-policies (sigs.k8s.io/kube-network-policies; the agent kind's kindnet
-#: embeds) enforces NetworkPolicy and, with its admin flags, AdminNetworkPolicy and
-#: BaselineAdminNetworkPolicy (install-anp.yaml) and ClusterNetworkPolicy
-#: (pkg/networkpolicy/clusternetworkpolicy.go). It queues each connection's first packet
-#: from nftables' POSTROUTING hook (filter priority -5, before SNAT) to userspace
-#: (NFQUEUE) and accepts ``ct state established,related`` packets before that
-#: (pkg/networkpolicy/controller.go, syncNFTablesRules).
+#: embeds) ships separate binaries (cmd/kube-network-policies/): ``standard``
+#: (NetworkPolicy), ``npa-v1alpha1`` (AdminNetworkPolicy, NetworkPolicy,
+#: BaselineAdminNetworkPolicy) and ``npa-v1alpha2`` (ClusterNetworkPolicy tier Admin,
+#: NetworkPolicy, ClusterNetworkPolicy tier Baseline). The lab's agent enforces every
+#: kind at once (a simplification: a cluster runs one binary). It queues each
+#: connection's first packet to userspace (NFQUEUE) from its nftables chain
+#: ``postrouting`` (``type filter hook postrouting priority srcnat - 5``: after
+#: kube-proxy's DNAT, before SNAT) and accepts ``ct state established,related`` packets
+#: before that (pkg/dataplane/controller.go).
 ENFORCERS: dict[str, Enforcer] = {
     "kube-network-policies": Enforcer(
         ("NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
          "ClusterNetworkPolicy"),
-        "POSTROUTING (nftables, filter priority -5, before SNAT): kube-network-policies "
+        "POSTROUTING (nftables, priority srcnat - 5: after DNAT, before SNAT): "
+        "kube-network-policies "
         "takes the connection's first packet (ct state new) from NFQUEUE",
     ),
     # Calico's Felix programs iptables chains for each workload interface: cali-fw-<iface>
@@ -322,19 +332,141 @@ def connection_end(view: StoreView, ref: str) -> Connection:
     return Connection(pod.ip, pod)
 
 
-def explain(view: StoreView, src: str, dst: str, port: int = 80,
-            protocol: str = "TCP") -> Explanation:
-    """Explain the policy decision for one connection; see ``Cluster.explain``."""
-    protocol = check_protocol("explain", "protocol", protocol)
-    check_port("explain", "port", port)
-    a, b = connection_end(view, src), connection_end(view, dst)
-    if a.pod is not None and a.pod == b.pod:
+def _resolve_name(view: StoreView, src: Connection, dst: str) -> tuple[str, str]:
+    """A DNS name as the source pod's resolver answers it (CoreDNS, the pod's search
+    path): the address and the words saying so."""
+    if src.pod is None:
+        raise NotFoundError(
+            "explain", "dst", dst, "is a DNS name, and only pods use the cluster DNS (a "
+            "node's resolv.conf points at the VPC resolver, which knows no cluster names)",
+            fix="explain from a pod, or give the Service's cluster IP")
+    answered, records = lookup(view, dst, "A", src.pod.ref)
+    addresses = [r.value for r in records if r.type == "A"]
+    if not addresses:
+        raise NotFoundError(
+            "explain", "dst", dst, f"does not resolve from pod {src.pod.ref} (NXDOMAIN, or "
+            "an ExternalName Service whose CNAME leaves the cluster)",
+            fix="check the Service name and namespace: <service>.<namespace> works from "
+            "any namespace")
+    return addresses[0], f"{dst} resolves to {addresses[0]} ({answered}). "
+
+
+def _is_dns_name(view: StoreView, ref: str) -> bool:
+    """As ``trace`` reads a destination (walk.endpoints.resolve_destination): a name
+    without a slash that is no node, and has a dot or names no pod of ``default``."""
+    return ("/" not in ref and not is_ip(ref) and ref not in {n.name for n in view.nodes}
+            and ("." in ref or not view.has_pod(f"default/{ref}")))
+
+
+def service_endpoints_for(view: StoreView, node_name: str, ip: str, port: int,
+                          protocol: str) -> tuple[Service, ServicePort,
+                                                  tuple[tuple[str, int, str, str], ...]] | None:
+    """The endpoints kube-proxy's rules on ``node_name`` can DNAT a new connection to
+    the Service address ``ip:port`` to: ``(svc, port, endpoints)``, or None when
+    ``ip:port`` is no Service port. ``endpoints`` follows the chains the node has
+    (``KUBE-SERVICES`` -> ``KUBE-SVC-*``/``KUBE-SVL-*``/``KUBE-EXT-*`` -> ``KUBE-SEP-*``,
+    kube-proxy ``pkg/proxy/iptables/proxier.go``), so ``internalTrafficPolicy: Local``
+    leaves the node's own endpoints only; empty when the rules REJECT or DROP it.
+    nftables mode and Cilium's socket LB choose among the same endpoints."""
+    vips, _ = service_index(view)
+    hit = vips.get((ip, protocol, port))
+    if hit is None:
+        return None
+    svc, sp = hit
+    block = service_block(view, view.node(node_name), svc, sp)
+    starts = [r.target for r in block.nat_services if r.dst == f"{ip}/32"]
+    found: dict[str, tuple[str, int, str, str]] = {}
+    seen: set[str] = set()
+    while starts:
+        chain = starts.pop(0)
+        if chain in seen:
+            continue
+        seen.add(chain)
+        if chain in block.endpoints:
+            found.setdefault(chain, block.endpoints[chain])
+            continue
+        starts.extend(r.target for r in block.chains.get(chain, ())
+                      if r.target in block.chains)
+    return svc, sp, tuple(sorted(found.values(), key=lambda e: e[0]))
+
+
+def _judge(view: StoreView, src: str, dst: str, a: Connection, b: Connection, port: int,
+           protocol: str, *, via: str = "", through_service: bool = False) -> Explanation:
+    """One connection from ``a`` to ``b`` as the agent sees it. A pod's connection to
+    its own address stays on lo; through a Service it is DNATed back to the pod on the
+    node (hairpin), where the hooks see it like any other."""
+    if a.pod is not None and a.pod == b.pod and not through_service:
         why = ("The pod sends to its own address: the packet stays on lo inside the pod's "
                "network namespace and never reaches a node's hooks, so no policy applies.")
         return Explanation(src, dst, port, protocol, Verdict(True, "egress", "default", (), why),
                            Verdict(True, "ingress", "default", (), why),
-                           enforced(view), view.network_policy)
+                           enforced(view), view.network_policy, via=via)
     egress = evaluate(view, "egress", a.pod, b, port, protocol) if a.pod else None
     ingress = evaluate(view, "ingress", b.pod, a, port, protocol) if b.pod else None
     return Explanation(src, dst, port, protocol, egress, ingress,
-                       enforced(view), view.network_policy)
+                       enforced(view), view.network_policy, via=via)
+
+
+def explain(view: StoreView, src: str, dst: str, port: int = 80,
+            protocol: str = "TCP") -> Explanation:
+    """Explain the policy decision for one connection; see ``Cluster.explain``.
+
+    A Service destination (its cluster IP or load-balancer IP, or a DNS name that
+    resolves to one) is judged as the endpoint pod kube-proxy DNATs it to, since every
+    enforcer the lab models sees the packet after that DNAT: kube-network-policies in
+    its nftables chain ``postrouting`` (``type filter hook postrouting priority srcnat -
+    5``: pkg/dataplane/controller.go), where the destination is already the pod;
+    Calico's Felix in the filter FORWARD chain, after nat PREROUTING; Cilium after its
+    socket LB or its eBPF service translation. kubernetes.io network-policies: "cluster
+    ingress and egress mechanisms often require rewriting the source or destination IP
+    of packets"; policies select pods, not Services. With several endpoints each is
+    judged (``Explanation.endpoints``): a connection gets one of them.
+    """
+    protocol = check_protocol("explain", "protocol", protocol)
+    check_port("explain", "port", port)
+    a = connection_end(view, src)
+    target, said = dst, ""
+    if _is_dns_name(view, dst):
+        target, said = _resolve_name(view, a, dst)
+    b = connection_end(view, target)
+    node = a.pod.node if a.pod is not None else a.node
+    hit = (service_endpoints_for(view, node, target, port, protocol)
+           if b.pod is None and b.node is None and node is not None else None)
+    if hit is None:
+        return _judge(view, src, dst, a, b, port, protocol, via=said.strip())
+    svc, sp, endpoints = hit
+    translator = ("Cilium's socket load balancer rewrites the connection (in connect()) to"
+                  if plugin(view).replaces_kube_proxy else "kube-proxy's DNAT sends the "
+                  "connection to")
+    agent = view.network_policy or (view.cni if enforced(view) else "the policy agent")
+    what = f"{target} is Service {svc.ref} (port {sp.port}/{sp.protocol})"
+    if not endpoints:
+        rejected = not service_endpoints(view, svc, sp)
+        why = (f"{said}{what}: it has no ready endpoints, so kube-proxy's filter rule "
+               "REJECTs the connection (ICMP port unreachable: connection refused)"
+               if rejected else
+               f"{said}{what}: its internalTrafficPolicy is Local and {node} runs none of "
+               "its endpoints, so kube-proxy's filter rule DROPs the connection")
+        return Explanation(src, dst, port, protocol, None, None, enforced(view),
+                           view.network_policy, via=why + "; no policy is consulted.",
+                           service=svc.ref)
+    judged = []
+    for ip, ep_port, _, owner in endpoints:
+        judged.append(_judge(view, src, owner.split(" ", 1)[1] if owner.startswith("Pod ")
+                             else ip, a, connection_end(view, ip), ep_port, protocol,
+                             through_service=True))
+    if len(endpoints) == 1:
+        ip, ep_port, _, owner = endpoints[0]
+        via = (f"{said}{what}: {translator} endpoint {ip}:{ep_port} ({owner}) before "
+               f"{agent} sees it; judged as that {owner.split(' ', 1)[0].lower()} on "
+               f"{protocol}/{ep_port}.")
+        one = judged[0]
+        return Explanation(src, dst, port, protocol, one.egress, one.ingress,
+                           enforced(view), view.network_policy, via=via, service=svc.ref,
+                           endpoints=tuple(judged))
+    listed = ", ".join(f"{ip}:{p} ({o})" for ip, p, _, o in endpoints)
+    via = (f"{said}{what}: {translator} one of its {len(endpoints)} endpoints, chosen at "
+           f"random for each new connection, before {agent} sees it: {listed}; each is "
+           "judged as that pod.")
+    return Explanation(src, dst, port, protocol, None, None, enforced(view),
+                       view.network_policy, via=via, service=svc.ref, endpoints=tuple(judged))

@@ -1,6 +1,14 @@
 """Exercises of lesson 04, egress: from a pod to the internet.
 
 The checks compute the right answer from the learner's cluster.
+
+Exercise 4.2 keeps pod IPs towards the VPC. On AWS that needs more than ip-masq-agent:
+EC2's source/destination check drops, at the node's network interface, every packet whose
+source (sent) or destination (received) is not the instance's address, so the check must
+be off on the nodes (``sourceDestCheck``, AWS EC2 API ``ModifyInstanceAttribute``), and a
+VPC host's reply to a pod IP goes to the VPC router, whose route table needs a route for
+the podCIDR to the node (``aws ec2 create-route --instance-id``; Calico's AWS guide:
+https://docs.tigera.io/calico/latest/reference/public-cloud/AWS).
 """
 
 from __future__ import annotations
@@ -9,6 +17,7 @@ from typing import Any
 
 from kubenet_lab.api.configmap import IP_MASQ_AGENT
 from kubenet_lab.cluster import Cluster
+from kubenet_lab.controllers.cloud import route_lookup, source_dest_check
 from kubenet_lab.dataplane import ip_masq_agent
 from kubenet_lab.exercises.base import Check, Exercise
 
@@ -44,6 +53,44 @@ def _masq(cluster: Cluster, dst: str) -> bool:
                                     dst) is not None
 
 
+#: A host of the VPC's private subnet (no node, no pod): exercise 4.2's monitoring host.
+VPC_HOST = "10.0.1.200"
+
+
+def _checked_nodes(cluster: Cluster) -> list[str]:
+    """The nodes whose EC2 source/destination check is still on."""
+    return [n.name for n in cluster.nodes if source_dest_check(cluster.store, n.name)]
+
+
+def _unrouted(cluster: Cluster) -> list[tuple[str, str]]:
+    """(node, podCIDR) pairs the private subnet's route table does not send to the node."""
+    out = []
+    for n in cluster.nodes:
+        row = route_lookup(cluster.store, "private", n.pod_cidr.split("/")[0])
+        if row is None or row[1] != n.name:
+            out.append((n.name, n.pod_cidr))
+    return out
+
+
+def _check_hint(answer: Any, cluster: Cluster) -> str:
+    name = _checked_nodes(cluster)[0]
+    return (f"EC2's source/destination check is still on for {name}: the instance must be "
+            "the source or destination of every packet it sends or receives, so a packet "
+            "from a pod IP is dropped as the node sends it. Turn it off on every node: "
+            f"c.set_source_dest_check('{name}', False).")
+
+
+def _route_hint(answer: Any, cluster: Cluster) -> str:
+    name, cidr = _unrouted(cluster)[0]
+    return (f"The private subnet's route table has no route for {name}'s podCIDR {cidr}: a "
+            "VPC host answers a pod IP through the VPC router, which knows only the local "
+            f"route. Add one per node: c.add_vpc_route('{cidr}', '{name}').")
+
+
+def _vpc_host_reaches_pod(cluster: Cluster) -> bool:
+    return cluster.trace(VPC_HOST, "default/a").destination_pod == "default/a"
+
+
 EXERCISES = [
     Exercise(
         "4.1",
@@ -57,16 +104,19 @@ EXERCISES = [
     ),
     Exercise(
         "4.2",
-        "In the bridge cluster (no masquerade by the CNI plugin), configure ip-masq-agent "
-        "with a kube-system/ip-masq-agent ConfigMap so that pod traffic to the VPC "
-        "(10.0.0.0/16) keeps the pod IP, while traffic to the partner network 10.100.0.0/16 "
-        "and to the internet is masqueraded.",
+        "In the bridge cluster (no masquerade by the CNI plugin), a monitoring host of the "
+        "VPC must see each pod's own address. Configure ip-masq-agent with a "
+        "kube-system/ip-masq-agent ConfigMap so that pod traffic to the VPC (10.0.0.0/16) "
+        "keeps the pod IP, while traffic to the partner network 10.100.0.0/16 and to the "
+        "internet is masqueraded. On AWS a pod IP crosses the VPC only if EC2's "
+        "source/destination check is off on the nodes and the VPC route table sends each "
+        "node's podCIDR to that node: do both for every node.",
         checks=[
             Check(lambda a, c: c.store.has_addon(ip_masq_agent.ADDON),
                   "ip-masq-agent is not running: c.add_ip_masq_agent()."),
             Check(lambda a, c: c.store.config_map(IP_MASQ_AGENT) is not None,
                   "Apply a ConfigMap named ip-masq-agent in kube-system, with a key config."),
-            Check(lambda a, c: not _masq(c, "10.0.1.200"),
+            Check(lambda a, c: not _masq(c, VPC_HOST),
                   "Traffic to the VPC is still masqueraded: list 10.0.0.0/16 in "
                   "nonMasqueradeCIDRs."),
             Check(lambda a, c: _masq(c, "10.100.0.5"),
@@ -75,13 +125,24 @@ EXERCISES = [
             Check(lambda a, c: _masq(c, WEB),
                   "Traffic to the internet is not masqueraded: remove the CIDR that covers "
                   "93.184.216.34."),
+            Check(lambda a, c: not _checked_nodes(c), _check_hint),
+            Check(lambda a, c: not _unrouted(c), _route_hint),
+            Check(lambda a, c: _vpc_host_reaches_pod(c),
+                  f"Trace c.trace('{VPC_HOST}', 'default/a') and read the hop that drops it."),
         ],
         explanation="The ConfigMap's nonMasqueradeCIDRs replaces the default RFC 1918 list "
         "(which contains 10.100.0.0/16); listing only 10.0.0.0/16 (and the pod network) keeps "
-        "VPC traffic unmasqueraded and masquerades everything else.",
+        "VPC traffic unmasqueraded and masquerades everything else. That alone is not enough "
+        "on AWS: EC2's source/destination check, on each instance's network interface, drops "
+        "a packet whose source (sent) or destination (received) is not the instance's "
+        "address, so every node needs sourceDestCheck off; and a VPC host's packets to a pod "
+        "IP go to the VPC router, whose route table needs each podCIDR routed to its node.",
         solution="c.add_ip_masq_agent()\n"
         "c.apply('''\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ip-masq-agent, "
         "namespace: kube-system}\ndata:\n  config: |\n    nonMasqueradeCIDRs: [10.0.0.0/16, "
-        "10.244.0.0/16]\n''')",
+        "10.244.0.0/16]\n''')\n"
+        "for n in c.nodes:\n"
+        "    c.set_source_dest_check(n.name, False)\n"
+        "    c.add_vpc_route(n.pod_cidr, n.name)",
     ),
 ]

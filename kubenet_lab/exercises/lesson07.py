@@ -118,6 +118,16 @@ def _kinds(answer: Any) -> set[str]:
     return {d.get("kind") for d in load_documents(answer)}
 
 
+def _kind_hint_7_4(answer: Any, cluster: Cluster) -> str:
+    if "AdminNetworkPolicy" in _kinds(answer):
+        return ("AdminNetworkPolicy (v1alpha1) is the older API: network-policy-api v0.2.0 "
+                "replaced it and BaselineAdminNetworkPolicy with ClusterNetworkPolicy "
+                "(apiVersion policy.networking.k8s.io/v1alpha2). Use kind: "
+                "ClusterNetworkPolicy with tier: Admin.")
+    return ("A NetworkPolicy cannot deny: use a ClusterNetworkPolicy (apiVersion "
+            "policy.networking.k8s.io/v1alpha2) with tier: Admin.")
+
+
 #: First check of every exercise: the answer is a manifest the API server accepts.
 _VALID = Check(lambda a, c: _error(a, c) is None, lambda a, c: _error(a, c) or "")
 
@@ -186,9 +196,7 @@ EXERCISES = [
         "'allow everything' NetworkPolicy in shop and payments.",
         checks=[
             _VALID,
-            Check(lambda a, c: bool(_kinds(a) & {"AdminNetworkPolicy", "ClusterNetworkPolicy"}),
-                  "A NetworkPolicy cannot deny: use an AdminNetworkPolicy (v1alpha1) or a "
-                  "ClusterNetworkPolicy with tier: Admin (v1alpha2)."),
+            Check(lambda a, c: "ClusterNetworkPolicy" in _kinds(a), _kind_hint_7_4),
             _table_check(_apps(lambda s, d: not (_ns(s) == "dev"
                                                  and _ns(d) in ("shop", "payments"))), 80,
                          extra=[{"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
@@ -196,10 +204,13 @@ EXERCISES = [
                                  "spec": {"podSelector": {}, "ingress": [{}]}}
                                 for ns in ("shop", "payments")]),
         ],
-        explanation="The admin tier is checked before NetworkPolicy: its Deny is final, and "
-        "namespace owners cannot override it. Pass would hand the decision back to them.",
-        solution="answer = '''\napiVersion: policy.networking.k8s.io/v1alpha1\n"
-        "kind: AdminNetworkPolicy\nmetadata: {name: no-dev-to-prod}\nspec:\n  priority: 10\n"
+        explanation="A ClusterNetworkPolicy with tier: Admin is checked before every "
+        "NetworkPolicy: its Deny is final, and namespace owners cannot override it. Pass "
+        "would hand the decision back to them; tier: Baseline comes after their policies, "
+        "so the 'allow everything' NetworkPolicies would win.",
+        solution="answer = '''\napiVersion: policy.networking.k8s.io/v1alpha2\n"
+        "kind: ClusterNetworkPolicy\nmetadata: {name: no-dev-to-prod}\nspec:\n"
+        "  tier: Admin\n  priority: 10\n"
         "  subject: {namespaces: {matchLabels: {env: prod}}}\n  ingress:\n"
         "  - {name: deny-dev, action: Deny, from: [{namespaces: {matchLabels: {env: dev}}}]}\n'''",
     ),

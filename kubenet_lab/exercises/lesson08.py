@@ -2,7 +2,7 @@
 
 Each troubleshooting exercise is checked against the broken cluster the learner works
 on, and its hints read that cluster's state (routes, podCIDRs, pod addresses, nat
-rules) to point at the tool that shows what is wrong.
+rules, kernel modules and sysctls) to point at the tool that shows what is wrong.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any
 
 from kubenet_lab.cluster import Cluster
 from kubenet_lab.dataplane.cni.bridge import cni_chain
+from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exercises.base import Check, Exercise
 
 __all__ = ["EXERCISES"]
@@ -87,22 +88,89 @@ def _chain_hint(answer: Any, c: Cluster) -> str:
     return "Look at c_masq.exec('node-1', 'iptables-save -t nat'): the chain names start with CNI-."
 
 
+_KEY = "net.bridge.bridge-nf-call-iptables"
+
+
+def _bridge_problem(c: Cluster) -> str | None:
+    """The first worker whose bridged frames skip iptables, and why (None: none)."""
+    rt = c.runtime
+    for node in c.nodes:
+        if not rt.module_loaded(node.name, "br_netfilter"):
+            return (f"{node.name} still has no br_netfilter: c_br.exec('{node.name}', "
+                    f"'sysctl {_KEY}') says 'cannot stat', the key exists only while the "
+                    "module is loaded (sysctl -w cannot create it). Load the module with "
+                    "modprobe.")
+        if not rt.bridge_nf_call_iptables(node.name):
+            return (f"br_netfilter is loaded on {node.name}, but {_KEY} = 0 there: frames "
+                    "bridged on cni0 still skip iptables. Set it to 1 with sysctl -w.")
+        if not rt.ip_forward(node.name):
+            return (f"net.ipv4.ip_forward = 0 on {node.name}: it no longer forwards at all. "
+                    "Set it back to 1.")
+    return None
+
+
+def _local_endpoints(c: Cluster) -> list[str]:
+    """The ready pods behind default/web on the client's node."""
+    node = c.pod("default/client").node
+    selector = c.service("default/web").selector or {}
+    return [p.ref for p in c.pods if p.node == node and p.ready and selector
+            and all(p.labels.get(k) == v for k, v in selector.items())]
+
+
+def _local_trace_ok(c: Cluster) -> bool:
+    """A connection from client to the ClusterIP that kube-proxy sends to the endpoint on
+    client's own node is delivered (walked on a fork: the learner's cluster keeps its
+    random choices and conntrack table)."""
+    dp = c.dataplane()
+    scratch = Dataplane(dp.view, dp.runtime.fork())
+    from kubenet_lab.walk.trace import trace
+
+    vip = c.service("default/web").cluster_ip
+    local = set(_local_endpoints(c))
+    for _ in range(60):
+        t = trace(scratch, "default/client", vip)
+        if t.destination_pod in local:
+            return t.delivered
+    return False
+
+
+def _br_hint(answer: Any, c: Cluster) -> str:
+    problem = _bridge_problem(c) or ""
+    node = c.pod("default/client").node
+    if problem.startswith(f"{node} still has no br_netfilter"):
+        return ("The Service works from the pods of other nodes but not from client's: look "
+                f"at the node client runs on (kubectl get pods -o wide) and compare 'sysctl "
+                f"{_KEY}' there with another node's. " + problem)
+    return problem
+
+
+def _endpoint_hint(answer: Any, c: Cluster) -> str:
+    return ("default/web has no endpoint on client's node any more: moving web-1 away (or "
+            "changing its labels) hides the fault, it does not fix the node. Put web-1 back "
+            "on node-1 with app=web: kubectl get endpointslices -l "
+            "kubernetes.io/service-name=web should list 10.244.1.3 again.")
+
+
 EXERCISES = [
     Exercise(
         "8.1",
-        "Which of the lab's CNI plugins replaces kube-proxy, and which ones enforce "
-        "NetworkPolicy? Answer with a tuple (name, set of names).",
+        "Which of the lab's CNI plugins can replace kube-proxy (when installed with that "
+        "option), and which ones enforce NetworkPolicy? Answer with a tuple (name, set of "
+        "names).",
         checks=[
             Check(lambda a, c: isinstance(a, tuple) and len(a) == 2,
                   "Answer with a tuple: ('plugin', {'plugin', ...})."),
             Check(lambda a, c: a[0] == "cilium",
-                  "Only one plugin resolves Services itself, with eBPF at the socket and tc "
-                  "hooks: its nodes have no KUBE-* chains in iptables-save."),
+                  "Only one plugin can resolve Services itself, with eBPF at the socket and "
+                  "tc hooks, when installed with kubeProxyReplacement: its nodes then have "
+                  "no KUBE-* chains in iptables-save."),
             Check(lambda a, c: set(a[1]) == {"calico", "cilium"},
                   "flannel and the bridge plugin connect pods but do not implement "
                   "NetworkPolicy: the API accepts policies, and they have no effect."),
         ],
-        explanation="Cilium replaces kube-proxy (kubeProxyReplacement) and enforces policy; "
+        explanation="Cilium can replace kube-proxy (kubeProxyReplacement: true; on kubeadm it "
+        "keeps kube-proxy by default and only load-balances pods' ClusterIP traffic in eBPF) "
+        "and enforces policy; "
         "Calico enforces policy (felix) and leaves Services to kube-proxy; flannel and the "
         "bridge plugin do neither, so a cluster with them needs another policy engine.",
         solution="answer = ('cilium', {'calico', 'cilium'})",
@@ -151,6 +219,35 @@ EXERCISES = [
         "MASQUERADE: every other destination, other nodes' pods included, sees the node's "
         "address.",
         solution="The rule '-A POSTROUTING -s 10.244.1.2/32 ... -j CNI-...' names it:\n"
-        "answer = 'CNI-68c0322b9045f0a3b46e9306'",
+        "answer = 'CNI-1f5372d7c743764ef404b61c'",
+    ),
+    Exercise(
+        "8.6",
+        "Lab E: in c_br, default/client cannot always reach the Service web, while pods on "
+        "other nodes can. Repair the node with c_br.exec(<node>, ...) so that a "
+        "connection from client to web's ClusterIP is delivered whichever endpoint "
+        "kube-proxy picks, web-1 on client's own node included. Set answer = 'done'.",
+        checks=[
+            Check(lambda a, c: bool(_local_endpoints(c)), _endpoint_hint),
+            Check(lambda a, c: _bridge_problem(c) is None, _br_hint),
+            Check(lambda a, c: _local_trace_ok(c),
+                  "The node's settings look right, but a trace from client to the ClusterIP "
+                  "that lands on web-1 still fails: print(c_br.trace('default/client', "
+                  "'web')) until it picks web-1, and read its reply hops."),
+        ],
+        explanation="Without br_netfilter, frames that cni0 bridges never pass iptables or "
+        "conntrack. client's request to the ClusterIP is routed (it leaves the bridge for the "
+        "node's stack, where kube-proxy DNATs it to web-1), but web-1's reply to client is "
+        "bridged straight back on cni0: nothing un-DNATs it, so it arrives from 10.244.1.3 "
+        "instead of the ClusterIP and client's socket drops it. From another node the reply "
+        "is routed through node-1's stack and un-DNATed. kubeadm stopped checking for the "
+        "module in 1.30; flannel still needs it: load it at boot "
+        "(/etc/modules-load.d/k8s.conf) and set net.bridge.bridge-nf-call-iptables = 1 in "
+        "/etc/sysctl.d.",
+        solution="print(c_br.exec('node-1', 'sysctl net.bridge.bridge-nf-call-iptables'))  "
+        "# cannot stat: no module\n"
+        "c_br.exec('node-1', 'modprobe br_netfilter')\n"
+        "print(c_br.exec('node-1', 'sysctl net.bridge.bridge-nf-call-iptables'))  # = 1\n"
+        "answer = 'done'",
     ),
 ]

@@ -10,6 +10,13 @@ A *public* subnet is one whose route table sends ``0.0.0.0/0`` to the internet
 gateway; a *private* subnet's route table has only the VPC's ``local`` route, plus
 ``0.0.0.0/0`` to a NAT gateway once there is one (facts sheet §4.2;
 https://docs.aws.amazon.com/vpc/latest/userguide/configure-subnets.html).
+
+Two more pieces of cloud state the walk reads: the routes a learner adds to a subnet's
+route table (``VpcRoute``: a destination CIDR whose target is an instance, as
+``aws ec2 create-route --instance-id``), and which instances have their
+``sourceDestCheck`` attribute turned off (``aws ec2 modify-instance-attribute
+--no-source-dest-check``; on by default:
+https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ModifyInstanceAttribute.html).
 """
 
 from __future__ import annotations
@@ -75,11 +82,30 @@ class LoadBalancer:
 
 
 @dataclass(frozen=True, slots=True)
+class VpcRoute:
+    """A route added to the route table of ``subnet``: ``destination`` (a CIDR) goes to
+    the instance (node) ``target``, as ``aws ec2 create-route --route-table-id ...
+    --destination-cidr-block <cidr> --instance-id <instance>`` adds it."""
+
+    subnet: str
+    destination: str
+    target: str
+
+
+@dataclass(frozen=True, slots=True)
 class Vpc:
-    """A virtual private cloud: one CIDR split into subnets."""
+    """A virtual private cloud: one CIDR split into subnets.
+
+    ``routes`` are the routes added to the subnets' route tables (besides ``local`` and
+    the gateways' default routes); ``source_dest_check_off`` names the instances whose
+    ``sourceDestCheck`` attribute is false (every other instance has it true, EC2's
+    default).
+    """
 
     cidr: str
     subnets: tuple[Subnet, ...]
+    routes: tuple[VpcRoute, ...] = ()
+    source_dest_check_off: tuple[str, ...] = ()
 
     def subnet(self, name: str) -> Subnet:
         for subnet in self.subnets:

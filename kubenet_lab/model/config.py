@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from kubenet_lab.exceptions import ManifestError
+
 __all__ = ["ClusterConfig"]
 
 
@@ -52,3 +54,17 @@ class ClusterConfig:
     cluster_domain: str = "cluster.local"
     max_pods: int = 110
     kube_proxy_mode: str = "iptables"
+
+    def __post_init__(self) -> None:
+        """Settings that only make sense together (each plugin's ``options`` check the
+        single values). Cilium's eBPF masquerading needs its eBPF NodePort, that is the
+        kube-proxy replacement (docs.cilium.io "Masquerading": "The eBPF-based
+        implementation ... requires BPF NodePort"); on without it, the agent refuses."""
+        if (self.cni == "cilium" and self.cni_config.get("bpf.masquerade")
+                and not self.cni_config.get("kubeProxyReplacement")):
+            raise ManifestError(
+                "Cluster", "cni_config.bpf.masquerade", True,
+                "needs Cilium's kube-proxy replacement (eBPF masquerading depends on "
+                "its eBPF NodePort)",
+                fix='add "kubeProxyReplacement": True, or leave bpf.masquerade False '
+                    "(iptables masquerading, CILIUM_POST_nat)")

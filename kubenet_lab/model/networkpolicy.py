@@ -424,6 +424,16 @@ class Explanation:
     ``egress`` is None when the source is not a pod, ``ingress`` None when the
     destination is not a pod (no policy applies to that end). ``enforced`` says whether
     the cluster's network plugin enforces policy at all.
+
+    A Service destination (a cluster IP, a load-balancer IP, or a DNS name resolving to
+    one) is judged as the endpoint the DNAT picks, because the policy agent sees the
+    packet after kube-proxy's DNAT: ``service`` names the Service, ``via`` says how the
+    destination became the endpoint, and ``endpoints`` holds one ``Explanation`` per
+    endpoint the connection can get (its ``dst`` the endpoint pod, its ``port`` the
+    target port). With one endpoint ``egress``/``ingress`` are that endpoint's; with
+    several they are None and ``allowed`` means allowed whichever endpoint is picked
+    (``allowed_endpoints`` lists those that are). With no endpoint kube-proxy refuses or
+    drops the connection itself and ``allowed`` is False.
     """
 
     src: str
@@ -434,30 +444,58 @@ class Explanation:
     ingress: Verdict | None
     enforced: bool
     enforcer: str | None
+    via: str = ""
+    service: str | None = None
+    endpoints: tuple[Explanation, ...] = ()
 
-    @property
-    def allowed(self) -> bool:
-        """Would the connection be allowed (by the policies, if they were enforced)?"""
+    def _policies_allow(self) -> bool:
         return all(v is None or v.allowed for v in (self.egress, self.ingress))
 
     @property
+    def allowed(self) -> bool:
+        """Would the connection be allowed (by the policies, if they were enforced)?
+        For a Service: to every endpoint it may get."""
+        if self.service is not None:
+            return bool(self.endpoints) and all(e.allowed for e in self.endpoints)
+        return self._policies_allow()
+
+    @property
+    def allowed_endpoints(self) -> tuple[str, ...]:
+        """For a Service destination, the endpoints (``dst`` of each) the policies
+        allow; empty otherwise."""
+        return tuple(e.dst for e in self.endpoints if e.allowed)
+
+    @property
     def effective(self) -> bool:
-        """Is the connection allowed on this cluster (always True if not enforced)?"""
+        """Is the connection allowed on this cluster (always True if not enforced,
+        unless a Service without endpoints refuses it)?"""
+        if self.service is not None and not self.endpoints:
+            return False
         return self.allowed or not self.enforced
 
     def __str__(self) -> str:
-        lines = [f"{self.src} -> {self.dst} {self.protocol}/{self.port}: "
-                 f"{'allowed' if self.effective else 'DENIED'}"]
-        for label, v in (("egress ", self.egress), ("ingress", self.ingress)):
-            if v is None:
-                lines.append(f"  {label}: not a pod, no policy applies")
-            else:
-                lines.append(f"  {label}: {'allow' if v.allowed else 'deny '} [{v.tier}] "
-                             f"{v.reason}")
-        if self.allowed:
+        many = len(self.endpoints) > 1
+        if self.service is not None and not self.endpoints:
+            head = "refused by kube-proxy (no endpoint)"
+        elif many and self.enforced and 0 < len(self.allowed_endpoints) < len(self.endpoints):
+            head = (f"allowed to {len(self.allowed_endpoints)} of {len(self.endpoints)} "
+                    "endpoints, DENIED to the others")
+        else:
+            head = "allowed" if self.effective else "DENIED"
+        lines = [f"{self.src} -> {self.dst} {self.protocol}/{self.port}: {head}"]
+        if self.via:
+            lines.append(f"  {self.via}")
+        if many:
+            for e in self.endpoints:
+                lines.append(f"  endpoint {e.dst} {e.protocol}/{e.port}: "
+                             f"{'allowed' if e.effective else 'DENIED'}")
+                lines += _verdict_lines(e, "    ")
+        elif self.service is None or self.endpoints:
+            lines += _verdict_lines(self, "  ")
+        if self.allowed or (many and self.allowed_endpoints):
             lines.append("  replies of this connection are allowed too: connection tracking "
                          "marks them established, and they are not checked again.")
-        if not self.enforced:
+        if not self.enforced and (self.service is None or self.endpoints):
             lines.append("  note: this cluster's network plugin (flannel) does not enforce "
                          "NetworkPolicy: the API accepts policies, but they have no effect. "
                          "Use Cluster(network_policy='kube-network-policies').")
@@ -466,3 +504,15 @@ class Explanation:
     def __repr__(self) -> str:
         return (f"<Explanation {self.src} -> {self.dst} {self.protocol}/{self.port} "
                 f"{'allowed' if self.effective else 'denied'}>")
+
+
+def _verdict_lines(why: Explanation, indent: str) -> list[str]:
+    """The egress and ingress lines of one explanation."""
+    lines = []
+    for label, v in (("egress ", why.egress), ("ingress", why.ingress)):
+        if v is None:
+            lines.append(f"{indent}{label}: not a pod, no policy applies")
+        else:
+            lines.append(f"{indent}{label}: {'allow' if v.allowed else 'deny '} "
+                         f"[{v.tier}] {v.reason}")
+    return lines

@@ -16,6 +16,13 @@ __all__ = ["Endpoint", "EndpointSlice", "Service", "ServicePort"]
 
 #: ``spec.type`` values.
 SERVICE_TYPES = ("ClusterIP", "NodePort", "LoadBalancer", "ExternalName")
+#: ``spec.trafficDistribution`` values (core/v1 types.go; ``PreferSameZone`` and
+#: ``PreferSameNode`` GA in v1.35, KEP-3015; ``PreferClose`` is the older name of
+#: ``PreferSameZone`` and is handled the same way).
+TRAFFIC_DISTRIBUTIONS = ("PreferClose", "PreferSameNode", "PreferSameZone")
+#: ``topology.kubernetes.io/zone``, the label kube-proxy and the EndpointSlice controller
+#: read a node's zone from (``v1.LabelTopologyZone``).
+ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
 @checked
@@ -30,6 +37,7 @@ class ServicePort:
     protocol: str = "TCP"
     name: str | None = None
     node_port: int | None = None
+    app_protocol: str | None = None
 
     def __post_init__(self) -> None:
         check_fields(self)
@@ -42,6 +50,11 @@ class Service:
     ``cluster_ip`` is None for a headless Service (``clusterIP: None``) and for
     ExternalName. ``load_balancer_ip`` is ``status.loadBalancer.ingress[0].ip`` when a
     manifest gives one (without a cloud controller it stays pending, as on kubeadm).
+    ``traffic_distribution`` is ``spec.trafficDistribution`` (None, or one of
+    ``TRAFFIC_DISTRIBUTIONS``); ``ip_family_policy`` is ``spec.ipFamilyPolicy`` as the API
+    server stored it (``SingleStack`` or ``PreferDualStack``: the lab's clusters are
+    single-stack IPv4; ``RequireDualStack`` only for a headless Service without a
+    selector); ``publish_not_ready_addresses`` publishes not-ready pods as ready.
 
     Examples
     --------
@@ -65,6 +78,9 @@ class Service:
     external_name: str | None = None
     load_balancer_ip: str | None = None
     health_check_node_port: int | None = None
+    traffic_distribution: str | None = None
+    ip_family_policy: str = "SingleStack"
+    publish_not_ready_addresses: bool = False
 
     @property
     def ref(self) -> str:
@@ -83,13 +99,19 @@ class Service:
 
 @dataclass(frozen=True, slots=True)
 class Endpoint:
-    """One endpoint of an EndpointSlice: a pod's address, the node it runs on, and
-    its readiness (``conditions.ready``)."""
+    """One endpoint of an EndpointSlice: a pod's address, the node it runs on, its
+    readiness (``conditions.ready``), its ``zone`` (the node's
+    ``topology.kubernetes.io/zone``) and its ``hints``: ``for_zones`` and ``for_nodes``,
+    which the EndpointSlice controller sets for a Service with a ``trafficDistribution``
+    (k8s.io/endpointslice ``trafficdist``)."""
 
     address: str
     node: str
     target: str
     ready: bool = True
+    zone: str | None = None
+    for_zones: tuple[str, ...] = ()
+    for_nodes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

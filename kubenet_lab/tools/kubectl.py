@@ -1035,10 +1035,21 @@ def _age_free_selector(sel: Any) -> str:
 
 
 @checked
-def kubectl_get_networkpolicies(cluster: Cluster | StoreView) -> str:
-    """``kubectl get networkpolicies -A`` (without the AGE column), then the admin tier
-    as ``kubectl get clusternetworkpolicies,adminnetworkpolicies,baselineadminnetworkpolicies``
-    would list it.
+def kubectl_get_networkpolicies(cluster: Cluster | StoreView, namespace: str | None = None
+                                ) -> str:
+    """``kubectl get networkpolicies -A`` (or ``-n namespace``), then the admin tier as
+    ``kubectl get clusternetworkpolicies,adminnetworkpolicies,baselineadminnetworkpolicies``
+    prints it.
+
+    NetworkPolicy columns are kubectl's NAME, POD-SELECTOR (``<none>`` for the empty
+    selector) and AGE, with NAMESPACE first for ``-A`` (kubernetes
+    pkg/printers/internalversion/printers.go, ``networkPolicyColumnDefinitions``). The
+    admin kinds are CRDs, printed with their ``additionalPrinterColumns``
+    (kubernetes-sigs/network-policy-api): ClusterNetworkPolicy NAME, TIER, PRIORITY, AGE
+    (apis/v1alpha2); AdminNetworkPolicy NAME, PRIORITY, AGE; BaselineAdminNetworkPolicy
+    NAME, AGE (apis/v1alpha1). One table per kind found, after a blank line; when
+    objects of more than one kind are listed kubectl names each ``kind.group/name``.
+    With nothing to list: kubectl's ``No resources found`` (stderr in a real shell).
 
     Examples
     --------
@@ -1046,23 +1057,44 @@ def kubectl_get_networkpolicies(cluster: Cluster | StoreView) -> str:
     >>> _ = c.apply({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
     ...              "metadata": {"name": "deny-all"}, "spec": {"podSelector": {}}})
     >>> print(kubectl_get_networkpolicies(c))
-    NAMESPACE   NAME       POD-SELECTOR
-    default     deny-all   <none>
+    NAMESPACE   NAME       POD-SELECTOR   AGE
+    default     deny-all   <none>         0s
     """
-    rows = [("NAMESPACE", "NAME", "POD-SELECTOR")]
-    rows += [(p.namespace, p.name, _age_free_selector(p.pod_selector))
-             for p in cluster.network_policies]
-    out = [_columns(rows)] if len(rows) > 1 else ["No NetworkPolicies."]
-    admin = cluster.admin_network_policies
-    if admin:
-        arows = [("KIND", "NAME", "TIER", "PRIORITY", "SUBJECT")]
-        arows += [(a.kind, a.name, a.tier, "-" if a.priority is None else str(a.priority),
-                   str(a.subject)) for a in admin]
-        out.append(_columns(arows))
+    view = cluster.snapshot()
+    if namespace is not None:
+        view.namespace(namespace)
+    policies = [p for p in view.network_policies
+                if namespace is None or p.namespace == namespace]
+    out = []
+    if policies:
+        head = ["NAME", "POD-SELECTOR", "AGE"]
+        rows = [(["NAMESPACE"] if namespace is None else []) + head]
+        rows += [([p.namespace] if namespace is None else [])
+                 + [p.name, _age_free_selector(p.pod_selector), _age(view, p)]
+                 for p in policies]
+        out.append(tabwriter(rows))
+    admin = view.admin_network_policies
+    kinds = [k for k in ("ClusterNetworkPolicy", "AdminNetworkPolicy",
+                         "BaselineAdminNetworkPolicy") if any(a.kind == k for a in admin)]
+    for kind in kinds:
+        listed = [a for a in admin if a.kind == kind]
+        prefix = (f"{kind.lower()}.policy.networking.k8s.io/"
+                  if len(kinds) > 1 else "")
+        head = {"ClusterNetworkPolicy": ["NAME", "TIER", "PRIORITY", "AGE"],
+                "AdminNetworkPolicy": ["NAME", "PRIORITY", "AGE"],
+                "BaselineAdminNetworkPolicy": ["NAME", "AGE"]}[kind]
+        rows = [head]
+        for a in listed:
+            cells = [prefix + a.name]
+            if kind == "ClusterNetworkPolicy":
+                cells.append(a.tier)
+            if a.priority is not None:
+                cells.append(str(a.priority))
+            rows.append([*cells, _age(view, a)])
+        out.append(tabwriter(rows))
+    if not out:
+        return ("No resources found" if namespace is None
+                else f"No resources found in {namespace} namespace.")
     return "\n\n".join(out)
 
 
-def _columns(rows: list[tuple[str, ...]]) -> str:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return "\n".join("   ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)

@@ -9,7 +9,10 @@ Service's protocol and ports, so an ICMP echo to the virtual address is routed a
 (out of the default route, where nothing owns the address): every probe is lost and
 ping prints ``100% packet loss`` after the count (kubernetes.io "Debug Services": "a
 ClusterIP ... will not respond to ping"). In nftables mode kube-proxy's
-``cluster-ips-check`` chain rejects it instead (facts-2026 §1): that answer is asked of
+``cluster-ips-check`` chain rejects it instead (facts-2026 §1), and the ICMP port
+unreachable comes from the sender's node (``From 10.244.1.1`` in a flannel pod, the
+node's address on the node itself), which routes the echo, not from the cluster IP,
+which no interface owns: that answer is asked of
 ``clusterip_icmp``, the hook where the nftables walk (``walk.nftables``, built
 separately) gives its verdict; until it does, the hook models the reject itself. A ping
 enters an ICMP entry (echo id 1, as ``tcpdump`` shows it) into the conntrack tables of
@@ -37,6 +40,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kubenet_lab.dataplane.kube_proxy import service_index
+from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.dataplane.runtime import ConntrackEntry
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exceptions import KubenetLabError
@@ -223,7 +227,7 @@ def _ping(ctx: Context, host: str, opts: dict[str, str], datalen: int) -> list[s
     if verdict is not None:
         if verdict == "lost":  # a rejected or dropped echo is never confirmed
             _record_unanswered(ctx, dst)
-        return lines + _unanswered(host, dst, count, interval, verdict, opts)
+        return lines + _unanswered(host, _rejecter(ctx), count, interval, verdict, opts)
     record(ctx.dp, t, protocol="ICMP", ident=1)
     received = reached(t)
     routers = sum(1 for h in t.hops if h.changes and any(c.field == "ttl" for c in h.changes))
@@ -252,15 +256,30 @@ def _ping(ctx: Context, host: str, opts: dict[str, str], datalen: int) -> list[s
     return lines
 
 
-def _unanswered(host: str, dst: str, count: int, interval: float, verdict: str,
+def _rejecter(ctx: Context) -> str:
+    """The source of the ICMP port unreachable that nftables' ``reject`` sends for the
+    sender's node. The cluster IP is no local address of the node (nftables mode has no
+    ``kube-ipvs0``), so icmp_send (net/ipv4/icmp.c) leaves the source to the route back
+    to the sender: the node's address on that route (a pod's: its gateway, ``cni0``'s
+    address under flannel), as a router that rejects a packet answers from its own
+    address, not from the one the packet was sent to."""
+    node = ctx.host
+    if ctx.pod is None:
+        return node.ip
+    back = route_lookup(ctx.dp.node_routes(node), ctx.pod.ip)
+    return (back.src or ctx.dp.device_address(node, back.dev)) if back else node.ip
+
+
+def _unanswered(host: str, source: str, count: int, interval: float, verdict: str,
                 opts: dict[str, str]) -> list[str]:
-    """The probes to a cluster IP: lost, or rejected (``From ... Destination Port
-    Unreachable`` and ``+N errors``, as ping_common.c prints an ICMP error)."""
+    """The probes to a cluster IP: lost, or rejected (``From SOURCE ... Destination Port
+    Unreachable`` and ``+N errors``, as ping_common.c prints an ICMP error; SOURCE is
+    the node that rejected it, see ``_rejecter``)."""
     lines: list[str] = []
     errors = ""
     if verdict == "reject":
         if "q" not in opts:
-            lines += [f"From {dst} icmp_seq={seq} Destination Port Unreachable"
+            lines += [f"From {source} icmp_seq={seq} Destination Port Unreachable"
                       for seq in range(1, count + 1)]
         errors = f" +{count} errors,"
     total = int((count - 1) * interval * 1000) + (4 if verdict == "reject" else 40)

@@ -38,6 +38,7 @@ from kubenet_lab.dataplane.dns import node_resolv_conf, resolv_conf
 from kubenet_lab.tools.bridge import bridge
 from kubenet_lab.tools.conntrack import conntrack
 from kubenet_lab.tools.context import Context
+from kubenet_lab.tools.crictl import crictl
 from kubenet_lab.tools.curl import curl
 from kubenet_lab.tools.dig import dig
 from kubenet_lab.tools.ip import ip
@@ -266,7 +267,8 @@ def _quote(name: str) -> str:
 
 #: Where each program is on an Ubuntu 24.04 node (the first match on bash's PATH).
 _PATHS = {
-    "bridge": "/usr/sbin/bridge", "cat": "/usr/bin/cat", "curl": "/usr/bin/curl",
+    "bridge": "/usr/sbin/bridge", "cat": "/usr/bin/cat", "crictl": "/usr/local/bin/crictl",
+    "curl": "/usr/bin/curl",
     "conntrack": "/usr/sbin/conntrack", "dig": "/usr/bin/dig", "ss": "/usr/bin/ss",
     "sysctl": "/usr/sbin/sysctl", "modprobe": "/usr/sbin/modprobe",
     "hostname": "/usr/bin/hostname", "ip": "/usr/sbin/ip",
@@ -281,6 +283,7 @@ COMMANDS: dict[str, Callable[[Context, list[str]], str]] = {
     "bridge": bridge,
     "cat": cat,
     "conntrack": conntrack,
+    "crictl": crictl,
     "curl": curl,
     "dig": dig,
     "hostname": hostname,

@@ -24,7 +24,8 @@ The sockets are the model's, not a scan:
 Go programs listen with the backlog ``somaxconn`` (4096, the Send-Q of a LISTEN socket),
 nginx with 511, sshd with 128. The nodes run with IPv6 disabled, so a Go listener on
 ``:PORT`` is bound to 0.0.0.0 (not ``*``). Pids and fds are derived from the node and
-process names (stable, not real); the lab keeps no open connections after a command
+process names (stable, not real; each socket of a process has its own fd, as a
+process's descriptors are distinct); the lab keeps no open connections after a command
 (curl and the other tools close theirs), so without ``-l``/``-a`` only the header is
 printed, and there are no UNIX sockets (``ss`` alone shows none).
 
@@ -186,19 +187,25 @@ def ss(ctx: Context, args: list[str]) -> str:
               "Peer Address:", "Port", "Process"]
     if ctx.pod:
         sockets = pod_sockets(ctx)
-        users = {s: (("users:((\"" + s.process + "\",pid=1,fd=" +
-                      str(_pid(ctx.pod.ref, s.process or "")[1]) + "))") if mine else "")
-                 for s, mine in sockets}
+        users = {}
+        opened: dict[str, int] = {}  # a process's next fd: each socket has its own
+        for s, mine in sockets:
+            fd = _pid(ctx.pod.ref, s.process or "")[1] + opened.get(s.process or "", 0)
+            opened[s.process or ""] = opened.get(s.process or "", 0) + 1
+            users[s] = f'users:(("{s.process}",pid=1,fd={fd}))' if mine else ""
         found = [s for s, _ in sockets]
     else:
         found = node_sockets(ctx)
         users = {}
+        opened = {}
         for s in found:
             if s.process is None:
                 users[s] = ""
                 continue
             pid, fd = _pid(ctx.where, s.process)
-            users[s] = f'users:(("{s.process}",pid={pid},fd={fd + s.port % 7}))'
+            fd += opened.get(s.process, 0)
+            opened[s.process] = opened.get(s.process, 0) + 1
+            users[s] = f'users:(("{s.process}",pid={pid},fd={fd}))'
     if listening and not operands:
         for table in tables:
             protocol = "UDP" if table == "u" else "TCP"

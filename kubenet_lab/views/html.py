@@ -22,6 +22,7 @@ import html
 from typing import TYPE_CHECKING
 
 from kubenet_lab.model.arguments import checked
+from kubenet_lab.model.packet import IPv4
 from kubenet_lab.views.text import hop_at
 
 if TYPE_CHECKING:
@@ -186,11 +187,13 @@ def trace_html(trace: Trace) -> str:
     """
     state = trace.outcome
     seen = trace.source_ip_seen
+    # the address the sender put on the packet: a pod's own, or 127.0.0.1 to localhost
+    sent = trace.hops[0].packet.inner(IPv4).src if trace.hops else trace.src_ip
     if seen is None:
         seen_html = "source IP seen: &mdash; (nothing received it)"
-    elif seen != trace.src_ip:
+    elif seen != sent:
         seen_html = (f"source IP seen: <code>{_e(seen)}</code> (sent as "
-                     f"<code>{_e(trace.src_ip)}</code>: NAT)")
+                     f"<code>{_e(sent)}</code>: NAT)")
     else:
         seen_html = f"source IP seen: <code>{_e(seen)}</code>"
     hops = "hop" if len(trace.hops) == 1 else "hops"

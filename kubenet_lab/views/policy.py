@@ -35,7 +35,9 @@ def _check_which(which: str) -> str:
 
 def _header(r: Reachability, which: str) -> str:
     yes, no = r.count(which)
-    head = f"{which} reachability, {r.protocol}/{r.port}: {yes} allowed, {no} blocked"
+    # the lab's own view (e2e/Cyclonus layout): no kubectl command prints this table
+    head = (f"the lab's {which} truth table (not kubectl output), {r.protocol}/{r.port}: "
+            f"{yes} allowed, {no} blocked")
     if not r.enforced:
         head += ("\nnot enforced: flannel does not implement NetworkPolicy; "
                  f"{r.policies} polic{'y' if r.policies == 1 else 'ies'} accepted "
@@ -56,7 +58,7 @@ def reachability_text(r: Reachability, which: str = "combined") -> str:
     ...     "metadata": {"name": "deny", "namespace": "x"},
     ...     "spec": {"podSelector": {"matchLabels": {"app": "b"}}}})
     >>> print(reachability_text(c.reachability()))
-    combined reachability, TCP/80: 3 allowed, 1 blocked
+    the lab's combined truth table (not kubectl output), TCP/80: 3 allowed, 1 blocked
     -   x/a x/b
     x/a .   X
     x/b .   .
@@ -137,7 +139,8 @@ def draw_reachability(r: Reachability, which: str = "combined", ax: Axes | None 
     ax.set_ylabel("source")
     yes, no = r.count(which)
     note = "" if r.enforced else " (NOT enforced: flannel)"
-    title = f"{which}, {r.protocol}/{r.port}: {yes} allowed, {no} blocked{note}"
+    title = (f"the lab's {which} truth table, {r.protocol}/{r.port}: {yes} allowed, "
+             f"{no} blocked{note}")
     if own:
         ax.figure.text(0.03, 0.03, title, fontsize=9)
     else:

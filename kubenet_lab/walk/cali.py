@@ -1,7 +1,9 @@
 """Calico's routed datapath: cali veths with proxy-ARP, /32 routes to the pods, and
-IP-in-IP through ``tunl0`` when ``ipipMode`` asks for it (projectcalico cni-plugin and
-felix; facts sheet §3.4). There is no bridge: every packet a pod sends is routed by the
-node, because ``169.254.1.1`` is answered by proxy-ARP on the pod's cali veth.
+IP-in-IP through ``tunl0`` (the manifest install, ``ipipMode: Always``) and VXLAN through
+``vxlan.calico`` to nodes of another subnet (the operator quickstart's VXLANCrossSubnet)
+(projectcalico cni-plugin and felix; facts sheet §3.4). There is no bridge: every packet a
+pod sends is routed by the node, because ``169.254.1.1`` is answered by proxy-ARP on the
+pod's cali veth.
 """
 
 from __future__ import annotations
@@ -14,6 +16,10 @@ from kubenet_lab.dataplane.cni.calico import (
     IPIP_OVERHEAD,
     LINK_LOCAL_GATEWAY,
     TUNNEL_DEVICE,
+    VXLAN_DEVICE,
+    VXLAN_OVERHEAD,
+    VXLAN_PORT,
+    VXLAN_VNI,
 )
 from kubenet_lab.model.packet import Ethernet, IPv4, Packet
 from kubenet_lab.model.route import Route
@@ -22,12 +28,13 @@ from kubenet_lab.walk.engine import Step, Walk, ip_part
 from kubenet_lab.walk.eth0 import wire
 from kubenet_lab.walk.netfilter import admit
 from kubenet_lab.walk.registry import handles
+from kubenet_lab.walk.vxlan import encapsulate
 
 if TYPE_CHECKING:
     from kubenet_lab.model.node import Node
     from kubenet_lab.model.pod import Pod
 
-__all__ = ["cali_out", "ipip_out", "veth_to_cali"]
+__all__ = ["cali_out", "calico_vxlan_out", "ipip_out", "veth_to_cali"]
 
 
 @handles("veth_to_cali")
@@ -93,3 +100,35 @@ def ipip_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str) -> Ste
              f"{remote.name}'s kernel hands IP protocol 4 to tunl0, which strips the outer "
              "header; the inner packet enters the IP stack", Packet(inner))
     return "ip_input", (remote, Packet(inner))
+
+
+@handles("calico_vxlan_out")
+def calico_vxlan_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str) -> Step | None:
+    """vxlan.calico: felix's permanent ARP and FDB entries map the remote node's VXLAN
+    tunnel address to its node IP; the frame crosses the VPC in UDP 4789 (VNI 4096)."""
+    ip = pkt[IPv4]
+    where = Location("node", node.name, VXLAN_DEVICE)
+    plugin = walk.dp.plugin
+    remote = next((n for n in walk.view.nodes if n.name != node.name
+                   and plugin.vxlan_ip(n) == route.via), None)  # type: ignore[attr-defined]
+    if remote is None:
+        walk.drop(where, node.name, f"{how}; vxlan.calico has no neighbour entry for "
+                  f"{route.via}", pkt,
+                  f"Dropped: {node.name} sends {ip.dst} to {route.via} on vxlan.calico, "
+                  "which is no node's tunnel address.")
+        return None
+    encapsulated, inner = encapsulate(walk, node, remote, pkt, VXLAN_DEVICE, VXLAN_PORT,
+                                      VXLAN_VNI)
+    walk.hop(where, node.name, "encapsulate",
+             f"{how}; {remote.name} is in another subnet ({remote.subnet}), so the pool's "
+             f"VXLANCrossSubnet encapsulates: felix's ARP entry gives {route.via} the MAC "
+             f"{inner[0].dst} and its FDB entry maps it to {remote.ip}; the frame is wrapped "
+             f"in UDP to port {VXLAN_PORT} (VNI {VXLAN_VNI}), {VXLAN_OVERHEAD} bytes of "
+             "overlay headers", encapsulated)
+    wire(walk, node, remote, encapsulated,
+         f"the outer packet goes to {remote.ip} through the VPC router")
+    walk.hop(Location("node", remote.name, VXLAN_DEVICE), remote.name, "decapsulate",
+             f"{remote.name}'s kernel hands UDP port {VXLAN_PORT} to vxlan.calico, which "
+             "strips the outer headers; the inner packet enters the IP stack",
+             Packet(inner))
+    return "ip_input", (remote, Packet(inner[1:]))

@@ -49,13 +49,17 @@ from typing import TYPE_CHECKING
 from kubenet_lab.dataplane.runtime import ConntrackEntry
 from kubenet_lab.model.packet import IPv4, Packet, packet_changes
 from kubenet_lab.model.trace import Hop, Location
-from kubenet_lab.walk.engine import Walk, ip_part, reply_l4
+from kubenet_lab.walk.engine import Walk, ip_part, reply_l4, routed_by
 
 if TYPE_CHECKING:
     from kubenet_lab.dataplane.tables import Dataplane
     from kubenet_lab.model.trace import Trace
 
-__all__ = ["TIMEOUT_SYSCTLS", "conntrack_sysctls", "record", "reply_path"]
+__all__ = ["DEFAULT_TTL", "TIMEOUT_SYSCTLS", "conntrack_sysctls", "record", "reply_path",
+           "reply_ttls"]
+
+#: ``net.ipv4.ip_default_ttl``: the TTL a Linux host sends with (kernel default 64).
+DEFAULT_TTL = 64
 
 #: The conntrack timeouts the lab uses: sysctl name and the kernel's default (seconds).
 TIMEOUT_SYSCTLS = {
@@ -180,7 +184,7 @@ def reply_path(walk: Walk) -> None:
     request = walk.hops[-1].packet
     sport = request.layers[-1].sport
     l4 = reply_l4(walk.protocol, ep_port, sport)
-    back = Packet((IPv4(ep_ip, seen, walk.protocol, 64, 60), l4))
+    back = Packet((IPv4(ep_ip, seen, walk.protocol, DEFAULT_TTL, 60), l4))
     where = (Location("pod", walk.destination_pod, "eth0") if walk.destination_pod
              else Location("node", walk.hops[-1].location.name))
     walk.reply.append(Hop(1, where, walk.hops[-1].node, "reply",
@@ -190,8 +194,12 @@ def reply_path(walk: Walk) -> None:
         _reply_bridged(walk, back, nat_node, vip, vport, ep_ip, ep_port)
         return
     client_ip, client_port = walk.client or (seen, sport)
-    undone = Packet((IPv4(vip, client_ip, walk.protocol, 63, 60),
+    at_nat, at_client = reply_ttls(walk, nat_node)
+    undone = Packet((IPv4(vip, client_ip, walk.protocol, at_nat, 60),
                      reply_l4(walk.protocol, vport, client_port)))
+    delivered = undone if at_client == at_nat else Packet(
+        (IPv4(vip, client_ip, walk.protocol, at_client, 60),
+         reply_l4(walk.protocol, vport, client_port)))
     masq = (f" and the masquerade (destination {seen}:{sport} back to "
             f"{client_ip}:{client_port})" if walk.client else "")
     walk.reply.append(Hop(2, Location("node", nat_node), nat_node, "conntrack",
@@ -201,20 +209,56 @@ def reply_path(walk: Walk) -> None:
                           packet_changes(back, undone)))
     walk.reply.append(Hop(3, Location("node", nat_node), None, "deliver",
                           f"the client receives a reply from {vip}:{vport}, the address "
-                          "it connected to", undone))
+                          "it connected to", delivered, packet_changes(undone, delivered)))
+
+
+def reply_ttls(walk: Walk, nat_node: str) -> tuple[int, int]:
+    """The TTL of the first reply as it leaves ``nat_node`` (conntrack has undone the
+    DNAT there) and as the client receives it.
+
+    The endpoint sends it with ``net.ipv4.ip_default_ttl`` (64) and every router on the
+    way back decrements it by one, as on the way out (RFC 1812 §5.3.1). The reply
+    crosses the routers of the request in reverse (conntrack on ``nat_node`` needs it
+    back there): those the request met after the DNAT come before the reply reaches
+    ``nat_node``, those before it come after. One exception: a client pod and its
+    endpoint on the same ``cni0`` bridge, no masquerade. The request was routed by the
+    node (the pod sent it to its gateway, for the Service's address); the endpoint
+    answers its neighbour on the bridge directly, so the reply is bridged, not routed,
+    and arrives with 64 (conntrack still undoes the DNAT on the bridge, br_netfilter).
+    Only the connection that was translated counts (an HTTP proxy starts a new one)."""
+    hops = walk.hops
+    dnat_at = max((i for i, h in enumerate(hops) if h.action == "dnat" and h.node == nat_node),
+                  default=0)
+    start = max((i for i, h in enumerate(hops[:dnat_at]) if h.action == "http"), default=-1)
+    end = min((i for i, h in enumerate(hops) if i > dnat_at and h.action == "http"),
+              default=len(hops))
+    routers = [(i, node) for i, node in routed_by(hops) if start < i < end]
+    after = sum(1 for i, _ in routers if i > dnat_at)
+    total = len(routers)
+    if _reply_bridged_at(walk, nat_node, walk.source_seen or ""):
+        after, total = after - 1, total - 1  # nat_node bridges the reply: no routing
+    return DEFAULT_TTL - after, DEFAULT_TTL - total
+
+
+def _reply_bridged_at(walk: Walk, nat_node: str, client_ip: str) -> bool:
+    """Is the reply bridged straight back to the client on ``nat_node``'s cni0? (The
+    client and the endpoint are two pods on that bridge and no masquerade changed the
+    client's address: the endpoint's on-link route reaches it directly.)"""
+    src_pod = walk.src.pod
+    if (src_pod is None or walk.destination_pod is None or walk.client is not None
+            or walk.dp.plugin.pod_egress != "veth_to_bridge" or src_pod.node != nat_node
+            or src_pod.ip != client_ip):
+        return False
+    peer = walk.view.pod(walk.destination_pod)
+    return peer.node == nat_node and peer.ref != src_pod.ref
 
 
 def _bridged_past_conntrack(walk: Walk, nat_node: str, client_ip: str) -> bool:
     """Is the reply bridged straight back to the client on ``nat_node``'s cni0, past
-    netfilter? (The client and the endpoint are pods on that bridge, no masquerade,
-    and bridged frames skip iptables there.)"""
-    src_pod = walk.src.pod
-    if (src_pod is None or walk.destination_pod is None or walk.client is not None
-            or walk.dp.plugin.pod_egress != "veth_to_bridge" or src_pod.node != nat_node
-            or src_pod.ip != client_ip or walk.dp.runtime.bridge_nf_call_iptables(nat_node)):
-        return False
-    peer = walk.view.pod(walk.destination_pod)
-    return peer.node == nat_node and peer.ref != src_pod.ref
+    netfilter? (Bridged as ``_reply_bridged_at`` says, and bridged frames skip
+    iptables there.)"""
+    return (_reply_bridged_at(walk, nat_node, client_ip)
+            and not walk.dp.runtime.bridge_nf_call_iptables(nat_node))
 
 
 def _reply_bridged(walk: Walk, back: Packet, node: str, vip: str, vport: int, ep_ip: str,

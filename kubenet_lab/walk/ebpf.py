@@ -6,11 +6,17 @@ bpf/lib/local_delivery.h; facts sheet §3.5):
   routed in eBPF, TTL - 1, MACs rewritten); a remote one is encapsulated in VXLAN by
   ``cilium_vxlan`` to the node that ipcache names, where ``bpf_overlay`` redirects it;
 - ``bpf_host`` takes what the node routes to ``cilium_host``;
-- **socket LB** (kube-proxy replacement): a connect() to a Service's ClusterIP:port is
-  rewritten to a backend in the cgroup ``connect4`` program, before any packet exists,
-  for pods and for the node's own processes (host-reachable services); the backend is
-  chosen from the Service's endpoints as kube-proxy would
-  (Documentation/network/kubernetes/kubeproxy-free.rst).
+- **socket LB**, only with the kube-proxy replacement (``kubeProxyReplacement: true``):
+  a connect() to a Service's ClusterIP:port is rewritten to a backend in the cgroup
+  ``connect4`` program, before any packet exists, for pods and for the node's own
+  processes (host-reachable services); the backend is chosen from the Service's
+  endpoints as kube-proxy would (Documentation/network/kubernetes/kubeproxy-free.rst);
+- **per-packet ClusterIP LB**, the Helm default ``kubeProxyReplacement: false``: Cilium
+  "only enables per-packet in-cluster load-balancing of ClusterIP services" (same
+  page): ``bpf_lxc`` DNATs a pod's packet to a ClusterIP at the pod's lxc device (its
+  reply is reverse-translated there too), so kube-proxy's KUBE-SERVICES never sees it;
+  the node's own connections, NodePorts and load-balancer IPs go through kube-proxy's
+  rules as with any other plugin.
 """
 
 from __future__ import annotations
@@ -41,8 +47,9 @@ __all__ = ["bpf_host", "bpf_lxc", "cilium_tunnel", "host_socket_lb", "lxc_to_pod
 
 def socket_lb(walk: Walk, node: str, src_ip: str, dst_ip: str) -> tuple[str, int] | None:
     """The backend ``(ip, port)`` the socket LB gives a connect() to ``dst_ip``, or None
-    when ``dst_ip:port`` is no Service."""
-    if not is_service_address(walk.view, dst_ip):
+    when ``dst_ip:port`` is no Service or the socket LB is off (no kube-proxy
+    replacement)."""
+    if not walk.dp.plugin.replaces_kube_proxy or not is_service_address(walk.view, dst_ip):
         return None
     return resolve_service(walk.view, walk.dp.runtime, node, src_ip, dst_ip, walk.port,
                            walk.protocol)
@@ -58,6 +65,34 @@ def host_socket_lb(walk: Walk, node: Node, dst_ip: str) -> tuple[str, str]:
             f"backend {backend[0]}:{backend[1]} in connect())")
     walk.port = backend[1]
     return backend[0], note
+
+
+def _is_cluster_ip(walk: Walk, ip: str) -> bool:
+    return any(svc.cluster_ip == ip for svc in walk.view.services)
+
+
+def _per_packet_lb(walk: Walk, node: Node, pod: Pod, pkt: Packet, veth: str) -> Packet:
+    """Without the kube-proxy replacement: bpf_lxc's ClusterIP DNAT of a pod's packet
+    (``lb4_lookup_service`` on the lxc device); other packets pass unchanged."""
+    ip = pkt[IPv4]
+    if walk.dp.plugin.replaces_kube_proxy or walk.dnat is not None or not _is_cluster_ip(
+            walk, ip.dst):
+        return pkt
+    backend = resolve_service(walk.view, walk.dp.runtime, node.name, ip.src, ip.dst,
+                              walk.port, walk.protocol)
+    if backend is None:
+        return pkt
+    l4 = pkt.layers[-1]
+    ep_ip, ep_port = backend
+    walk.dnat = (node.name, ip.dst, l4.dport, ep_ip, ep_port)
+    walk.port = ep_port
+    natted = Packet(pkt.layers[:-2] + (replace(ip, dst=ep_ip), replace(l4, dport=ep_port)))
+    walk.hop(Location("node", node.name, veth), node.name, "dnat",
+             f"bpf_lxc on {veth} (tc ingress) finds {ip.dst}:{l4.dport} in its service map "
+             f"(Cilium's per-packet ClusterIP load balancing, on without the kube-proxy "
+             f"replacement) and DNATs it to the backend {ep_ip}:{ep_port}; kube-proxy's "
+             "KUBE-SERVICES never sees this packet", natted)
+    return natted
 
 
 def _tunnel_endpoint(walk: Walk, ip: str) -> Node | None:
@@ -90,8 +125,9 @@ def veth_to_lxc(walk: Walk, pod: Pod, sender: str, dst_ip: str) -> Step | None:
 @handles("bpf_lxc")
 def bpf_lxc(walk: Walk, node: Node, pod: Pod, pkt: Packet) -> Step | None:
     """bpf_lxc at tc ingress of the pod's lxc device."""
-    ip = pkt[IPv4]
     veth = walk.dp.veth_name(pod)
+    pkt = _per_packet_lb(walk, node, pod, pkt, veth)
+    ip = pkt[IPv4]
     where = Location("node", node.name, veth)
     target = walk.dp.pod_of(ip.dst)
     if target is not None and target.node == node.name:

@@ -151,3 +151,14 @@ class Walk:
         l4, length = _l4(self.protocol, sport, self.port)
         ip = IPv4(src_ip, dst_ip, self.protocol, 64, length)
         return Packet(((eth,) if eth else ()) + (ip, l4))
+
+
+def routed_by(hops: list[Hop] | tuple[Hop, ...]) -> list[tuple[int, str]]:
+    """``(index, node)`` of each hop at which a node routed the packet: forwarding
+    decrements the TTL by one (RFC 1812 §5.3.1; the kernel's ``ip_forward``; Cilium's
+    eBPF routing the same), so a hop whose packet's TTL went down is one router. A
+    packet a node sends itself starts at ``net.ipv4.ip_default_ttl`` (64) and is not
+    decremented there."""
+    return [(i, h.node) for i, h in enumerate(hops) if h.node is not None and any(
+        c.field == "ttl" and isinstance(c.old, int) and isinstance(c.new, int)
+        and c.new < c.old for c in h.changes)]

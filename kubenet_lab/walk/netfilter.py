@@ -5,8 +5,11 @@
   first match wins, ``statistic`` matches drawn from the runtime's seeded generator,
   ``recent`` lists kept in the runtime; then the filter rules that REJECT or DROP
   Service traffic without endpoints. ``service_nat`` records the steps as hops.
-- **POSTROUTING** (``postrouting``): kube-proxy's masquerade of marked connections,
-  else the CNI plugin's masquerade rule, else ip-masq-agent's (appended later).
+- **POSTROUTING** (``postrouting``): the agents' jumps in the order ``iptables-save``
+  lists them (``dataplane.iptables.postrouting_order``: kube-proxy prepends, flannel
+  and ip-masq-agent append, in the lab's start order kube-proxy, CNI plugin,
+  ip-masq-agent): kube-proxy's masquerade of marked connections, else the CNI plugin's
+  masquerade rule, else ip-masq-agent's; the first MASQUERADE wins.
 - **The policy agent's hook** (``admit``): with ``Cluster(network_policy=
   "kube-network-policies")`` the agent's nftables chain on the POSTROUTING hook (filter
   priority -5, so before flannel's masquerade) queues a connection's first packet to
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.dataplane import ip_masq_agent
 from kubenet_lab.dataplane.cni import plugin
+from kubenet_lab.dataplane.iptables import postrouting_order
 from kubenet_lab.dataplane.kube_proxy import (
     HOOK_COMMENT,
     MASQ_MARK,
@@ -343,7 +347,7 @@ def postrouting(walk: Walk, node: Node, pkt: Packet, route: Route, how: str
     """The nat POSTROUTING chain for a packet leaving by ``route.dev``: the packet
     (masqueraded or not) and the text of the hop so far."""
     ip = pkt[IPv4]
-    masq = None
+    masq, owner = None, ""
     if walk.service_masq:
         walk.service_masq = False
         new_src = walk.dp.device_address(node, route.dev)
@@ -366,16 +370,23 @@ def postrouting(walk: Walk, node: Node, pkt: Packet, route: Route, how: str
                              "KUBE-POSTROUTING)")
         ip = pkt[IPv4]
     else:
-        masq = walk.dp.plugin.masquerade(walk.view, node, ip.src, ip.dst)
-        if masq is None:  # ip-masq-agent's chain comes after the plugin's (appended later)
-            masq = ip_masq_agent.masquerade(walk.view, node, ip.src, ip.dst)
+        for agent in postrouting_order(walk.view):  # the jumps in POSTROUTING, in order
+            if agent == "kube-proxy":
+                continue  # KUBE-POSTROUTING RETURNs what carries no mark
+            if agent == "ip-masq-agent":
+                masq = ip_masq_agent.masquerade(walk.view, node, ip.src, ip.dst)
+            else:
+                masq = walk.dp.plugin.masquerade(walk.view, node, ip.src, ip.dst)
+            if masq is not None:
+                owner = agent
+                break
     if masq is not None:
         rule, who = masq
         new_src = walk.dp.device_address(node, route.dev)
         l4 = pkt.layers[-1]
         new_l4 = replace(l4, sport=hash_port("masq", new_src, ip.dst, walk.port))
         pkt = Packet(pkt.layers[:-2] + (replace(ip, src=new_src), new_l4))
-        how += (f"; POSTROUTING: {walk.dp.plugin.name}'s rule `{rule}` masquerades the "
+        how += (f"; POSTROUTING: {owner}'s rule `{rule}` masquerades the "
                 f"source to {new_src} (the address of {route.dev})")
         walk.nat_note = f"masqueraded to {new_src} by {node.name} ({who})"
     return pkt, how

@@ -11,8 +11,16 @@ clients; and the replies back through each translation (facts sheet §4).
   (https://docs.aws.amazon.com/vpc/latest/userguide/vpc-nat-gateway.html).
 - Source/destination check: "each EC2 instance performs source/destination checks by
   default: the instance must be the source or destination of any traffic it sends or
-  receives" (https://docs.aws.amazon.com/vpc/latest/userguide/VPC_NAT_Instance.html),
-  so an unmasqueraded pod address never leaves the VPC.
+  receives" (https://docs.aws.amazon.com/vpc/latest/userguide/VPC_NAT_Instance.html).
+  It is checked at each instance's network interface (``walk.eth0.instance_sends`` and
+  ``instance_receives``), for every packet, not only at the VPC's edge: a pod address
+  that nothing masqueraded is dropped as the node sends it.
+- Routes to instances: a route table entry ``<cidr> -> <instance>``
+  (``Cluster.add_vpc_route``) makes the VPC router deliver a packet for ``cidr`` to that
+  node, whose check must be off to receive it. With the check off but no masquerade, the
+  internet gateway still cannot carry a pod address (it translates only an instance's
+  address that has a public IPv4 address), and a NAT gateway translates it but its
+  reply needs a route back to the pod in the NAT gateway's subnet's route table.
 
 Simplification (said in lessons 04 and 05): the internet is a set of hosts that
 answer on every port.
@@ -24,17 +32,66 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.api.cloud import INTERNET, is_internet
-from kubenet_lab.controllers.cloud import has_cloud, lb_targets, public_owner, route_table
+from kubenet_lab.controllers.cloud import (
+    has_cloud,
+    lb_targets,
+    public_owner,
+    route_lookup,
+    route_table,
+)
 from kubenet_lab.dataplane.cni import mac_address
 from kubenet_lab.model.packet import Ethernet, IPv4, Packet, packet_changes
 from kubenet_lab.model.trace import Hop, Location
 from kubenet_lab.walk.engine import Step, Walk, hash_port, ip_part, reply_l4, unframed
+from kubenet_lab.walk.eth0 import ROUTED_FIX, instance_receives, instance_sends
 from kubenet_lab.walk.registry import handles
 
 if TYPE_CHECKING:
+    from kubenet_lab.model.cloud import Subnet
     from kubenet_lab.model.node import Node
+    from kubenet_lab.model.store import StoreView
 
 __all__ = ["cloud_reply", "enter_node", "from_internet", "from_outside", "leave_vpc"]
+
+#: The fix a dropped unmasqueraded packet to the internet gives.
+MASQ_FIX = ("pod traffic leaving the VPC must be masqueraded (ip-masq-agent, or the CNI "
+            "plugin's masquerade rule)")
+
+
+def _instance_route(view: StoreView, subnet: str, ip: str) -> tuple[str, str] | None:
+    """The route ``ip`` takes in ``subnet``'s table when it is one added towards an
+    instance (``add_vpc_route``); None otherwise."""
+    row = route_lookup(view, subnet, ip)
+    if row is None or not any((r.subnet, r.destination, r.target) == (subnet, *row)
+                              for r in view.vpc.routes):
+        return None
+    return row
+
+
+def _to_instance(walk: Walk, subnet: Subnet, row: tuple[str, str], pkt: Packet,
+                 table: str) -> Step | None:
+    """The VPC router sends ``pkt`` on by a route to an instance: into that node's eth0,
+    EC2's source/destination check permitting."""
+    where = Location("network", subnet.cidr)
+    dst = pkt[IPv4].dst
+    if not walk.view.has_node(row[1]):
+        walk.drop(where, None,
+                  f"the route table of the {subnet.name} subnet ({table}) sends {dst} to the "
+                  f"instance {row[1]}, which no longer exists: the route is a blackhole", pkt,
+                  f"Dropped: the VPC route {row[0]} -> {row[1]} is a blackhole (no such "
+                  "instance).")
+        return None
+    target = walk.view.node(row[1])
+    framed = Packet((Ethernet(mac_address(f"vpc-router/{subnet.name}"),
+                              mac_address(f"{target.name}/eth0")),) + unframed(pkt))
+    walk.hop(where, None, "carry",
+             f"the route table of the {subnet.name} subnet ({table}) sends {dst} to the "
+             f"instance {target.name} (route {row[0]} -> {row[1]})", framed)
+    if not instance_receives(walk, target, framed, where):
+        return None
+    walk.hop(Location("node", target.name, "eth0"), target.name, "receive",
+             f"{target.name}'s eth0 receives the frame", framed)
+    return "ip_input", (target, Packet(unframed(framed)))
 
 
 @handles("from_outside")
@@ -57,6 +114,16 @@ def from_outside(walk: Walk) -> Step | None:
     subnet = walk.view.vpc.subnets[0]
     target = next((n for n in walk.view.nodes if dst_ip in (n.ip, n.public_ip)), None)
     where = Location("network", subnet.cidr)
+    row = _instance_route(walk.view, subnet.name, dst_ip) if target is None else None
+    if row is not None:
+        # the client has no route of its own: it sends to its gateway, the VPC router
+        pkt = walk.first_packet(src_ip, dst_ip, Ethernet(
+            mac_address(f"client/{src_ip}"), mac_address(f"vpc-router/{subnet.name}")))
+        walk.hop(where, None, "send",
+                 f"an outside client {src_ip} in subnet {subnet.cidr} sends to {dst_ip} "
+                 f"through its default gateway, the VPC router {subnet.router}", pkt)
+        table = "; ".join(f"{d} -> {t}" for d, t in route_table(walk.view, subnet.name))
+        return _to_instance(walk, subnet, row, pkt, table)
     if target is None:
         pkt = walk.first_packet(src_ip, dst_ip, None)
         walk.drop(where, None,
@@ -87,7 +154,13 @@ def leave_vpc(walk: Walk, node: Node, pkt: Packet, how: str) -> Step | None:
              f"{how}; the next hop is the VPC router {subnet.router}", framed)
     table = "; ".join(f"{d} -> {t}" for d, t in route_table(c, subnet.name))
     where = Location("network", subnet.cidr)
-    if not is_internet(c, ip.dst) and not has_cloud(c):
+    internet = is_internet(c, ip.dst)
+    if not instance_sends(walk, node, framed, where, MASQ_FIX if internet else ROUTED_FIX):
+        return None
+    row = _instance_route(c, subnet.name, ip.dst)
+    if row is not None:
+        return _to_instance(walk, subnet, row, framed, table)
+    if not internet and not has_cloud(c):
         # a VPC with only the private subnet: the wording lessons 02 and 08 show
         walk.drop(where, None,
                   f"the VPC route table has no route to {ip.dst}: this cluster's VPC has no "
@@ -102,14 +175,13 @@ def leave_vpc(walk: Walk, node: Node, pkt: Packet, how: str) -> Step | None:
                   f"Dropped: the VPC has no route to {ip.dst} (nothing in the VPC has it and "
                   "it is not an internet address).")
         return None
-    if ip.src != node.ip:
-        walk.drop(where, None,
-                  f"the source {ip.src} is not {node.name}'s address: the cloud's "
-                  "source/destination check drops it (nothing masqueraded the pod's packet)",
-                  framed,
-                  f"Dropped: the VPC's source/destination check drops a packet from {ip.src}, "
-                  f"which is not {node.name}'s address {node.ip}; pod traffic leaving the VPC "
-                  "must be masqueraded (ip-masq-agent, or the CNI plugin's masquerade rule).")
+    if ip.src != node.ip and subnet.public:
+        # the check is off on the node, but nothing masqueraded the pod's packet
+        walk.drop(Location("network", "internet gateway"), None,
+                  f"the internet gateway translates only the private address of an instance "
+                  f"that has a public IPv4 address; {ip.src} is no instance's address", framed,
+                  f"Dropped: the internet gateway has no public address for {ip.src}; "
+                  f"{MASQ_FIX}.")
         return None
     steps: list[tuple[str, str, int, str, int, str]] = []  # where, old, oport, new, nport, why
     bare = Packet(ip_part(pkt))
@@ -132,6 +204,16 @@ def leave_vpc(walk: Walk, node: Node, pkt: Packet, how: str) -> Step | None:
         walk.hop(where, None, "carry",
                  f"the {subnet.name} subnet's route table ({table}) sends {ip.dst} to the "
                  f"NAT gateway {gw.name} ({gw.private_ip})", framed)
+        if ip.src != node.ip and _instance_route(c, gw.subnet, ip.src) is None:
+            # the check is off on the node, but nothing masqueraded the pod's packet
+            back = "; ".join(f"{d} -> {t}" for d, t in route_table(c, gw.subnet))
+            walk.drop(Location("network", f"NAT gateway {gw.name}"), None,
+                      f"the NAT gateway {gw.name} would translate {ip.src}, but the reply "
+                      f"could not come back: the route table of its {gw.subnet} subnet "
+                      f"({back}) has no route to {ip.src}", framed,
+                      f"Dropped: the reply to {ip.src} has no route in the {gw.subnet} "
+                      f"subnet's route table; {MASQ_FIX}.")
+            return None
         nport = hash_port("natgw", gw.private_ip, ip.src, l4.sport)
         new = bare.replace(bare[IPv4], replace(bare[IPv4], src=gw.private_ip))
         new = Packet(new.layers[:-1] + (replace(l4, sport=nport),))

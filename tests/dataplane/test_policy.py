@@ -465,7 +465,8 @@ def test_delete_network_policy(c):
 def test_table_text_matches_the_e2e_layout(c):
     c.apply(np("x", "deny", {"podSelector": {"matchLabels": {"pod": "a"}}}))
     r = c.reachability(namespaces=["x"])
-    assert str(r) == ("combined reachability, TCP/80: 7 allowed, 2 blocked\n"
+    assert str(r) == ("the lab's combined truth table (not kubectl output), TCP/80: "
+                      "7 allowed, 2 blocked\n"
                       "-   x/a x/b x/c\n"
                       "x/a .   .   .\n"
                       "x/b X   .   .\n"

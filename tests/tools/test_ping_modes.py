@@ -52,3 +52,18 @@ def test_size_interval_and_timeout(c):
 def test_a_ping_is_deterministic(c):
     ip = c.pod("default/web").ip
     assert c.exec("default/a", f"ping -c 2 {ip}") == c.exec("default/a", f"ping -c 2 {ip}")
+
+
+def test_nftables_mode_rejects_from_the_senders_node():
+    # the node rejects the echo it forwards (cluster-ips-check): icmp_send answers from
+    # the node's address on the route back, not from the cluster IP nothing owns
+    c = kl.Cluster(workers=2, kube_proxy_mode="nftables")
+    c.add_pod("default/a", node="node-1")
+    c.add_pod("default/web", node="node-2", labels={"app": "web"})
+    vip = c.add_service("default/web", selector={"app": "web"}, ports=[80]).cluster_ip
+    out = c.exec("default/a", f"ping -c 2 {vip}").splitlines()
+    assert out[1:3] == [f"From 10.244.1.1 icmp_seq={n} Destination Port Unreachable"
+                        for n in (1, 2)]
+    assert out[-1].startswith("2 packets transmitted, 0 received, +2 errors, 100% packet loss")
+    node = c.exec("node-1", f"ping -c 1 {vip}").splitlines()
+    assert node[1] == f"From {c.node('node-1').ip} icmp_seq=1 Destination Port Unreachable"

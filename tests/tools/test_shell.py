@@ -50,7 +50,9 @@ def test_ip_addr_blocks_have_iproute2_shape(c):
 
 def test_resolv_conf_as_kubelet_writes_it(c):
     assert c.exec("default/a", "cat /etc/resolv.conf") == (
-        "search default.svc.cluster.local svc.cluster.local cluster.local\n"
+        # kubelet dns.go: the cluster's three domains, then the node's (EC2, eu-west-1)
+        "search default.svc.cluster.local svc.cluster.local cluster.local "
+        "eu-west-1.compute.internal\n"
         "nameserver 10.96.0.10\n"
         "options ndots:5")
     assert c.exec("default/a", "cat /etc/nothing") == (
@@ -190,8 +192,13 @@ def test_ip_route_del_and_add_really_change_the_path(c):
     assert not c.trace("default/a", "default/b").delivered
     assert c.exec("node-1", "ip route add 10.244.2.0/24 via 10.0.1.6") == ""
     assert "10.244.2.0/24 via 10.0.1.6 dev eth0" in c.exec("node-1", "ip route")
+    # routed like the bridge plugin now: EC2's source/destination check drops the pod
+    # address at node-1's interface until it is off on both instances
+    assert "source/destination check" in c.trace("default/a", "default/b").reason
+    for node in ("node-1", "node-2"):
+        c.set_source_dest_check(node, False)
     t = c.trace("default/a", "default/b")
-    assert t.delivered and not t.encapsulated  # now routed like the bridge plugin
+    assert t.delivered and not t.encapsulated
     assert c.verify_network_model().ok
 
 
@@ -262,9 +269,15 @@ def test_iptables_save_on_a_node_has_kube_proxy_and_flannel_chains(c):
     assert "FLANNEL-POSTRTG" in nat
 
 
-def test_iptables_save_on_cilium_has_no_kube_chains():
-    c = kl.Cluster(workers=1, cni="cilium")
-    assert "KUBE-" not in c.exec("node-1", "iptables-save")
+def test_iptables_save_on_cilium_keeps_kube_proxy_unless_replaced():
+    """Cilium on kubeadm keeps kube-proxy (Helm kubeProxyReplacement defaults to false:
+    cilium Documentation/network/kubernetes/kubeproxy-free.rst); with the replacement
+    kube-proxy's KUBE-* chains are gone and Cilium's own CILIUM_* chains remain."""
+    kept = kl.Cluster(workers=1, cni="cilium").exec("node-1", "iptables-save")
+    assert "-j KUBE-SERVICES" in kept and "CILIUM_POST_nat" in kept
+    replaced = kl.Cluster(workers=1, cni="cilium", cni_config={"kubeProxyReplacement": True})
+    text = replaced.exec("node-1", "iptables-save")
+    assert "KUBE-" not in text and "cilium masquerade non-cluster" in text
 
 
 def test_nslookup_of_a_service_from_a_pod(c):

@@ -79,3 +79,15 @@ def test_pids_are_stable(c):
 def test_bad_options(c):
     assert c.exec("node-1", "ss -Y").startswith("ss: invalid option -- 'Y'\nUsage: ss")
     assert c.exec("node-1", "ss -V") == "ss utility, iproute2-6.1.0, libbpf 1.3.0"
+
+
+def test_each_socket_of_a_process_has_its_own_fd(c):
+    # kube-proxy's 10249 and 10256, systemd-resolved's four stub sockets: one fd each
+    for where in ("node-1", "control-plane"):
+        out = c.exec(where, "ss -tlnpu")
+        owners = re.findall(r'users:\(\("([^"]+)",pid=(\d+),fd=(\d+)\)\)', out)
+        assert len(owners) == len(set(owners)), out
+    c.add_pod("default/two", node="node-1", containers=[kl.Container(
+        "web", "nginx", ports=[kl.ContainerPort(80), kl.ContainerPort(443)])])
+    fds = re.findall(r"fd=(\d+)", c.exec("default/two", "ss -tlnp"))
+    assert len(fds) == 2 and len(set(fds)) == 2

@@ -170,3 +170,20 @@ def test_hop_html_of_the_last_hop_has_the_outcome_and_reason(cross: kl.Trace) ->
 def test_hop_html_rejects_a_hop_number_outside_the_trace(cross: kl.Trace) -> None:
     with pytest.raises(kl.NotFoundError):
         hop_html(cross, 12)
+
+
+def test_a_trace_to_localhost_is_not_called_nat():
+    """To 127.0.0.1 the kernel picks the source 127.0.0.1 (the loopback route's src): the
+    receiver sees the address the sender used, so there is no NAT to report; a
+    masqueraded connection still says which address it was sent from."""
+    c = kl.Cluster(workers=1)
+    c.add_pod("default/a", containers=[kl.Container("web", ports=[80])])
+    page = kl.trace_html(c.trace("default/a", "localhost", port=80))
+    assert "source IP seen: <code>127.0.0.1</code> &middot;" in page and ": NAT)" not in page
+    svc = c.add_service("default/web-np", type="NodePort", selector={"x": "y"}, ports=[80])
+    c.add_pod("default/b", labels={"x": "y"}, containers=[kl.Container("web", ports=[80])])
+    # from outside the cluster to a NodePort (externalTrafficPolicy: Cluster): masqueraded
+    # to the node's address on cni0
+    t = c.trace("10.0.1.200", f"{c.node('node-1').ip}:{svc.ports[0].node_port}")
+    assert ("source IP seen: <code>10.244.1.1</code> (sent as <code>10.0.1.200</code>: NAT)"
+            in kl.trace_html(t))

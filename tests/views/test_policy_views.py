@@ -62,12 +62,32 @@ def test_heatmap_on_a_given_axes(c):
 
 
 def test_kubectl_get_networkpolicies_lists_both_apis(c):
+    """kubectl's NetworkPolicy columns NAME, POD-SELECTOR, AGE (NAMESPACE first with -A;
+    kubernetes pkg/printers/internalversion/printers.go); the CRDs' printer columns
+    (network-policy-api: ClusterNetworkPolicy Tier, Priority, Age; AdminNetworkPolicy
+    Priority, Age; BaselineAdminNetworkPolicy Age)."""
     c.apply({"apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy",
              "metadata": {"name": "guard"},
              "spec": {"tier": "Admin", "priority": 3, "subject": {"namespaces": {}}}})
     text = kl.kubectl_get_networkpolicies(c)
-    assert text.splitlines()[1].split() == ["x", "deny-b", "app=b"]
-    assert "ClusterNetworkPolicy   guard   Admin   3" in text
+    lines = text.splitlines()
+    assert lines[0].split() == ["NAMESPACE", "NAME", "POD-SELECTOR", "AGE"]
+    assert lines[1].split()[:3] == ["x", "deny-b", "app=b"]
+    assert lines[1].split()[3].endswith("s")  # an age, as kubectl's ShortHumanDuration
+    assert lines[2] == "" and lines[3].split() == ["NAME", "TIER", "PRIORITY", "AGE"]
+    assert lines[4].split()[:3] == ["guard", "Admin", "3"]
+    one_ns = kl.kubectl_get_networkpolicies(c, "x").splitlines()
+    assert one_ns[0].split() == ["NAME", "POD-SELECTOR", "AGE"]
+    c.apply({"apiVersion": "policy.networking.k8s.io/v1alpha1",
+             "kind": "BaselineAdminNetworkPolicy", "metadata": {"name": "default"},
+             "spec": {"subject": {"namespaces": {}}}})
+    text = kl.kubectl_get_networkpolicies(c)
+    # more than one kind listed: kubectl names each kind.group/name
+    assert "clusternetworkpolicy.policy.networking.k8s.io/guard" in text
+    banp = text.split("\n\n")[-1].splitlines()
+    assert banp[0].split() == ["NAME", "AGE"]
+    assert banp[1].split()[0] == "baselineadminnetworkpolicy.policy.networking.k8s.io/default"
+    assert kl.kubectl_get_networkpolicies(kl.Cluster()) == "No resources found"
 
 
 def test_playground_follows_edits_and_keeps_the_cluster(c):

@@ -6,9 +6,10 @@ One class per plugin, each behind the interface of ``CNIPlugin`` (``base.py``):
 - ``"bridge"``: the reference bridge plugin with host routes, as in Kubernetes the Hard
   Way (``bridge.py``);
 - ``"calico"``: cali* veths with /32 routes and proxy-ARP, BGP-learned routes per /26
-  block, optionally IP-in-IP (``calico.py``);
-- ``"cilium"``: the eBPF datapath with lxc* veths, cilium_host and a VXLAN tunnel, which
-  replaces kube-proxy (``cilium.py``).
+  block, VXLAN to other subnets (the operator quickstart) or IP-in-IP (the manifest
+  install) (``calico.py``);
+- ``"cilium"``: the eBPF datapath with lxc* veths, cilium_host and a VXLAN tunnel, beside
+  kube-proxy unless its kube-proxy replacement is chosen (``cilium.py``).
 
 A plugin here is what it *installs*; how packets move through those devices is the
 walk's business (``kubenet_lab.walk``), which asks each plugin for the handler of its
@@ -17,7 +18,7 @@ devices.
 Examples
 --------
 >>> plugin(kl.Cluster().store).name, plugin(kl.Cluster(cni="calico").store).mtu
-('flannel', 1500)
+('flannel', 1450)
 """
 
 from __future__ import annotations

@@ -12,8 +12,9 @@ A plugin answers, for one cluster, the questions the rest of the lab asks:
   the handler of each device the plugin owns (a bridge, a tunnel, a veth), so the walk
   (``kubenet_lab.walk``) dispatches by data, never by calling back into the plugin;
 - **overhead**: ``encapsulation``, ``overhead`` (bytes of outer headers) and ``mtu``;
-- **what else it does**: ``masquerade`` (its POSTROUTING nat rule), ``enforces_network_policy``
-  and ``replaces_kube_proxy``.
+- **what else it does**: ``masquerade`` (its POSTROUTING nat rule), ``iptables_jumps``
+  (whether it appends or prepends its jumps), ``enforces_network_policy`` and
+  ``replaces_kube_proxy``.
 
 Generated names are deterministic: a veth's name and every MAC address are derived from
 a hash of what they belong to, so the same cluster always looks the same.
@@ -27,6 +28,7 @@ from ipaddress import ip_network
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from kubenet_lab.api.ipam import bridge_ip
+from kubenet_lab.api.meta import uid
 from kubenet_lab.model.route import Interface, Route
 
 if TYPE_CHECKING:
@@ -34,7 +36,8 @@ if TYPE_CHECKING:
     from kubenet_lab.model.pod import Pod
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["BRIDGE", "LINK_MTU", "BridgeFamily", "CNIPlugin", "digest", "mac_address"]
+__all__ = ["BRIDGE", "LINK_MTU", "BridgeFamily", "CNIPlugin", "digest", "mac_address",
+           "sandbox_id"]
 
 #: An ``ip neigh`` entry: ``(ip, dev, mac, state)``.
 Neighbour = tuple[str, str, str, str]
@@ -42,12 +45,29 @@ Neighbour = tuple[str, str, str, str]
 Masquerade = tuple[str, str] | None
 
 BRIDGE = "cni0"
+#: The MTU of the nodes' ``eth0``: the lab's network is a 1500-byte one (an AWS VPC
+#: allows 9001 inside the VPC, GCP 1460; the lab does not model either).
 LINK_MTU = 1500
 
 
 def digest(key: str) -> bytes:
     """SHA-256 of ``key``: the source of every generated name and MAC."""
     return hashlib.sha256(key.encode()).digest()
+
+
+def sandbox_id(pod: Pod) -> str:
+    """The pod sandbox's id, 64 hex digits, as containerd names a sandbox (the CRI's
+    ``PodSandboxStatus.id``, the CNI's ``CNI_CONTAINERID``). containerd draws it at
+    random; the lab takes the SHA-256 of the pod's uid (``api.meta.uid``), so the same
+    pod always has the same sandbox.
+
+    >>> c = kl.Cluster(workers=1)
+    >>> pod = c.add_pod("default/a", node="node-1")
+    >>> sid = sandbox_id(pod)
+    >>> len(sid), sid == sandbox_id(c.pod("default/a"))
+    (64, True)
+    """
+    return hashlib.sha256(uid("Pod", pod.name, pod.namespace).encode()).hexdigest()
 
 
 def mac_address(key: str) -> str:
@@ -94,6 +114,11 @@ class CNIPlugin:
     overhead: ClassVar[int] = 0
     enforces_network_policy: ClassVar[bool] = False
     replaces_kube_proxy: ClassVar[bool] = False
+    #: How the plugin hooks its chains into the built-in chains (``kubenet_lab.dataplane.
+    #: iptables``): ``"append"`` (``-A``, at the end: flanneld's ``masqRules``, flannel
+    #: pkg/trafficmngr/iptables/iptables.go; the bridge plugin's ``AppendUnique``,
+    #: containernetworking/plugins pkg/ip/ipmasq_linux.go) or ``"prepend"`` (``-I``).
+    iptables_jumps: ClassVar[str] = "append"
     #: Does a router that decrements the TTL to 0 answer with ICMP time exceeded? The
     #: kernel does; Cilium's eBPF routing (``ipv4_l3``) drops silently (cilium/cilium
     #: issue #27616, "CFP: support ICMP_TIME_EXCEEDED"), so traceroute shows ``* * *``.
@@ -116,7 +141,8 @@ class CNIPlugin:
 
     @property
     def mtu(self) -> int:
-        """The MTU of pod interfaces: the link's 1500 minus the overlay's headers."""
+        """The MTU of pod interfaces: the link's 1500 (``LINK_MTU``: the lab's nodes are
+        on a 1500-byte network) minus the overlay's headers."""
         return LINK_MTU - self.overhead
 
     def device_handler(self, dev: str) -> str | None:

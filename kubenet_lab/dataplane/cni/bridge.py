@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from kubenet_lab.dataplane.cni.base import BridgeFamily, Masquerade, sort_routes
+from kubenet_lab.dataplane.cni.base import BridgeFamily, Masquerade, sandbox_id, sort_routes
 from kubenet_lab.model.route import Interface, Route
 
 if TYPE_CHECKING:
@@ -31,13 +31,26 @@ if TYPE_CHECKING:
     from kubenet_lab.model.pod import Pod
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["Bridge", "cni_chain"]
+__all__ = ["NETWORK_NAME", "Bridge", "cni_chain", "cni_comment"]
+
+#: The network's ``name`` in KTHW's ``10-bridge.conf``.
+NETWORK_NAME = "bridge"
 
 
 def cni_chain(pod: Pod) -> str:
-    """The per-container chain of ``ipMasq``: ``CNI-`` + 24 hex digits of a SHA-512
-    (libcni ``utils.FormatChainName(name, containerID)``; the lab hashes the pod)."""
-    return "CNI-" + hashlib.sha512(f"bridge{pod.ref}".encode()).hexdigest()[:24]
+    """The per-container chain of ``ipMasq``: containernetworking/plugins
+    pkg/utils/utils.go ``FormatChainName(name, id)`` =
+    ``("CNI-" + hex(sha512(name + id)))[:28]``, the network's name and the sandbox's
+    64-hex container id (``sandbox_id``): ``CNI-`` and 24 hex digits."""
+    digest = hashlib.sha512((NETWORK_NAME + sandbox_id(pod)).encode()).hexdigest()
+    return ("CNI-" + digest)[:28]
+
+
+def cni_comment(pod: Pod) -> str:
+    """utils.go ``FormatComment(name, id)``: ``name: %q id: %q``, as iptables-save prints
+    the comment (its quotes escaped)."""
+    return (f'-m comment --comment "name: \\"{NETWORK_NAME}\\" '
+            f'id: \\"{sandbox_id(pod)}\\""')
 
 
 class Bridge(BridgeFamily):
@@ -75,8 +88,8 @@ class Bridge(BridgeFamily):
             return None
         if IPv4Address(dst) in ip_network("224.0.0.0/4"):
             return None
-        return (f'-A {cni_chain(pod)} ! -d 224.0.0.0/4 -m comment --comment "name: \\"bridge\\" '
-                f'id: \\"{pod.ref}\\"" -j MASQUERADE', "the bridge plugin's ipMasq chain")
+        return (f"-A {cni_chain(pod)} ! -d 224.0.0.0/4 {cni_comment(pod)} -j MASQUERADE",
+                "the bridge plugin's ipMasq chain")
 
     def nat_rules(self, view: StoreView, node: Node) -> tuple[tuple[str, ...], tuple[str, ...]]:
         if not self.ip_masq:
@@ -84,12 +97,12 @@ class Bridge(BridgeFamily):
         chains, rules = [], []
         for pod in view.pods_on(node.name):
             chain = cni_chain(pod)
-            comment = f'-m comment --comment "name: \\"bridge\\" id: \\"{pod.ref}\\""'
+            comment = cni_comment(pod)
             chains.append(f":{chain} - [0:0]")
             rules.append(f"-A POSTROUTING -s {pod.ip}/32 {comment} -j {chain}")
         for pod in view.pods_on(node.name):
             chain = cni_chain(pod)
-            comment = f'-m comment --comment "name: \\"bridge\\" id: \\"{pod.ref}\\""'
+            comment = cni_comment(pod)
             rules.append(f"-A {chain} -d {node.pod_cidr} {comment} -j ACCEPT")
             rules.append(f"-A {chain} ! -d 224.0.0.0/4 {comment} -j MASQUERADE")
         return tuple(sorted(chains)), tuple(rules)

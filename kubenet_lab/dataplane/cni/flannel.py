@@ -3,14 +3,23 @@
 - flannel's CNI plugin delegates to the **bridge** plugin with ``isDefaultGateway``
   (``cni0``, one veth per pod; see ``BridgeFamily``). (flannel Documentation/kube-flannel.yml)
 - flanneld creates ``flannel.1``, a VXLAN device with VNI 1 on the kernel's port 8472
-  (not IANA's 4789), MTU 1450 (the link's 1500 minus 50 bytes of VXLAN overhead), and
-  the /32 address equal to its podCIDR's network address. For each other node it adds
-  ``<podCIDR> via <podCIDR network address> dev flannel.1 onlink`` plus a permanent
-  ARP entry and an FDB entry mapping that node's ``flannel.1`` MAC to its node IP.
+  (not IANA's 4789), MTU 1450 and the /32 address equal to its podCIDR's network
+  address. The MTU is the uplink's minus 50 bytes of VXLAN over IPv4 (pkg/backend/vxlan/
+  vxlan_network.go: ``encapOverhead = 50``, ``MTU()`` returns ``nw.mtu -
+  encapOverhead``); flanneld writes it to /run/flannel/subnet.env as ``FLANNEL_MTU``
+  (pkg/subnet/subnet.go) and the CNI plugin gives ``cni0`` and the pods' ``eth0`` the
+  same. The lab's nodes sit on a 1500-byte network (their ``eth0``: ``LINK_MTU``), so
+  1450; on an AWS VPC, whose MTU inside the VPC is 9001 (EC2 "Network maximum
+  transmission unit"), it would be 8951. The lab keeps 1500 for every cluster.
+  For each other node flanneld adds ``<podCIDR> via <podCIDR network address> dev
+  flannel.1 onlink`` plus a permanent ARP entry and an FDB entry mapping that node's
+  ``flannel.1`` MAC to its node IP.
   (flannel pkg/backend/vxlan; facts sheet §3.3)
 - flanneld's ``--ip-masq`` installs the FLANNEL-POSTRTG chain in the nat table
   (flannel pkg/trafficmngr/iptables/iptables.go, ``masqRules``) and FLANNEL-FWD in
   the filter table (``forwardRules``); ``flannel_masquerade`` evaluates the first.
+  Both jumps are appended (``Action: "-A"``), so they come after kube-proxy's, which
+  prepends (``Flannel.iptables_jumps``; ``kubenet_lab.dataplane.iptables``).
 """
 
 from __future__ import annotations
