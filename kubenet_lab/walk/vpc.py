@@ -42,7 +42,8 @@ from kubenet_lab.controllers.cloud import (
 from kubenet_lab.dataplane.cni import mac_address
 from kubenet_lab.model.packet import Ethernet, IPv4, Packet, packet_changes
 from kubenet_lab.model.trace import Hop, Location
-from kubenet_lab.walk.engine import Step, Walk, hash_port, ip_part, reply_l4, unframed
+from kubenet_lab.walk.conntrack import DEFAULT_TTL
+from kubenet_lab.walk.engine import Step, Walk, hash_port, ip_part, reply_l4, routed_by, unframed
 from kubenet_lab.walk.eth0 import ROUTED_FIX, instance_receives, instance_sends
 from kubenet_lab.walk.registry import handles
 
@@ -369,8 +370,11 @@ def _egress_reply(walk: Walk) -> None:
     first = walk.hops[0].packet if walk.hops[0].action != "dns" else walk.hops[1].packet
     cport = first.layers[-1].sport
     node = walk.egress_node
-    if pkt[IPv4].dst != client:
-        back = Packet((replace(pkt[IPv4], dst=client), replace(pkt.layers[-1], dport=cport)))
+    # the routers the request crossed in the lab (the pod's node) route the reply too
+    ttl = DEFAULT_TTL - len(routed_by(walk.hops))
+    if pkt[IPv4].dst != client or ttl != pkt[IPv4].ttl:
+        back = Packet((replace(pkt[IPv4], dst=client, ttl=ttl),
+                       replace(pkt.layers[-1], dport=cport)))
         reply.append(Hop(len(reply) + 1, Location("node", node), node, "conntrack",
                          f"conntrack on {node} undoes the masquerade: destination "
                          f"{pkt[IPv4].dst}:{pkt.layers[-1].dport} back to {client}:{cport}",

@@ -99,3 +99,16 @@ def test_ping_reply_ttl(c, where, dst, expected):
     kind, ref = dst.split(":", 1)
     ip = _pod_ip(c, ref) if kind == "pod" else c.node(ref).ip
     assert _ping_ttl(c, where, ip) == expected
+
+
+def test_an_internet_reply_is_routed_by_the_pods_node_on_its_way_back():
+    """Pod -> internet through the NAT gateway: the request crossed one router of the
+    lab (the pod's node forwarded it, 64 -> 63), so the internet host's reply is routed
+    by that node too and reaches the pod with 63 (the internet's own routers are not
+    modelled); from the node itself nothing forwards it: 64."""
+    c = kl.Cluster(workers=1)
+    c.add_nat_gateway(public_ip="198.51.100.20")
+    c.add_pod("default/a")
+    reply = c.trace("default/a", "93.184.216.34").reply
+    assert reply[-1].action == "deliver" and reply[-1].packet.inner(kl.IPv4).ttl == 63
+    assert c.trace("node-1", "93.184.216.34").reply[-1].packet.inner(kl.IPv4).ttl == 64
