@@ -44,6 +44,10 @@ def _admin_peer(obj: str, path: str, raw: Any, egress: bool, subject: bool = Fal
     p = mapping(obj, path, raw)
     allowed = ["namespaces", "pods"] + ([] if subject or not egress else ["networks", "nodes"])
     unknown = sorted(set(p) - set(allowed))
+    if unknown == ["domainNames"] and egress and not subject:
+        raise invalid(obj, f"{path}.domainNames", "domainNames", "is a v1alpha2 egress peer "
+                      "the lab does not model (it resolves no names outside the cluster)",
+                      "use networks with the addresses instead")
     if unknown:
         raise invalid(obj, f"{path}.{unknown[0]}", unknown[0], "is not a field here",
                       "use exactly one of " + ", ".join(allowed))

@@ -11,10 +11,10 @@
   ip-masq-agent): kube-proxy's masquerade of marked connections, else the CNI plugin's
   masquerade rule, else ip-masq-agent's; the first MASQUERADE wins.
 - **The policy agent's hook** (``admit``): with ``Cluster(network_policy=
-  "kube-network-policies")`` the agent's nftables chain on the POSTROUTING hook (filter
-  priority -5, so before flannel's masquerade) queues a connection's first packet to
-  userspace (NFQUEUE) for a verdict (kube-network-policies pkg/networkpolicy/
-  controller.go, ``syncNFTablesRules``). Bridged pod-to-pod frames pass that hook too
+  "kube-network-policies")`` the agent's nftables chain on the POSTROUTING hook
+  (priority ``srcnat - 5``: after kube-proxy's DNAT, before any masquerade) queues a
+  connection's first packet to userspace (NFQUEUE) for a verdict (kube-network-policies
+  pkg/dataplane/controller.go). Bridged pod-to-pod frames pass that hook too
   (br_netfilter). The lab checks the source pod's egress where the packet leaves the
   source node's stack and the destination pod's ingress where it leaves the destination
   node towards the pod; Calico and Cilium check at their own places (``ENFORCERS``).

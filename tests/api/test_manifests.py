@@ -222,3 +222,22 @@ def test_reapplying_a_pod_may_change_labels_only(c):
     assert pod.labels == {"app": "web", "tier": "front"}
     with pytest.raises(kl.ManifestError, match="Forbidden"):
         c.apply(POD.replace("containerPort: 80", "containerPort: 81"))
+
+
+def test_domain_names_is_named_as_a_peer_the_lab_does_not_model():
+    """ClusterNetworkPolicy v1alpha2 has an egress peer ``domainNames``
+    (network-policy-api apis/v1alpha2): the lab says it does not model it, instead of
+    calling it an unknown field."""
+    with pytest.raises(kl.ManifestError, match="domainNames.*does not model"):
+        kl.Cluster().apply("""
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: dns}
+spec:
+  tier: Admin
+  priority: 10
+  subject: {namespaces: {}}
+  egress:
+  - action: Accept
+    to: [{domainNames: ["*.example.com"]}]
+""")
