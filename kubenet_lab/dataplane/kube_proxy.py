@@ -1,7 +1,8 @@
 """kube-proxy in iptables mode: the rules it writes on each node.
 
 Source: kubernetes/kubernetes ``pkg/proxy/iptables/proxier.go`` (v1.31 era), as the
-facts sheet §1 summarises it. What the lab reproduces:
+facts sheet §1 summarises it, and ``proxier_test.go`` ``TestOverallIPTablesRules``.
+What the lab reproduces:
 
 - **Chain names** (§1.2): ``KUBE-SVC-``/``KUBE-SVL-``/``KUBE-EXT-``/``KUBE-FW-`` plus
   ``base32(sha256(servicePortName + protocol))[:16]``, and ``KUBE-SEP-`` plus
@@ -22,6 +23,12 @@ facts sheet §1 summarises it. What the lab reproduces:
   does. kube-proxy walks Services in Go map order, which is random; the lab sorts
   them by ``servicePortName`` so the text is deterministic. Rules of other agents
   (flannel, the CNI's portmap) are not included.
+- **Fixed rules**: KUBE-FORWARD drops conntrack-INVALID packets through the nfacct
+  counter ``ct_state_invalid_dropped_pkts`` (the ``kubeproxy_iptables_ct_state_invalid
+  _dropped_packets_total`` metric, PR #122812, in 1.31; kube-proxy uses the counter when
+  the kernel has nfnetlink_acct, as Ubuntu's does). Not modelled: the
+  ``localhostNodePorts`` rules (``-d 127.0.0.0/8 ... -m nfacct --nfacct-name
+  localhost_nps_accepted_pkts`` before each NodePort rule, PR #125015, also 1.31).
 - **Large clusters**: with more than 1,000 endpoints in all, kube-proxy drops the
   ``-m comment`` of the endpoint rules (``largeClusterEndpointsThreshold``).
 
@@ -69,6 +76,9 @@ MASQ_MARK = "0x4000"  # 1 << masqueradeBit (14)
 LARGE_CLUSTER_ENDPOINTS = 1000
 HOOK_COMMENT = "kubernetes service portals"
 NODEPORTS_COMMENT = "kubernetes service nodeports; NOTE: this must be the last rule in this chain"
+#: The nfacct counter of KUBE-FORWARD's INVALID drop (metrics.go
+#: ``IPTablesCTStateInvalidDroppedNFAcctCounter``).
+CT_STATE_INVALID_COUNTER = "ct_state_invalid_dropped_pkts"
 
 
 @lru_cache(maxsize=200_000)
@@ -433,7 +443,12 @@ _FILTER_FIXED = [  # proxier.go iptablesJumpChains, each prepended: last listed 
          "RELATED,ESTABLISHED,DNAT -j DROP"),
 ]
 _FORWARD_RULES = [
-    Rule("KUBE-FORWARD", "DROP", raw="-m conntrack --ctstate INVALID -j DROP"),
+    # The nfacct counter behind kubeproxy_iptables_ct_state_invalid_dropped_packets_total
+    # (PR #122812, 1.31); iptables-save prints two spaces before the counter's name
+    # (libxt_nfacct's save, "extra space in iptables-save output": iptables
+    # extensions/libxt_nfacct.t).
+    Rule("KUBE-FORWARD", "DROP", raw="-m conntrack --ctstate INVALID -m nfacct --nfacct-name "
+         f" {CT_STATE_INVALID_COUNTER} -j DROP"),
     Rule("KUBE-FORWARD", "ACCEPT", raw='-m comment --comment "kubernetes forwarding rules" '
          f"-m mark --mark {MASQ_MARK}/{MASQ_MARK} -j ACCEPT"),
     Rule("KUBE-FORWARD", "ACCEPT", raw='-m comment --comment "kubernetes forwarding conntrack '

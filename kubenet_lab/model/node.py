@@ -21,8 +21,11 @@ KUBERNETES_VERSION = "v1.31.4"
 OS_IMAGE = "Ubuntu 24.04.1 LTS"
 #: ``status.nodeInfo.kernelVersion`` of every node.
 KERNEL_VERSION = "6.8.0-51-generic"
-#: ``status.nodeInfo.containerRuntimeVersion`` of every node.
-CONTAINER_RUNTIME = "containerd://1.7.24"
+#: ``status.nodeInfo.containerRuntimeVersion`` of every node: containerd 2.0.1 (released in
+#: December 2024, as kubelet v1.31.4 was), one of the versions containerd recommends for
+#: Kubernetes 1.31 ("2.1.0+, 2.0.0+, 1.7.20+, 1.6.34+": containerd/containerd
+#: ``RELEASES.md``, "Kubernetes Support"; ``releases/v2.0.1.toml``).
+CONTAINER_RUNTIME = "containerd://2.0.1"
 
 
 @dataclass(frozen=True, slots=True)

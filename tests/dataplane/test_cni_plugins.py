@@ -137,7 +137,10 @@ def test_cilium_devices_routes_and_kube_proxy_replacement_opt_in():
     assert all(n.startswith("lxc") for n in names[5:]) and len(names[5]) == 15
     assert "10.244.2.0/24 via 10.244.1.1 dev cilium_host proto kernel src 10.244.1.1 mtu 1450" \
         in routes(c, "node-1")
-    assert "KUBE-" not in c.exec("node-1", "iptables-save")
+    # only the kubelet's KUBE- chains stay (pkg/kubelet/kubelet_network_linux.go)
+    kube = {w.split()[0] for w in c.exec("node-1", "iptables-save").split(":")
+            if w.startswith("KUBE-")}
+    assert kube == {"KUBE-FIREWALL", "KUBE-KUBELET-CANARY"}
     # kubeproxy-free.rst: the Helm default is kubeProxyReplacement=false
     assert not cni.plugin(cluster("cilium").store).replaces_kube_proxy
 

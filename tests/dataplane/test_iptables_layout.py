@@ -12,6 +12,13 @@ Facts asserted (not the lab's output copied back):
   utiliptables.ChainPostrouting, ...)`` (kubernetes-sigs/ip-masq-agent
   cmd/ip-masq-agent/ip-masq-agent.go, ``ensurePostroutingJump``).
 - ``iptables -I CHAIN`` inserts at position 1, ``-A`` at the end (iptables(8)).
+- the kubelet (pkg/kubelet/kubelet_network_linux.go since KEP-3178, 1.28) monitors the
+  canary ``KUBE-KUBELET-CANARY`` in mangle, nat and filter and keeps ``KUBE-FIREWALL``
+  ("block incoming localnet connections", ``--dst 127.0.0.0/8 ! --src 127.0.0.0/8 -m
+  conntrack ! --ctstate RELATED,ESTABLISHED,DNAT -j DROP``) with INPUT and OUTPUT
+  jumps, whatever the proxy; kube-proxy writes an identical copy ("kube-proxy (in
+  iptables mode) creates an identical copy of this rule"), and ``EnsureRule`` adds a
+  rule only if ``-C`` does not find it, so the node holds one.
 """
 
 from __future__ import annotations
@@ -101,7 +108,8 @@ def test_the_agents_append_or_prepend_as_their_sources_do():
     assert iptables.KUBE_PROXY_JUMPS == iptables.PREPEND  # utiliptables.Prepend
     assert iptables.IP_MASQ_AGENT_JUMPS == iptables.APPEND  # utiliptables.Append
     assert Flannel.iptables_jumps == iptables.APPEND  # Action: "-A"
-    assert iptables.START_ORDER == ("kube-proxy", "cni", "ip-masq-agent")
+    assert iptables.KUBELET_JUMPS == iptables.PREPEND  # kubelet: utiliptables.Prepend
+    assert iptables.START_ORDER == ("kubelet", "kube-proxy", "cni", "ip-masq-agent")
 
 
 def test_merge_follows_insert_and_append_semantics():
@@ -145,3 +153,37 @@ def test_bridge_plugin_masquerade_before_ip_masq_agent():
     assert all(p.startswith("CNI-") for p in post[1:-1])
     t = c.trace("default/a", c.node("node-2").ip, port=10250)
     assert t.source_ip_seen == c.node("node-1").ip
+
+
+LOCALNET = ('-A KUBE-FIREWALL ! -s 127.0.0.0/8 -d 127.0.0.0/8 -m comment --comment '
+            '"block incoming localnet connections" -m conntrack ! --ctstate '
+            "RELATED,ESTABLISHED,DNAT -j DROP")
+
+
+@pytest.mark.parametrize("kw", [{}, {"kube_proxy_mode": "nftables"},
+                                {"cni": "cilium",
+                                 "cni_config": {"kubeProxyReplacement": True}}])
+def test_the_kubelet_canary_and_firewall_are_on_every_node(kw):
+    """The kubelet's chains do not depend on the proxy: in iptables mode, in nftables
+    mode and with Cilium replacing kube-proxy, filter and nat hold the empty
+    KUBE-KUBELET-CANARY, and filter holds KUBE-FIREWALL's localnet rule once, jumped to
+    from INPUT and OUTPUT."""
+    c = kl.Cluster(workers=1, **kw)
+    text = c.exec("node-1", "iptables-save")
+    tables = _tables(text)
+    for table in ("filter", "nat"):
+        assert ":KUBE-KUBELET-CANARY - [0:0]" in tables[table]
+        assert not any(r.startswith("-A KUBE-KUBELET-CANARY") for r in tables[table])
+    assert tables["filter"].count(LOCALNET) == 1
+    assert tables["filter"].count("-A INPUT -j KUBE-FIREWALL") == 1
+    assert tables["filter"].count("-A OUTPUT -j KUBE-FIREWALL") == 1
+
+
+def test_merge_writes_a_rule_an_earlier_agent_wrote_once():
+    parts = [("kubelet", iptables.PREPEND, (":KUBE-FIREWALL - [0:0]",),
+              ("-A INPUT -j KUBE-FIREWALL", LOCALNET)),
+             ("kube-proxy", iptables.PREPEND, (":KUBE-FIREWALL - [0:0]",),
+              ("-A INPUT -j KUBE-PROXY-FIREWALL", "-A INPUT -j KUBE-FIREWALL", LOCALNET))]
+    table = iptables.merge("filter", parts)
+    assert table.rules == ("-A INPUT -j KUBE-PROXY-FIREWALL", "-A INPUT -j KUBE-FIREWALL",
+                           LOCALNET)

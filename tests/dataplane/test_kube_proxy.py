@@ -277,3 +277,23 @@ def test_node_to_its_own_node_port_goes_through_output_and_is_masqueraded():
     assert t.hops[1].detail.startswith("nat OUTPUT")
     assert t.source_ip_seen == "10.244.0.0"  # masqueraded to flannel.1's address
     assert c.trace("node-1", "10.0.1.5:10250").receiver == "node-1/kubelet"
+
+
+def test_kube_forward_drops_invalid_through_the_nfacct_counter():
+    """kube-proxy 1.31+ counts KUBE-FORWARD's INVALID drops with nfacct (PR #122812,
+    CHANGELOG-1.31): upstream proxier_test.go TestOverallIPTablesRules expects
+    ``-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name
+    ct_state_invalid_dropped_pkts -j DROP`` as the first KUBE-FORWARD rule, and
+    iptables-save prints it with two spaces before the name (libxt_nfacct.t "extra
+    space in iptables-save output"; AKS AgentBaker's expected iptables-save pattern
+    ``--nfacct-name  ct_state_invalid_dropped_pkts``)."""
+    c = kl.Cluster(workers=1)
+    forward = [r for r in c.exec("node-1", "iptables-save").splitlines()
+               if r.startswith("-A KUBE-FORWARD ")]
+    assert forward == [
+        "-A KUBE-FORWARD -m conntrack --ctstate INVALID -m nfacct --nfacct-name  "
+        "ct_state_invalid_dropped_pkts -j DROP",
+        '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding rules" -m mark '
+        "--mark 0x4000/0x4000 -j ACCEPT",
+        '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m '
+        "conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"]

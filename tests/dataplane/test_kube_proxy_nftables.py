@@ -187,7 +187,11 @@ def test_nftables_mode_writes_no_kube_iptables_rules():
     assert "KUBE-" not in c.iptables_save("node-1")
     merged = "\n".join(line for t in node_tables(c.store, c.node("node-1"))
                         for line in t.chains + t.rules)
-    assert "KUBE-" not in merged and "FLANNEL-POSTRTG" in merged  # the CNI's rules stay
+    assert "FLANNEL-POSTRTG" in merged  # the CNI's rules stay
+    # only the kubelet's KUBE- chains (pkg/kubelet/kubelet_network_linux.go), none of
+    # kube-proxy's
+    assert {w.split()[0] for w in merged.split(":") if w.startswith("KUBE-")} == {
+        "KUBE-FIREWALL", "KUBE-KUBELET-CANARY"}
     assert "KUBE-SERVICES" in kl.Cluster(workers=1).iptables_save("node-1")
 
 

@@ -270,19 +270,21 @@ def test_kubectl_get_nodes_wide(cluster: kl.Cluster) -> None:
         f"NAME            STATUS   ROLES           {'AGE':<{width}}VERSION   INTERNAL-IP   "
         "EXTERNAL-IP    OS-IMAGE             KERNEL-VERSION     CONTAINER-RUNTIME\n"
         f"control-plane   Ready    control-plane   {old:<{width}}v1.31.4   10.0.1.4      "
-        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
+        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.0.1\n"
         f"edge            Ready    <none>          {'9s':<{width}}v1.31.4   10.0.0.4      "
-        "203.0.113.10   Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
+        "203.0.113.10   Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.0.1\n"
         f"node-1          Ready    <none>          {old:<{width}}v1.31.4   10.0.1.5      "
-        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24\n"
+        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.0.1\n"
         f"node-2          Ready    <none>          {old:<{width}}v1.31.4   10.0.1.6      "
-        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://1.7.24"
+        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.0.1"
     )
 
 
 def test_the_node_image_constants() -> None:
+    # containerd 2.0 is among the versions containerd recommends for Kubernetes 1.31
+    # ("2.1.0+, 2.0.0+, 1.7.20+, 1.6.34+": containerd/containerd RELEASES.md)
     assert (KUBERNETES_VERSION, OS_IMAGE, KERNEL_VERSION, CONTAINER_RUNTIME) == (
-        "v1.31.4", "Ubuntu 24.04.1 LTS", "6.8.0-51-generic", "containerd://1.7.24")
+        "v1.31.4", "Ubuntu 24.04.1 LTS", "6.8.0-51-generic", "containerd://2.0.1")
 
 
 _B = "{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}"
