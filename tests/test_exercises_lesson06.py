@@ -4,6 +4,7 @@ hint about that mistake (the route's status conditions, the traces through the G
 from __future__ import annotations
 
 import pytest
+from echo_backends import echo_backend
 
 import kubenet_lab as kl
 
@@ -40,28 +41,6 @@ spec:
 """
 
 
-def _app(ns: str, name: str) -> str:
-    return f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  replicas: 1
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers: [{{name: echo, image: registry.k8s.io/gateway-api/echo-basic:v1.5.1}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  selector: {{app: {name}}}
-  ports: [{{port: 80, targetPort: 3000}}]
-"""
-
-
 def shop_route(first_rule: str = "  - backendRefs: [{name: shop-v1, port: 80}]",
                api: bool = True) -> str:
     api_rule = ("  - matches: [{path: {type: PathPrefix, value: /api}}]\n"
@@ -88,7 +67,7 @@ def c() -> kl.Cluster:
     c.add_gateway_controller()
     c.apply(GATEWAY)
     for name in ("shop-v1", "shop-v2", "api"):
-        c.apply(_app("shop", name))
+        c.apply(echo_backend("shop", name, port=80))
     c.apply(shop_route())
     return c
 
@@ -121,8 +100,8 @@ spec:
 
 def test_6_2_each_status_reason_gets_its_hint(c):
     ex = kl.exercise("6.2")
-    c.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: blog}\n" + "---" + _app("blog",
-                                                                                       "blog"))
+    c.apply("apiVersion: v1\nkind: Namespace\nmetadata: {name: blog}\n---"
+            + echo_backend("blog", "blog", port=80))
     assert "no HTTPRoute blog" in ex.check("done", c).message
     c.apply(_blog_route(parent="{name: web}"))             # the Gateway is not in blog
     assert "namespace: infra" in ex.check("done", c).message

@@ -14,35 +14,13 @@ targeting 3000; the echo containers declare no ports); Gateways ``same-namespace
 from __future__ import annotations
 
 import pytest
+from echo_backends import echo_backend
 
 import kubenet_lab as kl
 
 INFRA = "gateway-conformance-infra"
 WEB = "gateway-conformance-web-backend"
 APP = "gateway-conformance-app-backend"
-
-
-def _backend(ns: str, name: str, replicas: int = 1) -> str:
-    return f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers: [{{name: {name}, image: "registry.k8s.io/gateway-api/echo-basic:v1.5.1"}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  selector: {{app: {name}}}
-  ports: [{{port: 8080, targetPort: 3000, protocol: TCP}}]
----
-"""
 
 
 def _gateway(name: str, listeners: str, ns: str = INFRA) -> str:
@@ -78,9 +56,9 @@ kind: Namespace
 metadata: {{name: {WEB}, labels: {{gateway-conformance: backend}}}}
 ---
 """
-        + _backend(INFRA, "infra-backend-v1", 2) + _backend(INFRA, "infra-backend-v2", 2)
-        + _backend(INFRA, "infra-backend-v3") + _backend(APP, "app-backend-v1")
-        + _backend(APP, "app-backend-v2") + _backend(WEB, "web-backend", 2)
+        + echo_backend(INFRA, "infra-backend-v1", 2) + echo_backend(INFRA, "infra-backend-v2", 2)
+        + echo_backend(INFRA, "infra-backend-v3") + echo_backend(APP, "app-backend-v1")
+        + echo_backend(APP, "app-backend-v2") + echo_backend(WEB, "web-backend", 2)
         + _gateway("same-namespace", HTTP_SAME)
         + _gateway("all-namespaces", "  - {name: http, port: 80, protocol: HTTP, "
                    "allowedRoutes: {namespaces: {from: All}}}")
@@ -203,10 +181,9 @@ def test_http_route_exact_path_matching(c):
         assert send(c, path) == (404, None), path
 
 
-def test_http_route_header_matching(c):
-    """HTTPRouteHeaderMatching: headers ANDed in a match; more headers win; ties go to
-    the first rule; names case-insensitive."""
-    c.apply(route("header-matching", """  rules:
+#: The rules of the suite's httproute-header-matching.yaml; the GRPCRoute test below reuses
+#: them to check GRPCRoute's precedence.
+HEADER_RULES = """\
   - matches: [{headers: [{name: version, value: one}]}]
     backendRefs: [{name: infra-backend-v1, port: 8080}]
   - matches: [{headers: [{name: version, value: two}]}]
@@ -218,7 +195,13 @@ def test_http_route_header_matching(c):
     backendRefs: [{name: infra-backend-v1, port: 8080}]
   - matches: [{headers: [{name: color, value: red}]},
               {headers: [{name: color, value: yellow}]}]
-    backendRefs: [{name: infra-backend-v2, port: 8080}]"""))
+    backendRefs: [{name: infra-backend-v2, port: 8080}]"""
+
+
+def test_http_route_header_matching(c):
+    """HTTPRouteHeaderMatching: headers ANDed in a match; more headers win; ties go to
+    the first rule; names case-insensitive."""
+    c.apply(route("header-matching", "  rules:\n" + HEADER_RULES))
     table = [({"Version": "one"}, v(1)), ({"Version": "two"}, v(2)),
              ({"Version": "two", "Color": "orange"}, v(1)),
              ({"Version": "two", "Color": "blue"}, v(2)), ({"Color": "blue"}, v(1)),
@@ -652,19 +635,7 @@ def test_grpc_route_header_matching(c):
     """GRPCRouteHeaderMatching's idea, by the GRPCRoute precedence rules
     (grpcroute_types.go: service, method, then the number of header matches): a match
     with more headers wins; any of a rule's matches selects it."""
-    c.apply(grpc_route("grpc-header-matching", """\
-  - matches: [{headers: [{name: version, value: one}]}]
-    backendRefs: [{name: infra-backend-v1, port: 8080}]
-  - matches: [{headers: [{name: version, value: two}]}]
-    backendRefs: [{name: infra-backend-v2, port: 8080}]
-  - matches: [{headers: [{name: version, value: two}, {name: color, value: orange}]}]
-    backendRefs: [{name: infra-backend-v1, port: 8080}]
-  - matches: [{headers: [{name: color, value: blue}]},
-              {headers: [{name: color, value: green}]}]
-    backendRefs: [{name: infra-backend-v1, port: 8080}]
-  - matches: [{headers: [{name: color, value: red}]},
-              {headers: [{name: color, value: yellow}]}]
-    backendRefs: [{name: infra-backend-v2, port: 8080}]"""))
+    c.apply(grpc_route("grpc-header-matching", HEADER_RULES))
     for headers, backend in [({"version": "one"}, v(1)), ({"version": "two"}, v(2)),
                              ({"version": "two", "color": "orange"}, v(1)),
                              ({"color": "blue"}, v(1)), ({"color": "green"}, v(1)),

@@ -4,6 +4,7 @@ split; and ``Cluster.http_spread``, which counts the canary without changing any
 from __future__ import annotations
 
 import pytest
+from echo_backends import echo_backend
 
 import kubenet_lab as kl
 from kubenet_lab.views.pictures import BAD
@@ -11,30 +12,7 @@ from kubenet_lab.views.pictures import BAD
 GW = "gateway.networking.k8s.io/v1"
 
 
-def _app(ns: str, name: str, replicas: int = 1) -> str:
-    return f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers: [{{name: web, image: "registry.k8s.io/gateway-api/echo-basic:v1.5.1"}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: {name}, namespace: {ns}}}
-spec:
-  selector: {{app: {name}}}
-  ports: [{{port: 8080, targetPort: 3000, protocol: TCP}}]
----
-"""
-
-
-CANARY = _app("default", "web-v1", 2) + _app("default", "web-v2") + f"""
+CANARY = echo_backend("default", "web-v1", 2) + echo_backend("default", "web-v2") + f"""
 apiVersion: {GW}
 kind: Gateway
 metadata: {{name: web}}
@@ -66,8 +44,8 @@ apiVersion: v1
 kind: Namespace
 metadata: {name: team-b}
 ---
-""" + _app("shop", "frontend", 2) + _app("shop", "api-v1", 3) + _app("shop", "api-v2") + _app(
-    "shop", "checkout", 6) + _app("team-b", "admin") + f"""
+""" + echo_backend("shop", "frontend", 2) + echo_backend("shop", "api-v1", 3) + echo_backend(
+    "shop", "api-v2") + echo_backend("shop", "checkout", 6) + echo_backend("team-b", "admin") + f"""
 apiVersion: {GW}
 kind: Gateway
 metadata: {{name: shop-gateway, namespace: shop}}
