@@ -56,8 +56,9 @@ def spread(
     (2, 100)
     """
     check_count("spread", "requests", requests, 1, MAX_CONNECTIONS, _WHY)
-    view, runtime = dp.view, dp.runtime.fork()
+    view = dp.view
     pod = view.pod(src)
+    runtime = dp.runtime.fork(salt=pod.ip)  # each client draws its own endpoints
     svc = view.service(service)
     sp = next((p for p in svc.ports if (port is None or p.port == port)
                and (protocol is None or p.protocol == protocol)), None)

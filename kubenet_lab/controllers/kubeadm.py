@@ -58,7 +58,11 @@ KUBEADM_NAMESPACES = ("default", "kube-node-lease", "kube-public", "kube-system"
 REGION = "eu-west-1"
 #: The region's zones the nodes are spread over, in turn.
 ZONES = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
-COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.11.3"
+#: The CoreDNS image kubeadm 1.35 deploys (``CoreDNSVersion`` v1.13.1 in
+#: cmd/kubeadm/app/constants; kubernetes/test-infra PR #35922 "Bump CoreDNS to v1.13.1
+#: for Kubernetes 1.35"; kubeadm 1.31 and 1.32 deployed v1.11.3, coredns/deployment
+#: ``kubernetes/CoreDNS-k8s_version.md``).
+COREDNS_IMAGE = "registry.k8s.io/coredns/coredns:v1.13.1"
 
 
 def add_node(store: Store, name: str, **kwargs: object) -> Node:
@@ -131,7 +135,7 @@ def node_status(view: StoreView, node: Node) -> dict[str, Any]:
     >>> s = node_status(c.store, c.node("control-plane"))
     >>> s["addresses"], s["nodeInfo"]["kubeletVersion"]  # doctest: +NORMALIZE_WHITESPACE
     ([{'address': '10.0.1.4', 'type': 'InternalIP'},
-      {'address': 'control-plane', 'type': 'Hostname'}], 'v1.31.4')
+      {'address': 'control-plane', 'type': 'Hostname'}], 'v1.35.4')
     """
     since, now = timestamp(view.created(node)), timestamp(view.clock)
     addresses = [{"address": node.ip, "type": "InternalIP"}]

@@ -1,8 +1,15 @@
 """kube-proxy in iptables mode: the rules it writes on each node.
 
-Source: kubernetes/kubernetes ``pkg/proxy/iptables/proxier.go`` (v1.31 era), as the
-facts sheet §1 summarises it, and ``proxier_test.go`` ``TestOverallIPTablesRules``.
-What the lab reproduces:
+Modelled release: **kube-proxy v1.35** (the nodes' v1.35.4). Sources: kubernetes/
+kubernetes ``pkg/proxy/iptables/proxier.go`` ``syncProxyRules`` and ``proxier_test.go``
+``TestOverallIPTablesRules``. No 1.35 checkout of that test is stored; the expected
+ruleset is the same in a fork at the 1.33 code (aojea/kubernetes 4e7ccb27: the test's
+``async.NewBoundedFrequencyRunner(..., 0, 30*time.Second, time.Minute)``) and in one at
+the 1.36/1.37 development code (kairosci/kubernetes 235e4894, ``pkg/proxy/runner``, April
+2026), so the rules below are those of every release between, 1.35 included. Against
+the 1.31-era fixture the lab followed before, the only change in what the lab models is
+the localhost NodePort rule below (already in 1.31, not modelled until now); the filter
+and nat rules of that 1.36/1.37 fixture are otherwise the lab's. What the lab reproduces:
 
 - **Chain names** (§1.2): ``KUBE-SVC-``/``KUBE-SVL-``/``KUBE-EXT-``/``KUBE-FW-`` plus
   ``base32(sha256(servicePortName + protocol))[:16]``, and ``KUBE-SEP-`` plus
@@ -25,10 +32,18 @@ What the lab reproduces:
   (flannel, the CNI's portmap) are not included.
 - **Fixed rules**: KUBE-FORWARD drops conntrack-INVALID packets through the nfacct
   counter ``ct_state_invalid_dropped_pkts`` (the ``kubeproxy_iptables_ct_state_invalid
-  _dropped_packets_total`` metric, PR #122812, in 1.31; kube-proxy uses the counter when
-  the kernel has nfnetlink_acct, as Ubuntu's does). Not modelled: the
-  ``localhostNodePorts`` rules (``-d 127.0.0.0/8 ... -m nfacct --nfacct-name
-  localhost_nps_accepted_pkts`` before each NodePort rule, PR #125015, also 1.31).
+  _dropped_packets_total`` metric, PR #122812, since 1.31; kube-proxy uses the counter
+  when the kernel has nfnetlink_acct, as Ubuntu's does, and writes the DROP unless
+  ``nf_conntrack_tcp_be_liberal`` is set, which Ubuntu leaves at 0).
+- **NodePorts on localhost**: before each Service's NodePort rule in KUBE-NODEPORTS, the
+  same jump for ``-d 127.0.0.0/8`` counted by the nfacct counter
+  ``localhost_nps_accepted_pkts`` (PR #125015, since 1.31): ``localhostNodePorts`` is
+  true by default in iptables mode, and ``NewProxier`` turns it off only when
+  ``nodePortAddresses`` leaves out loopback (kubeadm sets none: every address), so
+  kube-proxy writes it for IPv4 (``syncProxyRules``: ``if proxier.localhostNodePorts &&
+  proxier.ipFamily == v1.IPv4Protocol && proxier.nfAcctCounters[metrics.
+  LocalhostNodePortAcceptedNFAcctCounter]``, inside ``if hasEndpoints``). A connection
+  to 127.0.0.1:NODEPORT from the node matches it; one to the node's address the next.
 - **Large clusters**: with more than 1,000 endpoints in all, kube-proxy drops the
   ``-m comment`` of the endpoint rules (``largeClusterEndpointsThreshold``).
 
@@ -54,6 +69,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "HOOK_COMMENT",
+    "LOCALHOST_NODEPORT_COUNTER",
     "MASQ_MARK",
     "NODEPORTS_COMMENT",
     "Rule",
@@ -79,6 +95,11 @@ NODEPORTS_COMMENT = "kubernetes service nodeports; NOTE: this must be the last r
 #: The nfacct counter of KUBE-FORWARD's INVALID drop (metrics.go
 #: ``IPTablesCTStateInvalidDroppedNFAcctCounter``).
 CT_STATE_INVALID_COUNTER = "ct_state_invalid_dropped_pkts"
+#: The nfacct counter of the localhost NodePort rules (metrics.go
+#: ``LocalhostNodePortAcceptedNFAcctCounter``).
+LOCALHOST_NODEPORT_COUNTER = "localhost_nps_accepted_pkts"
+#: Where kube-proxy accepts NodePorts besides the node's addresses (iptables mode).
+LOCALHOST_NET = "127.0.0.0/8"
 
 
 @lru_cache(maxsize=200_000)
@@ -149,6 +170,7 @@ class Rule(NamedTuple):
     dport: int | None = None
     statistic: int | None = None  # n of 1/n
     raw: str | None = None  # verbatim text for fixed rules
+    nfacct: str | None = None  # "-m nfacct --nfacct-name" counter
 
     def text(self) -> str:
         if self.raw is not None:
@@ -179,6 +201,8 @@ class Rule(NamedTuple):
         if self.statistic is not None:
             parts += ["-m", "statistic", "--mode", "random", "--probability",
                       probability(self.statistic)[1]]
+        if self.nfacct is not None:  # iptables-save: two spaces before the name
+            parts += ["-m", "nfacct", "--nfacct-name", f" {self.nfacct}"]
         parts += ["-j", self.target]
         if self.target_args:
             parts.append(self.target_args)
@@ -340,7 +364,11 @@ def _build_block(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> 
                 reject_args if ext_target == "REJECT" else "", dst=lb32, proto=proto,
                 comment=ext_comment, proto_match=True, dport=sp.port))
     if sp.node_port is not None:
-        if has_eps:
+        if has_eps:  # localhostNodePorts (IPv4, the counter exists), then every address
+            b.nat_nodeports.append(Rule("KUBE-NODEPORTS", ext_chain, dst=LOCALHOST_NET,
+                                        proto=proto, comment=name, proto_match=True,
+                                        dport=sp.node_port,
+                                        nfacct=LOCALHOST_NODEPORT_COUNTER))
             b.nat_nodeports.append(Rule("KUBE-NODEPORTS", ext_chain, proto=proto, comment=name,
                                         proto_match=True, dport=sp.node_port))
         if not has_external:
@@ -444,7 +472,7 @@ _FILTER_FIXED = [  # proxier.go iptablesJumpChains, each prepended: last listed 
 ]
 _FORWARD_RULES = [
     # The nfacct counter behind kubeproxy_iptables_ct_state_invalid_dropped_packets_total
-    # (PR #122812, 1.31); iptables-save prints two spaces before the counter's name
+    # (PR #122812, since 1.31); iptables-save prints two spaces before the counter's name
     # (libxt_nfacct's save, "extra space in iptables-save output": iptables
     # extensions/libxt_nfacct.t).
     Rule("KUBE-FORWARD", "DROP", raw="-m conntrack --ctstate INVALID -m nfacct --nfacct-name "

@@ -1,23 +1,37 @@
 """kube-proxy in nftables mode: the table ``ip kube-proxy`` it writes on each node.
 
-Modelled release: **kube-proxy v1.31**, i.e. kubernetes/kubernetes
-``pkg/proxy/nftables/proxier.go`` at commit b0f823e6ccd8a10b3893fc75011b9981af39285c
-(``setupNFTables``, ``syncProxyRules``, ``writeServiceToEndpointRules``,
-``servicePortChainNameBase``, ``hashAndTruncate``). Why that release: the file has the
-``cluster-ips`` set and the ``cluster-ips-check`` chain with ``filter-output-post-dnat``
-(dropping unallocated ClusterIPs), the partial sync with ``nftElementStorage`` (PR
-#126013, merged in July 2024 for 1.31) and the ``mark-for-masquerade`` chain (gone in
-1.36), but not yet the 1.33 changes (the fixed ``KUBE_PROXY_NFTABLES_SKIP_KERNEL_VERSION
-_CHECK`` test, #130401; the restart optimisation, #130119; the ``filter-*-pre-dnat``
-chains at priority -110 and the filter chains at priority 0 of later
-``proxier_test.go``). The code is the same in v1.32 as far as this module goes; what
-distinguishes 1.31 from 1.32 could not be confirmed from the stored files.
+Modelled release: **kube-proxy v1.35** (the nodes' v1.35.4, ``kubenet_lab.model.node``).
+The ruleset is the one kubernetes/kubernetes ``pkg/proxy/nftables/proxier_test.go``
+expects at commit 81810de635aa13aa0a32992f6def3aa9d6025ebc (the 1.34/1.35 code):
+``baseRules`` and ``TestOverallNFTablesRules``, the literal ruleset of a fresh sync, give
+the base chains, their priorities, the jump rules in each chain, the fixed chains and the
+per-Service rule text; ``TestNoEndpointsReject``, ``TestClusterIPGeneral`` and
+``TestLoadBalancer`` give the verdicts the walk reproduces. No readable ``proxier.go`` of
+1.34-1.36 is stored, so where the fixture does not fix an order the lab follows the
+structure of the older ``proxier.go`` (b0f823e6: ``setupNFTables``, ``syncProxyRules``,
+``writeServiceToEndpointRules``, ``servicePortChainNameBase``, ``hashAndTruncate``) and
+the ``nftablesBaseChains`` order as third-party walkthroughs of the v1.36.2 source quote
+it (proxier.go lines 342-356: ``filterPreroutingPreDNATChain, filterOutputPreDNATChain``
+at ``DNATPriority+"-10"``, ``filterInputChain, filterForwardChain, filterOutputChain``
+at ``FilterPriority``, then the three nat chains), which only fixes the order ``nft
+list`` prints the base chains in.
+
+What changed since the v1.31 table the lab modelled before: the filter chains that must
+see the destination before DNAT are two, ``filter-prerouting-pre-dnat`` and
+``filter-output-pre-dnat`` at ``dstnat - 10`` (-110), each jumping to ``firewall-check``
+only; ``filter-input``, ``filter-forward`` and ``filter-output`` moved to the ``filter``
+priority (0), after DNAT, and ``filter-output`` took over ``cluster-ips-check`` from the
+removed ``filter-output-post-dnat``; a service chain's masquerade rule no longer repeats
+the protocol and port (``ip daddr 172.30.0.41 ip saddr != 10.0.0.0/8 jump
+mark-for-masquerade``: the chain is reached from that one port's map element). Still
+there in 1.35: the ``mark-for-masquerade`` chain (gone from 1.36) and one ``endpoint-``
+chain per endpoint.
 
 What is modelled
 ----------------
-- **Base chains** (``nftablesBaseChains``): filter-prerouting, filter-input,
-  filter-forward, filter-output at ``dstnat - 10`` (-110), filter-output-post-dnat at
-  ``dstnat + 10`` (-90), nat-prerouting and nat-output at ``dstnat`` (-100),
+- **Base chains** (``nftablesBaseChains``): filter-prerouting-pre-dnat and
+  filter-output-pre-dnat at ``dstnat - 10`` (-110), filter-input, filter-forward and
+  filter-output at ``filter`` (0), nat-prerouting and nat-output at ``dstnat`` (-100),
   nat-postrouting at ``srcnat`` (100); the jumps of ``nftablesJumpChains``; the fixed
   chains services, masquerading, mark-for-masquerade, cluster-ips-check,
   reject-chain, service-endpoints-check, nodeport-endpoints-check, firewall-check.
@@ -33,12 +47,12 @@ What is modelled
   ``numgen random mod N vmap { 0 : goto endpoint-..., ... }``.
 
 The printing follows ``nft list table ip kube-proxy`` of nft 1.0.x, checked against a
-real listing of a v1.31-era kube-proxy table (with filter-output-post-dnat): the
-table's comment, then the sets and maps, then the chains, each in the order kube-proxy
-created them (a fresh sync: ``setupNFTables`` order, then the Service ports); the
-kernel's normalised rule text (``meta mark set meta mark | 0x00004000``, a one-element
-anonymous set printed without braces); priorities by name only where nft's
-``prio2str`` allows the name for that hook (``dstnat`` on prerouting, ``srcnat`` on
+real listing of a v1.31-era kube-proxy table (the format, not the chains): the table's
+comment, then the sets and maps, then the chains, each in the order kube-proxy created
+them (a fresh sync: ``setupNFTables`` order, then the Service ports); the kernel's
+normalised rule text (``meta mark set meta mark | 0x00004000``, a one-element anonymous
+set printed without braces); priorities by name only where nft's ``prio2str`` allows the
+name for that hook (``filter`` on any hook, ``dstnat`` on prerouting, ``srcnat`` on
 postrouting), else as numbers; elements sorted as nft's ``list_expr_sort`` sorts them on
 a little-endian host (plain addresses numerically; concatenations by their register
 bytes read little-endian, which puts the port's low byte first), two addresses or one
@@ -71,6 +85,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BASE_CHAINS",
+    "JUMP_CHAINS",
     "MASQ_MARK",
     "NftChain",
     "NftRule",
@@ -94,16 +109,38 @@ MASQ_MARK = "0x00004000"  # "%#08x" of 1 << 14 as kube-proxy writes it, as nft p
 NAME_LENGTH_MAX = 256  # knftables.NameLengthMax
 CHAIN_NAME_BASE_MAX = NAME_LENGTH_MAX - 16  # chainNameBaseLengthMax
 
-#: ``nftablesBaseChains``: (name, type, hook, priority).
+#: ``nftablesBaseChains``: (name, type, hook, priority). The chains and priorities are
+#: proxier_test.go's ``baseRules`` at 81810de6 (``add chain ip kube-proxy
+#: filter-prerouting-pre-dnat { type filter hook prerouting priority -110 ; }``, ...).
 BASE_CHAINS: tuple[tuple[str, str, str, int], ...] = (
-    ("filter-prerouting", "filter", "prerouting", -110),
-    ("filter-input", "filter", "input", -110),
-    ("filter-forward", "filter", "forward", -110),
-    ("filter-output", "filter", "output", -110),
-    ("filter-output-post-dnat", "filter", "output", -90),
+    ("filter-prerouting-pre-dnat", "filter", "prerouting", -110),
+    ("filter-output-pre-dnat", "filter", "output", -110),
+    ("filter-input", "filter", "input", 0),
+    ("filter-forward", "filter", "forward", 0),
+    ("filter-output", "filter", "output", 0),
     ("nat-prerouting", "nat", "prerouting", -100),
     ("nat-output", "nat", "output", -100),
     ("nat-postrouting", "nat", "postrouting", 100),
+)
+
+#: ``nftablesJumpChains``: (destination, source chain, ``ct state new`` or not), in the
+#: order the rules are added. Each base chain's jumps come in the order of baseRules'
+#: ``add rule`` lines for it (filter-forward: service-endpoints-check, then
+#: cluster-ips-check; filter-input: nodeport-endpoints-check, then
+#: service-endpoints-check; filter-output: service-endpoints-check, then
+#: cluster-ips-check), which keeps the order within a chain when it compares.
+JUMP_CHAINS: tuple[tuple[str, str, bool], ...] = (
+    ("nodeport-endpoints-check", "filter-input", True),
+    ("service-endpoints-check", "filter-input", True),
+    ("service-endpoints-check", "filter-forward", True),
+    ("service-endpoints-check", "filter-output", True),
+    ("firewall-check", "filter-prerouting-pre-dnat", True),
+    ("firewall-check", "filter-output-pre-dnat", True),
+    ("services", "nat-output", False),
+    ("services", "nat-prerouting", False),
+    ("masquerading", "nat-postrouting", False),
+    ("cluster-ips-check", "filter-forward", True),
+    ("cluster-ips-check", "filter-output", True),
 )
 
 #: nft's standard priorities (ip family) and the hooks where nft prints the name.
@@ -223,18 +260,7 @@ _L4 = "meta l4proto . th dport"
 def _setup(view: StoreView) -> tuple[list[NftChain], list[NftSet]]:
     """``setupNFTables``: the fixed chains (in creation order) and the sets and maps."""
     jump = {c: [] for c, *_ in BASE_CHAINS}
-    for dst, src, new in (  # nftablesJumpChains, in order
-            ("nodeport-endpoints-check", "filter-input", True),
-            ("service-endpoints-check", "filter-input", True),
-            ("service-endpoints-check", "filter-forward", True),
-            ("service-endpoints-check", "filter-output", True),
-            ("firewall-check", "filter-prerouting", True),
-            ("firewall-check", "filter-output", True),
-            ("services", "nat-output", False),
-            ("services", "nat-prerouting", False),
-            ("masquerading", "nat-postrouting", False),
-            ("cluster-ips-check", "filter-forward", True),
-            ("cluster-ips-check", "filter-output-post-dnat", True)):
+    for dst, src, new in JUMP_CHAINS:
         jump[src].append(_r(("ct state new " if new else "") + f"jump {dst}",
                             (_NEW,) if new else (), ("jump", dst)))
     chains = [NftChain(n, tuple(jump[n]), (t, h, p)) for n, t, h, p in BASE_CHAINS]
@@ -407,12 +433,10 @@ def _build_block(view: StoreView, node: Node, svc: Service, sp: ServicePort,
         if not has_external:
             b.add("no-endpoint-nodeports", (proto, sp.node_port), external_verdict, name)
     cidr = view.cluster_cidr
-    if has_internal:
+    if has_internal:  # 1.35: no "tcp dport 80" (TestOverallNFTablesRules' svc1 chain)
         rules[internal_chain].append(_r(
-            f"ip daddr {ip} {proto} dport {sp.port} ip saddr != {cidr} jump "
-            "mark-for-masquerade",
-            (("daddr", ip), ("dport", proto, sp.port), ("saddr_not_cidr", cidr)),
-            ("jump", "mark-for-masquerade")))
+            f"ip daddr {ip} ip saddr != {cidr} jump mark-for-masquerade",
+            (("daddr", ip), ("saddr_not_cidr", cidr)), ("jump", "mark-for-masquerade")))
     if uses_ext:
         ext = rules[ext_chain]
         if not etp_local:

@@ -68,10 +68,18 @@ class Runtime:
         return (f"<Runtime {len(self._route_edits)} nodes with route edits, "
                 f"{len(self._recent)} affinity entries>")
 
-    def fork(self) -> Runtime:
-        """An independent copy: what happens on it never reaches this runtime."""
+    def fork(self, salt: str | None = None) -> Runtime:
+        """An independent copy: what happens on it never reaches this runtime.
+
+        With ``salt`` (a client's address, say) the copy's random draws are reseeded from
+        this runtime's next draw and the salt, so two forks for two clients draw
+        independently, as two clients' connections do on a real node, and a fork for the
+        same client in the same state draws the same again.
+        """
         forked = Runtime(rng=copy.deepcopy(self.rng), route_edits=self._route_edits,
                          recent=self._recent, captures=self._captures)
+        if salt is not None:
+            forked.rng.seed(f"{forked.rng.random()!r}/{salt}")
         forked.adopt_kernel_tables(*self.kernel_tables())
         return forked
 

@@ -15,17 +15,24 @@ __all__ = [
     "Taint",
 ]
 
-#: The kubelet version of every node (the VERSION column of ``kubectl get nodes``).
-KUBERNETES_VERSION = "v1.31.4"
+#: The kubelet version of every node (the VERSION column of ``kubectl get nodes``): the
+#: lab models Kubernetes 1.35 (a current release: 1.31 reached end of life on 2025-10-28,
+#: kubernetes/website ``data/releases/schedule.yaml``; 1.35.0 came out on 2025-12-17,
+#: kubernetes.io/blog/2025/12/17/kubernetes-v1-35-release/), and v1.35.4 is the newest
+#: 1.35 patch whose changelog kubernetes/kubernetes ``CHANGELOG/CHANGELOG-1.35.md``
+#: (commit 008b3652) lists. kube-proxy is the same release (``kubenet_lab.dataplane.kube_proxy`` and
+#: ``kube_proxy_nftables`` say which sources they follow).
+KUBERNETES_VERSION = "v1.35.4"
 #: The lab's fixed node image: ``status.nodeInfo.osImage`` of every node.
 OS_IMAGE = "Ubuntu 24.04.1 LTS"
 #: ``status.nodeInfo.kernelVersion`` of every node.
 KERNEL_VERSION = "6.8.0-51-generic"
-#: ``status.nodeInfo.containerRuntimeVersion`` of every node: containerd 2.0.1 (released in
-#: December 2024, as kubelet v1.31.4 was), one of the versions containerd recommends for
-#: Kubernetes 1.31 ("2.1.0+, 2.0.0+, 1.7.20+, 1.6.34+": containerd/containerd
-#: ``RELEASES.md``, "Kubernetes Support"; ``releases/v2.0.1.toml``).
-CONTAINER_RUNTIME = "containerd://2.0.1"
+#: ``status.nodeInfo.containerRuntimeVersion`` of every node: containerd 2.2.3 (tag
+#: ``v2.2.3``, 2026-04-14), of the 2.2 line containerd recommends first for Kubernetes
+#: 1.35 ("2.2.0+, 2.1.5+, 1.7.28+": containerd/containerd ``RELEASES.md``, "Kubernetes
+#: Support", commit 301026e5). 1.35 is the last release that supports containerd 1.x
+#: (kubernetes.io/blog/2025/08/27/kubernetes-v1-34-release/), so a current node shows 2.x.
+CONTAINER_RUNTIME = "containerd://2.2.3"
 
 
 @dataclass(frozen=True, slots=True)

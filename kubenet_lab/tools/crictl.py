@@ -1,6 +1,9 @@
-"""``crictl`` (cri-tools v1.33, against containerd 2.x on the node): the pod sandboxes of
-the node, so that a sandbox id in ``iptables-save`` (the bridge plugin's ``name:
-"bridge" id: "<64 hex>"`` comments, ``CNI-`` chains) can be mapped to its pod.
+"""``crictl`` (cri-tools v1.35, the release of the cluster's minor that kubeadm's package
+repository installs, against the node's containerd 2.2): the pod sandboxes of the node,
+so that a sandbox id in ``iptables-save`` (the bridge plugin's ``name: "bridge" id:
+"<64 hex>"`` comments, ``CNI-`` chains) can be mapped to its pod. What the lab prints is
+the same in v1.33.0 and v1.35.0 (``git diff v1.33.0 v1.35.0 -- cmd/crictl/sandbox.go``
+changes only getters and contexts).
 
 - ``crictl pods [--name NAME] [--namespace NS] [-q|--quiet] [--no-trunc]``: the columns
   of cri-tools cmd/crictl/sandbox.go (``POD ID  CREATED  STATE  NAME  NAMESPACE  ATTEMPT

@@ -192,9 +192,9 @@ def kubectl_get_nodes(cluster: Cluster | StoreView, *, wide: bool = False) -> st
     >>> c = kl.Cluster(workers=2)
     >>> print(kubectl_get_nodes(c))
     NAME            STATUS   ROLES           AGE   VERSION
-    control-plane   Ready    control-plane   0s    v1.31.4
-    node-1          Ready    <none>          0s    v1.31.4
-    node-2          Ready    <none>          0s    v1.31.4
+    control-plane   Ready    control-plane   0s    v1.35.4
+    node-1          Ready    <none>          0s    v1.35.4
+    node-2          Ready    <none>          0s    v1.35.4
     """
     view = cluster.snapshot()
     if not view.nodes:  # pragma: no cover - a Cluster always has its control plane
@@ -395,10 +395,13 @@ def kubectl_get_ingresses(cluster: Cluster | StoreView, namespace: str = "defaul
 #: kubectl get's flags that the lab reads: long name -> (shorthand, takes a value).
 _GET_FLAGS = {"all-namespaces": ("A", False), "namespace": ("n", True), "output": ("o", True),
               "selector": ("l", True), "help": ("h", False)}
-#: k8s.io/cli-runtime pkg/genericclioptions/print_flags.go: the formats ``-o`` knows.
+#: The formats ``kubectl get -o`` knows, sorted as ``NoCompatiblePrinterError`` sorts them
+#: (k8s.io/cli-runtime v0.35.4 pkg/genericclioptions/print_flags.go; kubectl pkg/cmd/get
+#: get_flags.go ``AllowedFormats``). ``kyaml`` is listed unless ``KUBECTL_KYAML=false``
+#: from kubectl 1.35 (json_yaml_flags.go; 1.34 listed it only with ``KUBECTL_KYAML=true``).
 _OUTPUT_FORMATS = ("custom-columns,custom-columns-file,go-template,go-template-file,json,"
-                   "jsonpath,jsonpath-as-json,jsonpath-file,name,template,templatefile,wide,"
-                   "yaml")
+                   "jsonpath,jsonpath-as-json,jsonpath-file,kyaml,name,template,templatefile,"
+                   "wide,yaml")
 #: kubectl's names for EndpointSlices (discovery.k8s.io; no short name).
 _SLICE_NAMES = ("endpointslice", "endpointslices", "endpointslice.discovery.k8s.io",
                 "endpointslices.discovery.k8s.io")
@@ -492,7 +495,7 @@ def kubectl_command(cluster: Cluster | StoreView, args: list[str]) -> str:
 
     >>> print(kubectl_command(kl.Cluster(), ["get", "nodes"]))
     NAME            STATUS   ROLES           AGE   VERSION
-    control-plane   Ready    control-plane   0s    v1.31.4
+    control-plane   Ready    control-plane   0s    v1.35.4
     >>> print(kubectl_command(kl.Cluster(), ["get", "gateways"]))
     No resources found in default namespace.
     >>> print(kubectl_command(kl.Cluster(), ["get", "gateway", "eg"]))

@@ -2,16 +2,20 @@
 "nftables")``), as the kernel evaluates it.
 
 The table is the one ``nft list table ip kube-proxy`` prints
-(``kubenet_lab.dataplane.kube_proxy_nftables``, kube-proxy v1.31); the walk follows its
-rule objects, never their text:
+(``kubenet_lab.dataplane.kube_proxy_nftables``, kube-proxy v1.35: proxier_test.go at
+81810de6); the walk follows its rule objects, never their text:
 
-- **Hooks and priorities**: the first packet of a connection arriving from a pod or
-  the network (``PREROUTING``) passes filter-prerouting (-110), nat-prerouting (-100),
-  then after routing filter-input (-110) if the address is the node's own, else
-  filter-forward (-110); a packet a process of the node sends (``OUTPUT``) passes
-  filter-output (-110), nat-output (-100) and filter-output-post-dnat (-90). The
-  masquerade mark is acted on in nat-postrouting (``masquerading``, see
-  ``walk.netfilter.postrouting``).
+- **Hooks and priorities** (lower runs first on a hook; netfilter's order): the first
+  packet of a connection arriving from a pod or the network (``PREROUTING``) passes
+  filter-prerouting-pre-dnat (-110: ``firewall-check``, on the destination before
+  DNAT), nat-prerouting (-100: ``services``, the DNAT), then after routing
+  filter-input (0) if the address is the node's own, else filter-forward (0), both on
+  the translated packet; a packet a process of the node sends (``OUTPUT``) passes
+  filter-output-pre-dnat (-110), nat-output (-100) and filter-output (0:
+  ``service-endpoints-check`` and ``cluster-ips-check`` after DNAT). A connection that
+  was DNATed no longer matches the no-endpoint and ClusterIP checks (its destination is
+  the endpoint now); one that was not is rejected or dropped there. The masquerade mark
+  is acted on in nat-postrouting (``masquerading``, see ``walk.netfilter.postrouting``).
 - **Rules in order**; ``jump`` returns to the next rule of the caller, ``goto`` does
   not (when the chain reached by ``goto`` ends, evaluation goes back to the chain that
   jumped to the one that did the ``goto``); a base chain that ends accepts (policy
@@ -266,8 +270,8 @@ def evaluate(view, runtime: Runtime, node_name: str, hook: str, src_ip: str, dst
     ev = _Eval(view, node, runtime, src_ip, dst_ip, port, protocol, local)
     hit = _service_of(view, dst_ip, protocol, port, node)
     service = hit[0].port_name(hit[1]) if hit is not None else None
-    chains = (("filter-prerouting", "nat-prerouting") if hook == "PREROUTING" else
-              ("filter-output", "nat-output", "filter-output-post-dnat"))
+    chains = (("filter-prerouting-pre-dnat", "nat-prerouting") if hook == "PREROUTING" else
+              ("filter-output-pre-dnat", "nat-output", "filter-output"))
     verdict: str | None = None
     for chain in chains:
         verdict = ev.run(chain)

@@ -297,3 +297,109 @@ def test_kube_forward_drops_invalid_through_the_nfacct_counter():
         "--mark 0x4000/0x4000 -j ACCEPT",
         '-A KUBE-FORWARD -m comment --comment "kubernetes forwarding conntrack rule" -m '
         "conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT"]
+
+
+# TestOverallIPTablesRules' KUBE-NODEPORTS lines (iptables-restore input, verbatim), the
+# same in the 1.33 code (aojea/kubernetes 4e7ccb27) and the 1.36/1.37 development code
+# (kairosci/kubernetes 235e4894) of pkg/proxy/iptables/proxier_test.go, so also in 1.35.
+UPSTREAM_NODEPORTS = """\
+-A KUBE-NODEPORTS -m comment --comment ns2/svc2:p80 -m tcp -p tcp -d 127.0.0.0/8 --dport 3001 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j KUBE-EXT-GNZBNJ2PO5MGZ6GT
+-A KUBE-NODEPORTS -m comment --comment ns2/svc2:p80 -m tcp -p tcp --dport 3001 -j KUBE-EXT-GNZBNJ2PO5MGZ6GT
+-A KUBE-NODEPORTS -m comment --comment ns3/svc3:p80 -m tcp -p tcp -d 127.0.0.0/8 --dport 3003 -m nfacct --nfacct-name localhost_nps_accepted_pkts -j KUBE-EXT-X27LE4BHSL4DOUIK
+-A KUBE-NODEPORTS -m comment --comment ns3/svc3:p80 -m tcp -p tcp --dport 3003 -j KUBE-EXT-X27LE4BHSL4DOUIK
+"""  # noqa: E501
+
+# The same rules as a real node's iptables-save prints them (a kind cluster's default/nginx,
+# nodePort 30606; published KUBE-NODEPORTS listing): -d and -p first, the comment quoted,
+# two spaces before the nfacct counter's name.
+REAL_NODEPORTS = """\
+-A KUBE-NODEPORTS -d 127.0.0.0/8 -p tcp -m comment --comment "default/nginx" -m tcp --dport 30606 -m nfacct --nfacct-name  localhost_nps_accepted_pkts -j KUBE-EXT-2CMXP7HKUVJN7L6M
+-A KUBE-NODEPORTS -p tcp -m comment --comment "default/nginx" -m tcp --dport 30606 -j KUBE-EXT-2CMXP7HKUVJN7L6M
+"""  # noqa: E501
+
+
+def _nodeport_rules(c, node="node-1"):
+    return [x for x in c.iptables_save(node).splitlines() if x.startswith("-A KUBE-NODEPORTS")
+            and "-j KUBE-EXT-" in x]
+
+
+def test_localhost_node_ports_are_counted_as_upstream_writes_them():
+    """kube-proxy 1.31+ (PR #125015) writes, before each NodePort rule, the same jump for
+    127.0.0.0/8 counted by nfacct ``localhost_nps_accepted_pkts``: the upstream lines'
+    words, in iptables-save's order (the lab's node ports are 30001/30003, the hashes
+    depend only on ns/name:port and the protocol)."""
+    c = kl.Cluster(workers=2)
+    for ns, name, node_port in (("ns2", "svc2", 30001), ("ns3", "svc3", 30003)):
+        c.add_namespace(ns)
+        c.add_pod(f"{ns}/{name}", node="node-2", labels={"app": name},
+                  containers=[kl.Container("app", ports=[80])])
+        c.add_service(f"{ns}/{name}", selector={"app": name}, type="NodePort",
+                      ports=[{"name": "p80", "port": 80, "nodePort": node_port}])
+    lab = _nodeport_rules(c)
+    upstream = UPSTREAM_NODEPORTS.replace(" 3001 ", " 30001 ").replace(" 3003 ", " 30003 ")
+    assert len(lab) == 4
+    for ours, theirs in zip(lab, upstream.splitlines(), strict=True):
+        words = theirs.replace("--comment ", '--comment "').split()
+        words = [w + '"' if w.endswith(":p80") else w for w in words]
+        assert sorted(ours.replace("  ", " ").split()) == sorted(words)
+        assert ours.startswith("-A KUBE-NODEPORTS -d 127.0.0.0/8 -p tcp " if "127.0.0.0/8"
+                               in theirs else "-A KUBE-NODEPORTS -p tcp ")
+
+
+def test_localhost_node_ports_match_a_real_listing():
+    c = kl.Cluster(workers=1)
+    c.add_pod("default/nginx", node="node-1", labels={"app": "nginx"},
+              containers=[kl.Container("nginx", ports=[80])])
+    c.add_service("default/nginx", selector={"app": "nginx"}, type="NodePort",
+                  ports=[{"port": 80, "targetPort": 80, "nodePort": 30606}])
+    assert _nodeport_rules(c) == REAL_NODEPORTS.splitlines()
+
+
+def test_a_connection_to_localhost_takes_the_counted_rule():
+    """From the node to 127.0.0.1:NODEPORT the first rule matches (-d 127.0.0.0/8); to
+    the node's own address the second. Both reach the Service (nftables mode does not
+    serve NodePorts on 127.0.0.1: tests/walk/test_nftables_walk.py)."""
+    c = kl.Cluster(workers=1)
+    c.add_pod("default/nginx", node="node-1", labels={"app": "nginx"},
+              containers=[kl.Container("nginx", ports=[80])])
+    c.add_service("default/nginx", selector={"app": "nginx"}, type="NodePort",
+                  ports=[{"port": 80, "targetPort": 80, "nodePort": 30606}])
+    local, general = REAL_NODEPORTS.splitlines()
+    for dst, rule in (("127.0.0.1", local), (c.node("node-1").ip, general)):
+        t = c.trace("node-1", f"{dst}:30606")
+        assert t.delivered and t.destination_pod == "default/nginx"
+        nodeports = [h.detail for h in t.hops if h.detail.startswith("nat KUBE-NODEPORTS")]
+        assert nodeports == [f"nat KUBE-NODEPORTS: `{rule}`"]
+
+
+def test_no_localhost_rule_without_endpoints():
+    """The localhost rule comes with the NodePort jump, only when the Service has
+    endpoints (proxier.go ``if hasEndpoints``); without, KUBE-EXTERNAL-SERVICES rejects."""
+    c = kl.Cluster(workers=1)
+    c.add_service("default/np", selector={"app": "none"}, type="NodePort",
+                  ports=[{"port": 80, "nodePort": 30607}])
+    assert _nodeport_rules(c) == []
+    assert "localhost_nps_accepted_pkts" not in c.iptables_save("node-1")
+
+
+def test_a_nodeport_connection_skips_the_cluster_ip_masquerade_rule():
+    """KUBE-EXT jumps to the same KUBE-SVC chain, whose first rule is ``! -s PODCIDR -d
+    CLUSTER-IP/32 -p tcp --dport 80 -j KUBE-MARK-MASQ``: iptables checks every match, so a
+    packet addressed to NODE-IP:NODEPORT does not match it (its mark comes from KUBE-EXT's
+    own "masquerade traffic for ... external destinations" rule). A node's connection to
+    the cluster IP itself does match it."""
+    c = kl.Cluster(workers=1)
+    c.add_pod("default/nginx", node="node-1", labels={"app": "nginx"},
+              containers=[kl.Container("nginx", ports=[80])])
+    svc = c.add_service("default/nginx", selector={"app": "nginx"}, type="NodePort",
+                        ports=[{"port": 80, "targetPort": 80, "nodePort": 30606}])
+    masq = f"-d {svc.cluster_ip}/32 -p tcp"
+
+    def svc_rules(t):
+        return [h.detail for h in t.hops if h.detail.startswith("nat KUBE-SVC-")]
+
+    via_nodeport = c.trace("control-plane", f"{c.node('node-1').ip}:30606")
+    assert via_nodeport.delivered
+    assert svc_rules(via_nodeport) and not any(masq in d for d in svc_rules(via_nodeport))
+    to_cluster_ip = c.trace("control-plane", f"{svc.cluster_ip}:80")
+    assert to_cluster_ip.delivered and any(masq in d for d in svc_rules(to_cluster_ip))

@@ -4,8 +4,9 @@ or its error text), never with a Python exception (issue 10).
 Each expected text is what the real tool prints: iputils 20240905 (ping/ping.c,
 iputils_common.c ``strtol_or_err``), traceroute 2.1.2 (libsupp/clif.c, traceroute.c),
 curl 8.5 (lib/urlapi.c, lib/strerror.c, src/tool_getparam.c), iproute2 6.1 (ip/iproute.c,
-lib/utils.c), bash and dash (``execve``'s E2BIG), kubectl 1.31 (spf13/pflag and
-k8s.io/kubectl templater.FlagErrorFunc); most were checked against the Debian binaries.
+lib/utils.c), bash and dash (``execve``'s E2BIG), kubectl 1.35 (spf13/pflag,
+k8s.io/kubectl templater.FlagErrorFunc, k8s.io/cli-runtime v0.35.4 print_flags.go); most
+were checked against the Debian binaries.
 """
 
 import random
@@ -262,10 +263,13 @@ def test_ip_reads_prefixes_as_get_prefix_does(c):
                     "See 'kubectl get --help' for usage."),
     ("get foo", 'error: the server doesn\'t have a resource type "foo"'),
     ("get pods nope", 'Error from server (NotFound): pods "nope" not found'),
+    # kubectl 1.35 lists kyaml by default (cli-runtime v0.35.4 json_yaml_flags.go
+    # AllowedFormats: unless KUBECTL_KYAML=false); NoCompatiblePrinterError sorts the list
     ("get pods -o foo", 'error: unable to match a printer suitable for the output format '
                         '"foo", allowed formats are: custom-columns,custom-columns-file,'
                         'go-template,go-template-file,json,jsonpath,jsonpath-as-json,'
-                        'jsonpath-file,name,template,templatefile,wide,yaml'),
+                        'jsonpath-file,kyaml,name,template,templatefile,wide,yaml'),
+    ("get pods -o kyaml", "error: the lab prints only the table, -o wide and -o yaml"),
 ])
 def test_kubectl_answers_as_kubectl_does(c, args, answer):
     assert c.exec("node-1", f"kubectl {args}") == answer

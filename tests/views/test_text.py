@@ -156,16 +156,16 @@ def test_kubectl_get_pods_all_namespaces(cluster: kl.Cluster) -> None:
     # CoreDNS pods are named by their ReplicaSet (Deployment name + pod-template-hash)
     # plus five characters, as kube-controller-manager names them.
     assert kubectl_get_pods(cluster, all_namespaces=True) == (
-        "NAMESPACE     NAME                      READY   STATUS    RESTARTS   AGE\n"
-        "default       a                         1/1     Running   0          1s\n"
-        "default       b                         1/1     Running   0          0s\n"
-        "kube-system   coredns-54b77986c-95hb8   1/1     Running   0          "
-        + _age(cluster, cluster.pod("kube-system/coredns-54b77986c-95hb8")) + "\n"
-        "kube-system   coredns-54b77986c-zmlnw   1/1     Running   0          "
-        + _age(cluster, cluster.pod("kube-system/coredns-54b77986c-zmlnw"))
+        "NAMESPACE     NAME                       READY   STATUS    RESTARTS   AGE\n"
+        "default       a                          1/1     Running   0          1s\n"
+        "default       b                          1/1     Running   0          0s\n"
+        "kube-system   coredns-6b78f6f679-p5kdt   1/1     Running   0          "
+        + _age(cluster, cluster.pod("kube-system/coredns-6b78f6f679-p5kdt")) + "\n"
+        "kube-system   coredns-6b78f6f679-q6mg2   1/1     Running   0          "
+        + _age(cluster, cluster.pod("kube-system/coredns-6b78f6f679-q6mg2"))
     )
     # CoreDNS was made before a, by the cluster's setup
-    assert cluster.store.created(cluster.pod("kube-system/coredns-54b77986c-95hb8")) < (
+    assert cluster.store.created(cluster.pod("kube-system/coredns-6b78f6f679-p5kdt")) < (
         cluster.store.created(cluster.pod("default/a")))
 
 
@@ -183,10 +183,10 @@ def test_kubectl_get_pods_wide(cluster: kl.Cluster) -> None:
 def test_kubectl_get_pods_all_namespaces_wide(cluster: kl.Cluster) -> None:
     lines = kubectl_get_pods(cluster, all_namespaces=True, wide=True).splitlines()
     assert lines[0] == (
-        "NAMESPACE     NAME                      READY   STATUS    RESTARTS   AGE   "
+        "NAMESPACE     NAME                       READY   STATUS    RESTARTS   AGE   "
         "IP           NODE            NOMINATED NODE   READINESS GATES")
     assert lines[1] == (
-        "default       a                         1/1     Running   0          1s    "
+        "default       a                          1/1     Running   0          1s    "
         "10.244.1.2   node-1          <none>           <none>")
 
 
@@ -248,16 +248,16 @@ def test_kubectl_get_nodes(cluster: kl.Cluster) -> None:
     _tick(cluster, 600 - since)  # ten minutes after the nodes were made
     assert kubectl_get_nodes(cluster) == (
         "NAME            STATUS   ROLES           AGE   VERSION\n"
-        "control-plane   Ready    control-plane   10m   v1.31.4\n"
-        "node-1          Ready    <none>          10m   v1.31.4\n"
-        "node-2          Ready    <none>          10m   v1.31.4"
+        "control-plane   Ready    control-plane   10m   v1.35.4\n"
+        "node-1          Ready    <none>          10m   v1.35.4\n"
+        "node-2          Ready    <none>          10m   v1.35.4"
     )
     _tick(cluster, 1)
     assert kubectl_get_nodes(cluster).splitlines()[1] == (
-        "control-plane   Ready    control-plane   10m   v1.31.4")
+        "control-plane   Ready    control-plane   10m   v1.35.4")
     _tick(cluster, 8 * 3600 - 60 - 601)
     assert kubectl_get_nodes(cluster).splitlines()[1] == (
-        "control-plane   Ready    control-plane   7h59m   v1.31.4")
+        "control-plane   Ready    control-plane   7h59m   v1.35.4")
 
 
 def test_kubectl_get_nodes_wide(cluster: kl.Cluster) -> None:
@@ -269,22 +269,23 @@ def test_kubectl_get_nodes_wide(cluster: kl.Cluster) -> None:
     assert kubectl_get_nodes(cluster, wide=True) == (
         f"NAME            STATUS   ROLES           {'AGE':<{width}}VERSION   INTERNAL-IP   "
         "EXTERNAL-IP    OS-IMAGE             KERNEL-VERSION     CONTAINER-RUNTIME\n"
-        f"control-plane   Ready    control-plane   {old:<{width}}v1.31.4   10.0.1.4      "
-        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.0.1\n"
-        f"edge            Ready    <none>          {'9s':<{width}}v1.31.4   10.0.0.4      "
-        "203.0.113.10   Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.0.1\n"
-        f"node-1          Ready    <none>          {old:<{width}}v1.31.4   10.0.1.5      "
-        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.0.1\n"
-        f"node-2          Ready    <none>          {old:<{width}}v1.31.4   10.0.1.6      "
-        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.0.1"
+        f"control-plane   Ready    control-plane   {old:<{width}}v1.35.4   10.0.1.4      "
+        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.2.3\n"
+        f"edge            Ready    <none>          {'9s':<{width}}v1.35.4   10.0.0.4      "
+        "203.0.113.10   Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.2.3\n"
+        f"node-1          Ready    <none>          {old:<{width}}v1.35.4   10.0.1.5      "
+        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.2.3\n"
+        f"node-2          Ready    <none>          {old:<{width}}v1.35.4   10.0.1.6      "
+        "<none>         Ubuntu 24.04.1 LTS   6.8.0-51-generic   containerd://2.2.3"
     )
 
 
 def test_the_node_image_constants() -> None:
-    # containerd 2.0 is among the versions containerd recommends for Kubernetes 1.31
-    # ("2.1.0+, 2.0.0+, 1.7.20+, 1.6.34+": containerd/containerd RELEASES.md)
+    # Kubernetes 1.35 (v1.35.4: kubernetes CHANGELOG/CHANGELOG-1.35.md); containerd 2.2 is
+    # the first line containerd recommends for Kubernetes 1.35 ("2.2.0+, 2.1.5+, 1.7.28+":
+    # containerd/containerd RELEASES.md, "Kubernetes Support")
     assert (KUBERNETES_VERSION, OS_IMAGE, KERNEL_VERSION, CONTAINER_RUNTIME) == (
-        "v1.31.4", "Ubuntu 24.04.1 LTS", "6.8.0-51-generic", "containerd://2.0.1")
+        "v1.35.4", "Ubuntu 24.04.1 LTS", "6.8.0-51-generic", "containerd://2.2.3")
 
 
 _B = "{path: /, pathType: Prefix, backend: {service: {name: web, port: {number: 80}}}}"

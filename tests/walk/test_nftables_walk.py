@@ -1,12 +1,12 @@
 """The walk through kube-proxy's nftables table, against iptables mode.
 
-Verdicts follow upstream proxier_test.go's packet-flow tests of the modelled release's
-behaviour (TestClusterIPGeneral: "packet to unallocated cluster ip" DROP, "svc1 does
-not accept svc2's ports" REJECT; TestNoEndpointsReject; TestLoadBalancer) and KEP-3866
-(no NodePorts on 127.0.0.1 in nftables mode).
+Verdicts follow upstream proxier_test.go's packet-flow tests of the modelled release,
+kube-proxy 1.35 (kubernetes/kubernetes pkg/proxy/nftables/proxier_test.go at 81810de6:
+TestClusterIPGeneral: "packet to unallocated cluster ip" DROP, "svc1 does not accept
+svc2's ports" REJECT; TestNoEndpointsReject; TestLoadBalancer; the hooks and priorities
+of baseRules) and KEP-3866 (no NodePorts on 127.0.0.1 in nftables mode).
 """
 
-import time
 
 import pytest
 
@@ -163,15 +163,62 @@ def test_rules_traversed_grows_only_in_iptables_mode():
     assert counts["iptables", 60] - counts["iptables", 5] == 55
 
 
-def test_trace_time_does_not_grow_with_services_in_nftables_mode():
-    small, big = _many("nftables", 10), _many("nftables", 2000)
+# ---------------------------------------------------------------- 1.35's hooks
+# proxier_test.go@81810de6 baseRules: filter-prerouting-pre-dnat and filter-output-pre-dnat
+# at priority -110 (before nat-* at -100, DNAT), filter-input/forward/output at 0 (after
+# it); netfilter runs a hook's chains in ascending priority.
+def test_node_to_a_cluster_ip_passes_filter_output_after_the_dnat():
+    """cluster-ips-check sits in filter-output (priority 0), after nat-output's DNAT:
+    a connection to a valid ClusterIP port is not rejected (its destination is the
+    endpoint by then), as TestClusterIPGeneral's "simple clusterIP" is delivered."""
+    c = _cluster("nftables")
+    node = c.node("node-1")
+    ip = c.service("default/web").cluster_ip
+    d = evaluate(c.store, c.runtime.fork(), "node-1", "OUTPUT", node.ip, ip, 80)
+    assert d.verdict == "dnat" and d.cause is None
+    chains = [s.chain for s in d.steps]
+    assert chains[:2] == ["nat-output", "services"]
+    assert "cluster-ips-check" not in chains and "filter-output" not in chains
+    assert c.trace("node-1", f"{ip}:80").delivered
 
-    def per_trace(c):
-        ip = c.service("default/s00005").cluster_ip
-        c.trace("default/client", f"{ip}:80")  # caches of this generation
-        start = time.perf_counter()
-        for _ in range(5):
-            c.trace("default/client", f"{ip}:80")
-        return (time.perf_counter() - start) / 5
 
-    assert per_trace(big) < 3 * per_trace(small) + 0.002
+def test_node_to_unallocated_and_unused_ports_is_judged_in_filter_output():
+    """TestClusterIPGeneral: "packet to unallocated cluster ip" DROP, "svc1 does not
+    accept svc2's ports" REJECT; from a node both are decided in filter-output's
+    ``ct state new jump cluster-ips-check`` (no filter-output-post-dnat in 1.35)."""
+    c = _cluster("nftables")
+    node = c.node("node-1")
+    ip = c.service("default/web").cluster_ip
+    drop = evaluate(c.store, c.runtime.fork(), "node-1", "OUTPUT", node.ip, "10.96.7.7", 80)
+    assert drop.verdict == "drop" and drop.cause[0] == "cluster-ips-check"
+    assert [s.chain for s in drop.steps] == ["filter-output", "cluster-ips-check"]
+    rej = evaluate(c.store, c.runtime.fork(), "node-1", "OUTPUT", node.ip, ip, 81)
+    assert rej.verdict == "reject" and rej.cause[0] == "cluster-ips-check"
+    t = c.trace("node-1", "10.96.7.7:80")
+    step = next(h.detail for h in t.hops if h.detail.startswith("ip kube-proxy filter-output:"))
+    assert step.endswith("ct state new jump cluster-ips-check`")
+    assert t.hops[-1].detail.startswith("ip kube-proxy cluster-ips-check: `ip daddr ")
+
+
+def test_no_endpoints_from_a_node_is_rejected_in_filter_output():
+    """TestNoEndpointsReject (REJECT) from the node itself: nat-output finds no element
+    in service-ips, filter-output's service-endpoints-check finds the Service in
+    no-endpoint-services and goes to reject-chain."""
+    c = _cluster("nftables")
+    c.add_service("default/empty", selector={"app": "none"}, ports=[{"port": 80}])
+    ip = c.service("default/empty").cluster_ip
+    d = evaluate(c.store, c.runtime.fork(), "node-1", "OUTPUT", c.node("node-1").ip, ip, 80)
+    assert d.verdict == "reject"
+    assert [s.chain for s in d.steps] == ["filter-output", "service-endpoints-check",
+                                          "reject-chain"]
+
+
+def test_pod_traffic_is_forwarded_through_filter_forward_after_the_dnat():
+    """From a pod (PREROUTING): filter-prerouting-pre-dnat, nat-prerouting, then
+    filter-forward (0) on the translated packet: to an unallocated ClusterIP the drop
+    comes from filter-forward's cluster-ips-check."""
+    c = _cluster("nftables")
+    pod = c.pod("default/client")
+    d = evaluate(c.store, c.runtime.fork(), "node-1", "PREROUTING", pod.ip, "10.96.7.7", 80)
+    assert d.verdict == "drop"
+    assert [s.chain for s in d.steps] == ["filter-forward", "cluster-ips-check"]
