@@ -18,7 +18,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _kl_in_doctests(doctest_namespace: dict) -> None:
+def _kl_in_doctests(doctest_namespace: dict, tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
     import kubenet_lab
 
     doctest_namespace["kl"] = kubenet_lab
+    # each example keeps its exercise progress in a file of its own, never the learner's
+    monkeypatch.setenv("KUBENET_LAB_PROGRESS", str(tmp_path / "progress.json"))

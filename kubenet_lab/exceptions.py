@@ -13,15 +13,17 @@ Hierarchy::
     ├── ConflictError (ValueError)      a name or address is already taken
     ├── AddressExhaustedError (ValueError)
     │                                   a CIDR has no free block or address left
-    └── UnschedulableError (RuntimeError)
-                                        no node can run a pod
+    ├── UnschedulableError (RuntimeError)
+    │                                   no node can run a pod
+    └── ProgressFileError (ValueError)  the learner's progress file is not the lab's
 
 Every error carries the object it is about (``obj``, e.g. ``"Pod x/a"``), the field
 (``field``, e.g. ``"spec.containers[0].ports[0].containerPort"``) and the offending
 ``value``, and its message says how to fix the problem. A message is for a person: it
 stays under about 500 characters, whatever the value (a long or deep value is shown by
 its type, its size and its start, ``describe``), and in a notebook it renders as that
-message alone, without the package's traceback (``_render_traceback_``).
+message, its fix and the line of the learner's cell that called the lab, without the
+package's traceback (``_render_traceback_``).
 
 Examples
 --------
@@ -37,8 +39,11 @@ True
 from __future__ import annotations
 
 import itertools
+import linecache
 import math
+import os
 import reprlib
+from types import TracebackType
 from typing import Any
 
 __all__ = [
@@ -47,10 +52,12 @@ __all__ = [
     "KubenetLabError",
     "ManifestError",
     "NotFoundError",
+    "ProgressFileError",
     "UnschedulableError",
     "UnsupportedKindError",
 ]
 
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 #: The longest message (characters); longer parts are cut, the user's parts first.
 MESSAGE_LIMIT = 500
 #: A value whose text is longer is described: its type, its size and its start.
@@ -212,16 +219,64 @@ class KubenetLabError(Exception):
         if len(problem) + len(fix) + 3 > room:  # the package's own words are cut last
             fix = _clip(fix, max(room - len(problem) - 3, 60)) if fix else ""
             problem = _clip(problem, max(room - len(fix) - 3, 60))
+        self._shown = (head + problem, fix)  # the message as cut, for _render_traceback_
         super().__init__(head + problem + (f" ({fix})" if fix else ""))
 
     def _render_traceback_(self) -> list[str]:
-        """What IPython shows for the error: the message and its fix, not the package's
-        traceback.
+        """What IPython shows for the error in a notebook: a few lines instead of the
+        traceback through the package's internals.
+
+        IPython's ``InteractiveShell.showtraceback`` (IPython/core/interactiveshell.py)
+        uses the list this hook returns as the structured traceback of an exception that
+        has one, and ipykernel sends it as the error's ``traceback``; ``ename`` and
+        ``evalue`` (what nbval compares in a ``raises-exception`` cell) stay the class
+        name and ``str(err)``. Plain Python (a script, pytest) never calls the hook and
+        prints the whole traceback.
+
+        The lines: the class and the message; the fix, when there is one; and the call
+        site, the learner's line that called into the package (the last frame before the
+        first frame of ``kubenet_lab``), named "your cell" in a notebook.
 
         >>> kl.ManifestError("Pod x/a", "spec", None, "Required value")._render_traceback_()
         ['ManifestError: Pod x/a: spec: None Required value']
+        >>> kl.NotFoundError("Node node-9", None, "node-9", "does not exist",
+        ...                  fix="did you mean node-1?")._render_traceback_()
+        ["NotFoundError: Node node-9: 'node-9' does not exist", '  fix: did you mean node-1?']
         """
-        return [f"{type(self).__name__}: {self}"]
+        message, fix = getattr(self, "_shown", (str(self), ""))
+        lines = [f"{type(self).__name__}: {message}"]
+        if fix:
+            lines.append(f"  fix: {fix}")
+        site = _call_site(self.__traceback__)
+        if site is not None:
+            lines.append(site)
+        return lines
+
+
+#: The longest source line the call site shows.
+_SOURCE_LIMIT = 100
+
+
+def _call_site(tb: TracebackType | None) -> str | None:
+    """``"  in your cell, line 2: c.add_pod(...)"``: the frame that called into the
+    package (the last one before the first ``kubenet_lab`` frame, walking from the
+    outermost), or the innermost frame when the error never went through the package;
+    None for an error that was never raised."""
+    site = None
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if os.path.abspath(filename).startswith(_PACKAGE_DIR):
+            break
+        site = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    if site is None:
+        return None
+    filename, lineno = site
+    # IPython names a cell "<ipython-input-N-...>"; ipykernel, "/tmp/ipykernel_PID/HASH.py"
+    cell = filename.startswith("<ipython-input") or "ipykernel_" in filename
+    where = "your cell" if cell else os.path.basename(filename)
+    source = _clip(linecache.getline(filename, lineno).strip(), _SOURCE_LIMIT)
+    return f"  in {where}, line {lineno}" + (f": {source}" if source else "")
 
 
 class ManifestError(KubenetLabError, ValueError):
@@ -254,3 +309,8 @@ class UnschedulableError(KubenetLabError, RuntimeError):
     A real cluster would leave the pod ``Pending``; the lab refuses it at once with the
     scheduler's own explanation.
     """
+
+
+class ProgressFileError(KubenetLabError, ValueError):
+    """The file ``kl.progress()`` keeps the solved exercises in cannot be read or is not
+    the lab's JSON; the message names the file and how to start it anew."""

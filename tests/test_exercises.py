@@ -24,16 +24,32 @@ def test_1_1_accepts_the_next_ip_and_explains(c):
     assert fb.passed and "host-local" in fb.message
 
 
+# host-local (containernetworking/plugins plugins/ipam/host-local/backend/allocator):
+# the range runs from the subnet's .1 (here the bridge's, so pods start at .2) to the last
+# address before the broadcast; Get() starts after lastReservedIP and takes the first free.
 @pytest.mark.parametrize("answer, hint", [
     ("10.244.1.4", "own podCIDR"),
+    ("10.244.2.0", "network address"),
     ("10.244.2.1", "cni0 bridge"),
+    ("10.244.2.255", "broadcast address"),
     ("10.244.2.3", "already taken by pod default/c"),
-    ("10.244.2.9", "in order"),
+    ("10.244.2.9", "Too far"),
     ("ten", "as a string"),
 ])
 def test_1_1_hints_fit_the_mistake(c, answer, hint):
     fb = kl.exercise("1.1").check(answer, c)
     assert not fb.passed and hint in fb.message
+    assert "10.244.2.4" not in fb.message and "10.244.2.3)" not in fb.message
+
+
+def test_1_1_a_freed_address_below_the_last_reserved_is_not_the_next(c):
+    # host-local does not go back to an address freed below its last reservation
+    c.delete_pod("default/b")  # frees 10.244.2.2; the last reserved is still .3
+    ex = kl.exercise("1.1")
+    fb = ex.check("10.244.2.2", c)
+    assert not fb.passed and "does not go back" in fb.message
+    assert "10.244.2.4" not in fb.message
+    assert ex.check("10.244.2.4", c).passed
 
 
 def test_1_2_checks_the_resulting_cluster(c):

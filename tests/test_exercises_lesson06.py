@@ -80,7 +80,12 @@ def test_6_1_the_longest_path_wins_before_headers(c):
     ex = kl.exercise("6.1")
     assert _passes(ex, c, "api")
     wrong = ex.check("shop-v2", c)
-    assert not wrong.passed and "path is compared first" in wrong.message
+    assert not wrong.passed and "the path or the headers?" in wrong.message
+    assert "api" not in wrong.message  # the hint asks, it does not answer
+    assert "implicit PathPrefix /" in ex.check("shop-v1", c).message
+    assert "no Service of the route shop/shop: it sends to api, shop-v1, shop-v2" in ex.check(
+        "web", c).message
+    assert "name only" in ex.check("shop/api", c).message
 
 
 def _blog_route(parent: str = "{name: web, namespace: infra, sectionName: http}",

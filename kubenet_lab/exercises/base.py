@@ -24,7 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubenet_lab.exceptions import ManifestError
+from kubenet_lab.exceptions import ManifestError, NotFoundError
+from kubenet_lab.exercises.progress import record_solved
 from kubenet_lab.model.arguments import checked
 
 __all__ = ["Check", "Exercise", "Feedback", "NOT_ANSWERED"]
@@ -102,6 +103,10 @@ class Exercise:
         Shown when every check passes: why the answer is right.
     solution : str
         A worked solution, shown only on request.
+    cluster_setup : callable, optional
+        Builds the cluster the exercise starts from, fresh on every call (``setup()``), so
+        that an answer cell that begins with ``kl.exercise(key).setup()`` can run again
+        and again: nothing the learner created before is in the way.
     """
 
     key: str
@@ -109,6 +114,16 @@ class Exercise:
     checks: list[Check] = field(default_factory=list)
     explanation: str = ""
     solution: str = ""
+    cluster_setup: Callable[[], Any] | None = None
+
+    def setup(self) -> Any:
+        """A fresh cluster to answer this exercise on, as the lesson describes it."""
+        if self.cluster_setup is None:
+            raise NotFoundError(
+                f"Exercise {self.key}", None, "setup()", "is not there: this exercise is "
+                "answered on the lesson's own cluster or trace",
+                fix="run the lesson's cells above the exercise, then its answer cell")
+        return self.cluster_setup()
 
     @checked
     def check(self, answer: Any, context: Any = None) -> Feedback:
@@ -126,6 +141,7 @@ class Exercise:
                     fix="pass the lesson's cluster too: check(answer, c)") from None
             if hint is not None:
                 return Feedback(self.key, False, hint)
+        record_solved(self.key)
         return Feedback(self.key, True, self.explanation)
 
     def show_solution(self) -> str:

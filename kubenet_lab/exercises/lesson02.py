@@ -2,6 +2,11 @@
 
 The checks compute the right answer from the learner's cluster or trace, and the hints
 look at the cluster's state (its routes, its plugin) to say what is still wrong.
+
+Exercise 2.4's hints name the header a wrong sum leaves out, from VXLAN's encapsulation
+(RFC 7348, section 5): an outer Ethernet header (14 bytes, untagged), an outer IPv4 header
+(20), UDP (8) and the VXLAN header (8) around the pod's own frame. Exercise 2.2 has a
+``setup()``, the broken cluster of section 5 again, to start over.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.exercises.base import Check, Exercise
 from kubenet_lab.model.packet import IPv4
 from kubenet_lab.model.trace import Trace
+from kubenet_lab.scenarios import broken_cluster
 
 __all__ = ["EXERCISES", "route_hint"]
 
@@ -26,11 +32,17 @@ def _wire_ips(t: Trace) -> tuple[str, str]:
 
 def _outer_hint(answer: Any, t: Trace) -> str:
     inner = (t.hops[0].packet.inner(IPv4).src, t.hops[0].packet.inner(IPv4).dst)
+    wire = _wire_ips(t)
     if tuple(answer) == inner:
         return ("Those are the pods' addresses: the inner header. On the VPC wire the packet "
                 "is wrapped in an outer IP header between two machines the VPC knows.")
-    if tuple(answer) == _wire_ips(t)[::-1]:
+    if tuple(answer) == wire[::-1]:
         return "Right addresses, wrong order: (source, destination)."
+    if answer[0] == wire[0] or answer[1] == wire[1]:
+        right, wrong = ("source", "destination") if answer[0] == wire[0] else (
+            "destination", "source")
+        return (f"The {right} is right, the {wrong} is not: which machine's eth0 sends "
+                "(or receives) the outer packet?")
     return ("Find the hop whose location is the network (t_cross.hops[i].location.kind == "
             "'network') and read its outermost IP header.")
 
@@ -57,13 +69,48 @@ def route_hint(answer: Any, cluster: Cluster) -> str:
 
 def _masq_hint(answer: Any, t: Trace) -> str:
     try:
-        IPv4Address(str(answer))
+        IPv4Address(str(answer).strip())
     except ValueError:
         return "Answer with an IP address as a string."
-    if str(answer) == t.src_ip:
+    text = str(answer).strip()
+    if text == t.src_ip:
         return ("That is the client's own address, which is what the network model asks for; "
-                "but this bridge plugin has ipMasq on. Look at t_masq.source_ip_seen.")
-    return "Which address does the hop marked NAT put in the source field? (print(t_masq))"
+                "but this bridge plugin has ipMasq on: what does the hop marked NAT do to "
+                "the source? (print(t_masq))")
+    if text == t.hops[-1].packet[IPv4].dst:
+        return "That is web-2's own address, the destination: the question is the source."
+    return ("Not that one: the masquerade happens on the node the packet leaves, before "
+            "the wire. Which address does the hop marked NAT put in the source field? "
+            "(print(t_masq))")
+
+
+def _overhead_hint(answer: Any, c: Any) -> str:
+    """Which outer header is missing or extra, from the sizes the learner added up."""
+    sizes = {"outer Ethernet": 14, "outer IPv4": 20, "UDP": 8, "VXLAN": 8}
+    if not isinstance(answer[0], int):
+        return "The overhead is a number of bytes."
+    if answer[0] > 50:
+        return ("Too many: the pod's own frame, its Ethernet header included, was there "
+                "before; count only the headers VXLAN puts around it.")
+    if answer[0] == sizes["VXLAN"]:
+        return ("8 bytes is the VXLAN header alone; it rides in UDP, in an outer IPv4 packet, "
+                "in an outer Ethernet frame.")
+    missing = [name for name, size in sizes.items() if answer[0] == 50 - size]
+    if missing:
+        return (f"One header is missing: {' or '.join(missing)}. List them from the wire "
+                "inwards: outer Ethernet, outer IPv4, UDP, VXLAN.")
+    return ("Count the headers VXLAN wraps around the pod's frame, from the wire inwards: "
+            "an outer Ethernet, an outer IPv4 and a UDP header, then the VXLAN header.")
+
+
+def _mtu_hint(answer: Any, c: Any) -> str:
+    if answer[1] == 1500:
+        return ("1500 is the VPC link's MTU: a pod packet that size would not fit once "
+                "VXLAN wraps it.")
+    if answer[1] == 1500 + 50:
+        return "The overhead comes off the link's MTU, not on top of it."
+    return ("The pods' MTU leaves room for the overhead on the 1500-byte link; c.exec("
+            "'default/client', 'ip addr') shows the MTU flannel gave eth0.")
 
 
 EXERCISES = [
@@ -100,7 +147,9 @@ EXERCISES = [
         "pod networks: each node needs '<other podCIDR> via <other node IP>', as in "
         "Kubernetes the Hard Way. Without it the packet follows the default route to the "
         "VPC router, which knows nothing about pod addresses.",
-        solution="c_broken.exec('node-1', 'ip route add 10.244.2.0/24 via 10.0.1.6')",
+        solution="c_broken.exec('node-1', 'ip route add 10.244.2.0/24 via 10.0.1.6')\n"
+        "answer = 'done'",
+        cluster_setup=lambda: broken_cluster("missing-route"),
     ),
     Exercise(
         "2.3",
@@ -121,11 +170,8 @@ EXERCISES = [
         checks=[
             Check(lambda a, c: isinstance(a, tuple) and len(a) == 2,
                   "Answer with a tuple of two numbers: (overhead, mtu)."),
-            Check(lambda a, c: a[0] == 50,
-                  "Count the outer headers: Ethernet 14, IPv4 20, UDP 8, VXLAN 8."),
-            Check(lambda a, c: a[1] == 1500 - 50,
-                  "The pods' MTU is the link's 1500 minus the overhead; c.exec('default/"
-                  "client', 'ip addr') shows it on eth0."),
+            Check(lambda a, c: a[0] == 50, _overhead_hint),
+            Check(lambda a, c: a[1] == 1500 - 50, _mtu_hint),
         ],
         explanation="VXLAN adds an outer Ethernet (14), IPv4 (20), UDP (8) and VXLAN (8) "
         "header: 50 bytes. flannel sets flannel.1, cni0 and the pods' eth0 to 1450 so that "

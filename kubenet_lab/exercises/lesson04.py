@@ -13,6 +13,7 @@ https://docs.tigera.io/calico/latest/reference/public-cloud/AWS).
 
 from __future__ import annotations
 
+from ipaddress import IPv4Address, ip_network
 from typing import Any
 
 from kubenet_lab.api.configmap import IP_MASQ_AGENT
@@ -44,7 +45,32 @@ def _seen_hint(answer: Any, cluster: Cluster) -> str:
     if text in gws:
         return ("That is the NAT gateway's private address. The internet gateway maps it to "
                 "the NAT gateway's Elastic IP.")
-    return "Trace c.trace('default/a', '93.184.216.34') and read source_ip_seen."
+    return ("That address is none of c_nat's: not the pod's, not its node's, not its NAT "
+            "gateway's (the lesson's cluster c has other gateways). Follow c_nat's packet, "
+            "print(c_nat.trace('default/a', '93.184.216.34')), and the rewrites of its source "
+            "on the way.")
+
+
+def _egress_cluster() -> Cluster:
+    """Exercise 4.1's cluster: pod default/a on node-1, in the private subnet, and a NAT
+    gateway."""
+    c = Cluster(workers=2)
+    c.add_nat_gateway(public_ip="198.51.100.40")
+    c.add_pod("default/a", node="node-1")
+    return c
+
+
+def _bridge_cluster() -> Cluster:
+    """Lesson 04's bridge cluster b as section 4 leaves it: a NAT gateway, pod default/a,
+    ip-masq-agent with the ConfigMap that lists only the pod network."""
+    b = Cluster(cni="bridge", workers=1)
+    b.add_nat_gateway(public_ip="198.51.100.30")
+    b.add_pod("default/a", node="node-1")
+    b.add_ip_masq_agent()
+    b.apply({"apiVersion": "v1", "kind": "ConfigMap",
+             "metadata": {"name": "ip-masq-agent", "namespace": "kube-system"},
+             "data": {"config": "nonMasqueradeCIDRs: [10.244.0.0/16]\nmasqLinkLocal: true\n"}})
+    return b
 
 
 def _masq(cluster: Cluster, dst: str) -> bool:
@@ -72,19 +98,39 @@ def _unrouted(cluster: Cluster) -> list[tuple[str, str]]:
     return out
 
 
+def _covering(cluster: Cluster, dst: str) -> list[str]:
+    """The nonMasqueradeCIDRs of the agent's configuration that contain ``dst``."""
+    return [c for c in ip_masq_agent.config(cluster.store)["nonMasqueradeCIDRs"]
+            if IPv4Address(dst) in ip_network(c)]
+
+
+def _partner_hint(answer: Any, cluster: Cluster) -> str:
+    cidrs = _covering(cluster, "10.100.0.5")
+    source = ("your list" if cluster.store.config_map(IP_MASQ_AGENT) is not None
+              else "the default list")
+    return (f"Traffic to 10.100.0.0/16 is not masqueraded: {source} has {', '.join(cidrs)}, "
+            "which contains it. The ConfigMap's list replaces the defaults: list only what "
+            "must keep the pod IP.")
+
+
+def _internet_hint(answer: Any, cluster: Cluster) -> str:
+    return (f"Traffic to the internet is not masqueraded: {', '.join(_covering(cluster, WEB))} "
+            "in nonMasqueradeCIDRs covers 93.184.216.34.")
+
+
 def _check_hint(answer: Any, cluster: Cluster) -> str:
     name = _checked_nodes(cluster)[0]
     return (f"EC2's source/destination check is still on for {name}: the instance must be "
             "the source or destination of every packet it sends or receives, so a packet "
             "from a pod IP is dropped as the node sends it. Turn it off on every node: "
-            f"c.set_source_dest_check('{name}', False).")
+            f"b.set_source_dest_check('{name}', False).")
 
 
 def _route_hint(answer: Any, cluster: Cluster) -> str:
     name, cidr = _unrouted(cluster)[0]
     return (f"The private subnet's route table has no route for {name}'s podCIDR {cidr}: a "
             "VPC host answers a pod IP through the VPC router, which knows only the local "
-            f"route. Add one per node: c.add_vpc_route('{cidr}', '{name}').")
+            f"route. Add one per node: b.add_vpc_route('{cidr}', '{name}').")
 
 
 def _vpc_host_reaches_pod(cluster: Cluster) -> bool:
@@ -100,7 +146,9 @@ EXERCISES = [
         explanation="Two translations: node-1 masquerades the pod IP to its own address "
         "(flannel's FLANNEL-POSTRTG), then the NAT gateway rewrites it to its address, which "
         "the internet gateway maps to the NAT gateway's Elastic IP.",
-        solution="answer = c.trace('default/a', '93.184.216.34').source_ip_seen",
+        solution="c_nat = kl.exercise('4.1').setup()\n"
+        "answer = c_nat.trace('default/a', '93.184.216.34').source_ip_seen",
+        cluster_setup=_egress_cluster,
     ),
     Exercise(
         "4.2",
@@ -113,22 +161,19 @@ EXERCISES = [
         "node's podCIDR to that node: do both for every node.",
         checks=[
             Check(lambda a, c: c.store.has_addon(ip_masq_agent.ADDON),
-                  "ip-masq-agent is not running: c.add_ip_masq_agent()."),
+                  "ip-masq-agent is not running: b.add_ip_masq_agent()."),
             Check(lambda a, c: c.store.config_map(IP_MASQ_AGENT) is not None,
                   "Apply a ConfigMap named ip-masq-agent in kube-system, with a key config."),
             Check(lambda a, c: not _masq(c, VPC_HOST),
                   "Traffic to the VPC is still masqueraded: list 10.0.0.0/16 in "
                   "nonMasqueradeCIDRs."),
-            Check(lambda a, c: _masq(c, "10.100.0.5"),
-                  "Traffic to 10.100.0.0/16 is not masqueraded: your list replaces the "
-                  "defaults, so do not list 10.0.0.0/8 (it contains 10.100.0.0/16)."),
-            Check(lambda a, c: _masq(c, WEB),
-                  "Traffic to the internet is not masqueraded: remove the CIDR that covers "
-                  "93.184.216.34."),
+            Check(lambda a, c: _masq(c, "10.100.0.5"), _partner_hint),
+            Check(lambda a, c: _masq(c, WEB), _internet_hint),
             Check(lambda a, c: not _checked_nodes(c), _check_hint),
             Check(lambda a, c: not _unrouted(c), _route_hint),
             Check(lambda a, c: _vpc_host_reaches_pod(c),
-                  f"Trace c.trace('{VPC_HOST}', 'default/a') and read the hop that drops it."),
+                  lambda a, c: "The monitoring host still does not reach default/a: "
+                  + c.trace(VPC_HOST, "default/a").reason),
         ],
         explanation="The ConfigMap's nonMasqueradeCIDRs replaces the default RFC 1918 list "
         "(which contains 10.100.0.0/16); listing only 10.0.0.0/16 (and the pod network) keeps "
@@ -137,12 +182,13 @@ EXERCISES = [
         "a packet whose source (sent) or destination (received) is not the instance's "
         "address, so every node needs sourceDestCheck off; and a VPC host's packets to a pod "
         "IP go to the VPC router, whose route table needs each podCIDR routed to its node.",
-        solution="c.add_ip_masq_agent()\n"
-        "c.apply('''\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ip-masq-agent, "
+        solution="b = kl.exercise('4.2').setup()  # ip-masq-agent runs already\n"
+        "b.apply('''\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: ip-masq-agent, "
         "namespace: kube-system}\ndata:\n  config: |\n    nonMasqueradeCIDRs: [10.0.0.0/16, "
         "10.244.0.0/16]\n''')\n"
-        "for n in c.nodes:\n"
-        "    c.set_source_dest_check(n.name, False)\n"
-        "    c.add_vpc_route(n.pod_cidr, n.name)",
+        "for n in b.nodes:\n"
+        "    b.set_source_dest_check(n.name, False)\n"
+        "    b.add_vpc_route(n.pod_cidr, n.name)\nanswer = 'done'",
+        cluster_setup=_bridge_cluster,
     ),
 ]

@@ -2,6 +2,12 @@
 
 The checks read the learner's cluster: the route's status conditions (what Envoy Gateway
 reports) give the hints, and traces through the Gateway give the verdict.
+
+Every exercise starts from ``setup()``: lesson 06's cluster as sections 2 and 3 build it
+(``lesson_cluster``), so an answer cell runs the same however often it runs. Exercise
+6.1's hints follow the precedence of HTTPRouteRule matches (gateway-api
+``apis/v1/httproute_types.go``: the longest path first, then method, the number of
+headers, the number of query parameters) without naming the winner.
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from kubenet_lab.controllers.ingress import match_path
 from kubenet_lab.exceptions import KubenetLabError
 from kubenet_lab.exercises.base import Check, Exercise
 
-__all__ = ["DOCS_INGRESS_PATHS", "DOCS_REQUESTS", "EXERCISES"]
+__all__ = ["DOCS_INGRESS_PATHS", "DOCS_REQUESTS", "EXERCISES", "GATEWAY", "SHOP_ROUTE",
+           "lesson_cluster"]
 
 #: Exercise 6.4: the Ingress to translate: (pathType, path, Service).
 DOCS_INGRESS_PATHS = (("Prefix", "/v1", "docs-v1"), ("Exact", "/healthz", "health"))
@@ -50,11 +57,20 @@ def _answered_by(cluster: Cluster, url: str, headers: dict[str, str] | None = No
 
 # ---------------------------------------------------------------- 6.1
 def _precedence_hint(answer: Any, cluster: Cluster) -> str:
-    if str(answer).strip() == "shop-v2":
-        return ("Two rules match: PathPrefix /api, and the header rule, whose path is the "
-                "implicit PathPrefix /. The path is compared first, and the longer prefix "
-                "wins before headers are counted.")
-    return "Answer with the name of a Service of the route shop/shop (e.g. 'shop-v1')."
+    text = str(answer).strip()
+    route = _object(cluster, "HTTPRoute", "shop/shop") or {}
+    names = sorted({ref["name"] for rule in route.get("spec", {}).get("rules", [])
+                    for ref in rule.get("backendRefs", [])})
+    if "/" in text:
+        return "Answer with the Service's name only, as the route's backendRefs name it."
+    if text == "shop-v2":
+        return ("Two rules match: the header rule, and another with a longer path. Which "
+                "does Gateway API compare first, the path or the headers?")
+    if text == "shop-v1":
+        return ("shop-v1's rule has no matches: it takes every request (an implicit "
+                "PathPrefix /), so every other rule that matches comes before it.")
+    return (f"{text!r} is no Service of the route shop/shop: it sends to "
+            f"{', '.join(names)}.")
 
 
 # ---------------------------------------------------------------- 6.2
@@ -161,9 +177,129 @@ def _translation_hint(answer: Any, cluster: Cluster) -> str:
     path, expected, actual = _translated(cluster)[0]
     want = f"Service {expected}" if expected else "404 (no rule matches)"
     got = f"Service {actual}" if actual else "no backend"
-    why = (" Ingress Prefix is PathPrefix, matched element by element (/v1x is not under "
-           "/v1); Exact stays Exact.")
+    why = {"/v1x": " An Ingress Prefix matches element by element: /v1x is not under /v1, "
+                   "and no other rule of the Ingress takes it (Gateway API's PathPrefix "
+                   "matches the same way).",
+           "/healthz/x": " The Ingress's Exact /healthz takes /healthz only, so /healthz/x "
+                         "gets 404.",
+           "/": " The Ingress has no rule for /: ingress-nginx answers 404."}.get(path, "")
     return f"GET http://docs.example.com{path} should reach {want}; it gets {got}.{why}"
+
+
+#: Lesson 06's Gateway infra/web (section 2): listener http for every namespace, https
+#: for shop.example.com and the namespaces labelled shared-gateway-access=true.
+GATEWAY = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: infra}
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: shop-tls, namespace: infra}
+type: kubernetes.io/tls
+stringData: {tls.crt: "-----BEGIN CERTIFICATE-----...", tls.key: "-----BEGIN PRIVATE KEY-----..."}
+---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: {name: web, namespace: infra}
+spec:
+  gatewayClassName: eg
+  listeners:
+  - name: http
+    protocol: HTTP
+    port: 80
+    hostname: "*.example.com"
+    allowedRoutes: {namespaces: {from: All}}
+  - name: https
+    protocol: HTTPS
+    port: 443
+    hostname: shop.example.com
+    tls: {certificateRefs: [{name: shop-tls}]}
+    allowedRoutes:
+      namespaces:
+        from: Selector
+        selector: {matchLabels: {shared-gateway-access: "true"}}
+"""
+
+#: Lesson 06's route shop/shop (section 3), the notebook's ``SHOP_ROUTE``.
+SHOP_ROUTE = """
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {name: shop, namespace: shop}
+spec:
+  parentRefs: [{name: web, namespace: infra, sectionName: http}]
+  hostnames: [shop.example.com]
+  rules:
+  - backendRefs: [{name: shop-v1, port: 80}]
+  - matches: [{path: {type: PathPrefix, value: /api}}]
+    backendRefs: [{name: api, port: 80}]
+  - matches: [{headers: [{name: version, value: two}]}]
+    backendRefs: [{name: shop-v2, port: 80}]
+"""
+
+#: The Gateway API conformance suite's echo server, as the lesson's backends run it.
+ECHO_IMAGE = "registry.k8s.io/gateway-api/echo-basic:v1.5.1"
+
+
+def _echo(namespace: str, name: str, replicas: int = 1) -> str:
+    """A Deployment of the echo server and its Service, port 80 to the server's 3000."""
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: echo, image: {ECHO_IMAGE}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  selector: {{app: {name}}}
+  ports: [{{port: 80, targetPort: 3000}}]
+"""
+
+
+def lesson_cluster() -> Cluster:
+    """Lesson 06's cluster as sections 2 and 3 build it: Envoy Gateway, the Gateway
+    infra/web, the namespace shop with shop-v1, shop-v2 and api, and the route shop/shop.
+
+    >>> c = lesson_cluster()
+    >>> c.trace("internet", "http://shop.example.com/api/x").destination_pod.split("-")[0]
+    'shop/api'
+    """
+    c = Cluster(workers=2)
+    c.add_cloud_load_balancer()
+    c.add_gateway_controller()
+    c.apply(GATEWAY)
+    c.apply({"apiVersion": "v1", "kind": "Namespace",
+             "metadata": {"name": "shop", "labels": {"shared-gateway-access": "true"}}})
+    for name, replicas in (("shop-v1", 2), ("shop-v2", 1), ("api", 2)):
+        c.apply(_echo("shop", name, replicas))
+    c.apply(SHOP_ROUTE)
+    return c
+
+
+def _blog_cluster() -> Cluster:
+    """Exercise 6.2's start: the namespace blog (no labels), a Deployment and a Service
+    blog, no route yet."""
+    c = lesson_cluster()
+    c.apply({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "blog"}})
+    c.apply(_echo("blog", "blog"))
+    return c
+
+
+def _docs_cluster() -> Cluster:
+    """Exercise 6.4's start: the Services docs-v1 and health in namespace shop."""
+    c = lesson_cluster()
+    for name in ("docs-v1", "health"):
+        c.add_pod(f"shop/{name}", labels={"app": name})
+        c.add_service(f"shop/{name}", selector={"app": name}, ports=[80])
+    return c
 
 
 EXERCISES = [
@@ -177,8 +313,9 @@ EXERCISES = [
         "first the path (Exact, then the longest PathPrefix), then the method, the number of "
         "headers, the number of query parameters. PathPrefix /api beats the header rule's "
         "implicit /, so the header is never looked at.",
-        solution="answer = 'api'  # check: c.trace('internet', 'http://shop.example.com/api/"
-        "cart', headers={'version': 'two'}).destination_pod",
+        solution="answer = 'api'  # check: c_shop.trace('internet', 'http://shop.example.com/"
+        "api/cart', headers={'version': 'two'}).destination_pod",
+        cluster_setup=lesson_cluster,
     ),
     Exercise(
         "6.2",
@@ -199,10 +336,12 @@ EXERCISES = [
         "infra/web; the listener http admits routes from every namespace and its hostname "
         "*.example.com covers blog.example.com, so Envoy Gateway accepts it (Accepted True), "
         "resolves Service blog (ResolvedRefs True) and programs Envoy.",
-        solution="c.apply('''\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+        solution="c_blog = kl.exercise('6.2').setup()\n"
+        "c_blog.apply('''\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
         "metadata: {name: blog, namespace: blog}\nspec:\n  parentRefs: [{name: web, "
         "namespace: infra, sectionName: http}]\n  hostnames: [blog.example.com]\n  rules:\n"
-        "  - backendRefs: [{name: blog, port: 80}]\n''')",
+        "  - backendRefs: [{name: blog, port: 80}]\n''')\nanswer = 'done'",
+        cluster_setup=_blog_cluster,
     ),
     Exercise(
         "6.3",
@@ -220,9 +359,11 @@ EXERCISES = [
         explanation="Envoy picks a backend of the matched rule with probability weight / "
         "sum of weights, request by request: 75 and 25 (or 3 and 1) send a quarter to "
         "shop-v2. Moving the weights step by step is a canary rollout.",
-        solution="Re-apply the route shop/shop with its first rule:\n  - backendRefs:\n"
-        "    - {name: shop-v1, port: 80, weight: 75}\n    - {name: shop-v2, port: 80, "
-        "weight: 25}",
+        solution="c_canary = kl.exercise('6.3').setup()\n"
+        "c_canary.apply(SHOP_ROUTE.replace('  - backendRefs: [{name: shop-v1, port: 80}]',\n"
+        "    '  - backendRefs: [{name: shop-v1, port: 80, weight: 75}, '\n"
+        "    '{name: shop-v2, port: 80, weight: 25}]'))\nanswer = 'done'",
+        cluster_setup=lesson_cluster,
     ),
     Exercise(
         "6.4",
@@ -243,11 +384,13 @@ EXERCISES = [
         "path, Prefix -> PathPrefix and Exact -> Exact, the Service port as backendRef port. "
         "What the Ingress left to annotations (redirects, rewrites, header changes) becomes "
         "filters.",
-        solution="c.apply('''\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
+        solution="c_docs = kl.exercise('6.4').setup()\n"
+        "c_docs.apply('''\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
         "metadata: {name: docs, namespace: shop}\nspec:\n  parentRefs: [{name: web, "
         "namespace: infra, sectionName: http}]\n  hostnames: [docs.example.com]\n  rules:\n"
         "  - matches: [{path: {type: PathPrefix, value: /v1}}]\n    backendRefs: [{name: "
         "docs-v1, port: 80}]\n  - matches: [{path: {type: Exact, value: /healthz}}]\n"
-        "    backendRefs: [{name: health, port: 80}]\n''')",
+        "    backendRefs: [{name: health, port: 80}]\n''')\nanswer = 'done'",
+        cluster_setup=_docs_cluster,
     ),
 ]

@@ -3,6 +3,14 @@
 Each troubleshooting exercise is checked against the broken cluster the learner works
 on, and its hints read that cluster's state (routes, podCIDRs, pod addresses, nat
 rules, kernel modules and sysctls) to point at the tool that shows what is wrong.
+
+Exercise 8.1 asks about the plugins as the lab models them. Cilium replaces kube-proxy
+with ``kubeProxyReplacement: true`` (cilium/cilium
+Documentation/network/kubernetes/kubeproxy-free.rst). Calico's eBPF data plane has
+"native support for Kubernetes services (without needing kube-proxy)" too
+(docs.tigera.io/calico/latest/operations/ebpf/enabling-ebpf), but the lab models Calico
+v3.30's iptables data plane (the operator's ``linuxDataplane: Iptables``), which leaves
+Services to kube-proxy.
 """
 
 from __future__ import annotations
@@ -14,6 +22,7 @@ from kubenet_lab.cluster import Cluster
 from kubenet_lab.dataplane.cni.bridge import cni_chain
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exercises.base import Check, Exercise
+from kubenet_lab.scenarios import broken_cluster
 
 __all__ = ["EXERCISES"]
 
@@ -40,7 +49,13 @@ def _route_hint(answer: Any, c: Cluster) -> str:
     wrong = [(n, x) for n, x in _missing(c) if n == node]
     if not wrong:
         return (f"{node}'s routing table has a route for every other node's podCIDR: run "
-                "c_lab.exec(<node>, 'ip route') on each node and compare.")
+                "c_lab_a.exec(<node>, 'ip route') on each node and compare.")
+    if "/" not in str(cidr) and any(x.split("/")[0] == str(cidr) for _, x in wrong):
+        return ("Right node, right block: write it with its prefix length, as ip route and "
+                "the Node's spec.podCIDR print it.")
+    if cidr == c.node(node).pod_cidr:
+        return (f"Right node, but {cidr} is {node}'s own block: it is on cni0. Which other "
+                "node's block has no line in its 'ip route'?")
     return (f"Right node. Which block has no line in {node}'s 'ip route'? Compare with the "
             "podCIDRs of the other nodes (traceroute from a pod shows where packets go).")
 
@@ -64,10 +79,17 @@ def _wrong_pod(c: Cluster) -> list[str]:
 
 
 def _pod_hint(answer: Any, c: Cluster) -> str:
+    text = str(answer).strip()
+    if "/" not in text:
+        named = sorted(p.namespace for p in c.pods if p.name == text)
+        where = (f" (a pod {text} runs in namespace {', '.join(named)})" if named else "")
+        return ("Answer with the namespace too, as 'namespace/name'" + where
+                + ": kubectl get pods -A -o wide lists both.")
     try:
-        pod = c.pod(str(answer))
+        pod = c.pod(text)
     except Exception:  # noqa: BLE001 - any unknown name
-        return "Answer with a pod as 'namespace/name': kubectl get pods -A -o wide lists them."
+        return (f"There is no pod {text}: kubectl get pods -A -o wide lists them, as "
+                "'namespace/name'.")
     return (f"{pod.ref} has {pod.ip} on {pod.node}, whose podCIDR is "
             f"{c.node(pod.node).pod_cidr}: that fits. Compare each pod's IP with its NODE's "
             "podCIDR in kubectl get pods -o wide.")
@@ -78,14 +100,25 @@ def _masq_chain(c: Cluster) -> str:
 
 
 def _chain_hint(answer: Any, c: Cluster) -> str:
-    text = str(answer)
+    text = str(answer).strip()
+    client = c.pod("default/client")
+    others = {cni_chain(p): p.ref for p in c.pods_on(client.node) if p.ref != client.ref}
     if text == "POSTROUTING":
         return ("POSTROUTING only jumps: find the rule with -s <client's IP>/32 and the chain "
                 "it jumps to (-j ...).")
+    if text in others:
+        return (f"That is the chain of {others[text]}, another pod: match client's address "
+                f"({client.ip}) in the -s of the POSTROUTING rules.")
     if text.startswith("CNI-"):
-        return ("That is the chain of another pod: match client's address "
-                f"({c.pod('default/client').ip}) in the -s of the POSTROUTING rules.")
-    return "Look at c_masq.exec('node-1', 'iptables-save -t nat'): the chain names start with CNI-."
+        return ("node-1 has no chain of that name: copy it from the -j of client's "
+                "POSTROUTING rule (c_masq.exec('node-1', 'iptables -t nat -S POSTROUTING')).")
+    if text == "KUBE-POSTROUTING":
+        return ("kube-proxy's KUBE-POSTROUTING masquerades only the packets its Service rules "
+                "marked (0x4000), and this one went to a pod's own address.")
+    if text == "MASQUERADE":
+        return "MASQUERADE is the target; the question is the chain whose rule has it."
+    return ("Look at c_masq.exec('node-1', 'iptables -t nat -S POSTROUTING'): which chain "
+            "does the rule for client's address jump to?")
 
 
 _KEY = "net.bridge.bridge-nf-call-iptables"
@@ -151,28 +184,59 @@ def _endpoint_hint(answer: Any, c: Cluster) -> str:
             "kubernetes.io/service-name=web should list 10.244.1.3 again.")
 
 
+_PLUGINS = ("bridge", "flannel", "calico", "cilium")
+
+
+def _proxy_hint(answer: Any, c: Any) -> str:
+    name = answer[0]
+    if not isinstance(name, str):
+        return "The first item is one plugin's name, as kl.Cluster(cni=...) takes it."
+    if name.strip().lower() == "cilium":
+        return "Write the name as kl.Cluster(cni=...) takes it: 'cilium', in lower case."
+    if name == "calico":
+        return ("Calico's eBPF data plane can replace kube-proxy, but the lab models its "
+                "iptables data plane, which leaves Services to kube-proxy (section 1's "
+                "table, column Services). Which plugin has a cni_config option for it?")
+    if name in ("flannel", "bridge"):
+        return (f"{name} connects pods and nothing more: Services stay with kube-proxy on "
+                "its nodes. Which plugin can resolve Services itself, in eBPF?")
+    return f"{name!r} is none of the lab's plugins: {', '.join(_PLUGINS)}."
+
+
+def _policy_hint(answer: Any, c: Any) -> str:
+    names = answer[1]
+    if isinstance(names, str) or not isinstance(names, set | frozenset | list | tuple):
+        return "The second item is a set of names, e.g. {'bridge', 'flannel'}."
+    unknown = sorted(str(n) for n in names if n not in _PLUGINS)
+    if unknown:
+        return f"{unknown[0]!r} is none of the lab's plugins: {', '.join(_PLUGINS)}."
+    wrong = sorted(set(names) & {"bridge", "flannel"})
+    if wrong:
+        verbs = ("connects", "does") if len(wrong) == 1 else ("connect", "do")
+        return (f"{' and '.join(wrong)} {verbs[0]} pods but {verbs[1]} not implement "
+                "NetworkPolicy: the API accepts policies, and they have no effect.")
+    return ("One more of the four enforces NetworkPolicy itself (section 1's table, column "
+            "NetworkPolicy).")
+
+
 EXERCISES = [
     Exercise(
         "8.1",
-        "Which of the lab's CNI plugins can replace kube-proxy (when installed with that "
-        "option), and which ones enforce NetworkPolicy? Answer with a tuple (name, set of "
-        "names).",
+        "Of the lab's four CNI plugins, as section 1 describes them, which one can replace "
+        "kube-proxy (when installed with that option), and which ones enforce "
+        "NetworkPolicy? Answer with a tuple (name, set of names).",
         checks=[
             Check(lambda a, c: isinstance(a, tuple) and len(a) == 2,
                   "Answer with a tuple: ('plugin', {'plugin', ...})."),
-            Check(lambda a, c: a[0] == "cilium",
-                  "Only one plugin can resolve Services itself, with eBPF at the socket and "
-                  "tc hooks, when installed with kubeProxyReplacement: its nodes then have "
-                  "no KUBE-* chains in iptables-save."),
-            Check(lambda a, c: set(a[1]) == {"calico", "cilium"},
-                  "flannel and the bridge plugin connect pods but do not implement "
-                  "NetworkPolicy: the API accepts policies, and they have no effect."),
+            Check(lambda a, c: a[0] == "cilium", _proxy_hint),
+            Check(lambda a, c: set(a[1]) == {"calico", "cilium"}, _policy_hint),
         ],
         explanation="Cilium can replace kube-proxy (kubeProxyReplacement: true; on kubeadm it "
         "keeps kube-proxy by default and only load-balances pods' ClusterIP traffic in eBPF) "
-        "and enforces policy; "
-        "Calico enforces policy (felix) and leaves Services to kube-proxy; flannel and the "
-        "bridge plugin do neither, so a cluster with them needs another policy engine.",
+        "and enforces policy; Calico enforces policy (felix) and, with the iptables data "
+        "plane the lab models, leaves Services to kube-proxy (its eBPF data plane, which the "
+        "lab does not model, would replace kube-proxy too); flannel and the bridge plugin do "
+        "neither, so a cluster with them needs another policy engine.",
         solution="answer = ('cilium', {'calico', 'cilium'})",
     ),
     Exercise(
@@ -218,7 +282,8 @@ EXERCISES = [
         "-j CNI-<hash>, and that chain ACCEPTs only the node's own podCIDR before "
         "MASQUERADE: every other destination, other nodes' pods included, sees the node's "
         "address.",
-        solution="The rule '-A POSTROUTING -s 10.244.1.2/32 ... -j CNI-...' names it:\n"
+        solution="# c_masq.exec('node-1', 'iptables -t nat -S POSTROUTING') has the rule\n"
+        "# '-A POSTROUTING -s 10.244.1.2/32 ... -j CNI-...' for client's address:\n"
         "answer = 'CNI-1f5372d7c743764ef404b61c'",
     ),
     Exercise(
@@ -249,5 +314,6 @@ EXERCISES = [
         "c_br.exec('node-1', 'modprobe br_netfilter')\n"
         "print(c_br.exec('node-1', 'sysctl net.bridge.bridge-nf-call-iptables'))  # = 1\n"
         "answer = 'done'",
+        cluster_setup=lambda: broken_cluster("no-br-netfilter"),
     ),
 ]

@@ -2,7 +2,7 @@
 
 Every answer is computed from the dataplane (devices, routes, rules, traces), in the
 format of the real tool on a current Linux (iproute2 6.x, iptables 1.8 nf_tables, iputils
-ping and traceroute, BIND's nslookup, curl 8, tcpdump 4.99, kubectl 1.31), one module per
+ping and traceroute, BIND's nslookup, curl 8, tcpdump 4.99, kubectl 1.35), one module per
 tool; each renders the tables it reads and never parses another tool's text. Where the
 real tool prints something the lab cannot know, the tool's module says what it prints
 instead. Anything else answers as a shell does (``command not found``, a usage line),
@@ -42,6 +42,7 @@ from kubenet_lab.tools.crictl import crictl
 from kubenet_lab.tools.curl import curl
 from kubenet_lab.tools.dig import dig
 from kubenet_lab.tools.ip import ip
+from kubenet_lab.tools.iptables import iptables
 from kubenet_lab.tools.iptables_save import iptables_save
 from kubenet_lab.tools.kubectl import kubectl_command
 from kubenet_lab.tools.nft import nft
@@ -272,7 +273,8 @@ _PATHS = {
     "conntrack": "/usr/sbin/conntrack", "dig": "/usr/bin/dig", "ss": "/usr/bin/ss",
     "sysctl": "/usr/sbin/sysctl", "modprobe": "/usr/sbin/modprobe",
     "hostname": "/usr/bin/hostname", "ip": "/usr/sbin/ip",
-    "iptables-save": "/usr/sbin/iptables-save", "kubectl": "/usr/bin/kubectl",
+    "iptables": "/usr/sbin/iptables", "iptables-save": "/usr/sbin/iptables-save",
+    "kubectl": "/usr/bin/kubectl",
     "nft": "/usr/sbin/nft",
     "nslookup": "/usr/bin/nslookup", "ping": "/usr/bin/ping", "sudo": "/usr/bin/sudo",
     "tcpdump": "/usr/bin/tcpdump", "traceroute": "/usr/sbin/traceroute",
@@ -288,6 +290,7 @@ COMMANDS: dict[str, Callable[[Context, list[str]], str]] = {
     "dig": dig,
     "hostname": hostname,
     "ip": ip,
+    "iptables": iptables,
     "iptables-save": iptables_save,
     "nft": nft,
     "modprobe": modprobe,

@@ -29,6 +29,8 @@ from kubenet_lab.model.arguments import check_count, checked
 from kubenet_lab.model.gateway import GRPCRouteMatch, HTTPRouteMatch
 from kubenet_lab.views.pictures import (
     BAD,
+    BAD_TEXT,
+    MAX_WIDTH,
     MUTED,
     PALETTE,
     TEXT,
@@ -52,7 +54,9 @@ if TYPE_CHECKING:
 
 __all__ = ["draw_canary", "draw_gateway", "draw_gateway_roles"]
 
-FONT, HEAD_FONT, TINY = 7.5, 8, 6.5
+#: Text sizes in points: at 100 dpi the smallest, TINY, is 9.7 px (no picture here is
+#: wider than ``MAX_WIDTH``, so a notebook shows it at that size).
+FONT, HEAD_FONT, TINY = 7.5, 8, 7
 LINE = 0.155  # between lines of text in a box
 PAD = 0.07  # inside a box
 SAFE = 0.05  # text stays this far inside a box's right edge
@@ -259,22 +263,28 @@ def draw_gateway_roles(cluster: Cluster | StoreView | None = None,
     ['Cluster operator (Chihiro)']
     """
     view = cluster.snapshot() if cluster is not None else None
-    box_w, x0 = 1.85, 0.15
-    gaps = [max(0.6, text_width(label, TINY) + 0.25) for label in _REFS]
+    x0 = 0.15
+    gaps = [max(0.6, text_width(label, TINY) + 0.2) for label in _REFS]
+    # as wide as a notebook's column: a role with one kind gets a box as wide as its name
+    # (bold), the developers' two kinds share what is left
+    free = MAX_WIDTH - 2 * x0 - sum(gaps)
+    widths = [text_width(name, FONT, True) + 2 * PAD + SAFE + 0.05
+              for name, first, last, _ in _PERSONAS if last - first == 1]
+    widths += [(free - sum(widths)) / 2] * 2
     xs = [x0]
-    for gap in gaps:
-        xs.append(xs[-1] + box_w + gap)
-    inner = box_w - 2 * PAD
+    for gap, w in zip(gaps, widths, strict=False):
+        xs.append(xs[-1] + w + gap)
     columns: list[list[Row]] = []
     objects = _role_objects(view) if view is not None else [[], [], [], []]
-    for (kind, what), found in zip(_KINDS, objects, strict=True):
+    for (kind, what), found, box_w in zip(_KINDS, objects, widths, strict=True):
+        inner = box_w - 2 * PAD
         rows: list[Row] = [(kind, True, TEXT, None)]
-        rows += [(line, False, MUTED, "italic") for line in _wrap(what, TINY, inner, 4)]
+        rows += [(line, False, MUTED, "italic") for line in _wrap(what, TINY, inner, 5)]
         if view is not None:
             rows.append(("in this cluster:", False, MUTED, "label"))
             lines: list[Row] = []
             for text, bold in found:
-                for line in _wrap(text, FONT, inner, 2):
+                for line in _wrap(text, FONT, inner, 3):
                     lines.append((line, bold, TEXT, None))
             if len(lines) > 10:
                 more = len(lines) - 9
@@ -283,23 +293,24 @@ def draw_gateway_roles(cluster: Cluster | StoreView | None = None,
         columns.append(rows)
     box_h = max(_height(rows) for rows in columns)
     band_h, top = 0.42, -0.45
+    right_edge = xs[-1] + widths[-1]
     caption = _wrap("Each arrow is a reference held by the object it starts from. A route "
                     "only attaches if the Gateway's listener allows its namespace "
                     "(allowedRoutes): the operator and the developers both consent.",
-                    TINY + 0.5, xs[-1] + box_w - x0, 2)
+                    TINY + 0.5, right_edge - x0, 2)
     bottom = top - band_h - 0.12 - box_h - 0.2 - LINE * len(caption)
-    canvas = make_canvas(ax, 0, xs[-1] + box_w + 0.15, bottom - 0.05, 0.05)
+    canvas = make_canvas(ax, 0, right_edge + 0.15, bottom - 0.05, 0.05)
     ax = canvas.ax
     _text(ax, x0, -0.17, "Gateway API: one kind per role", size=TITLE, bold=True)
     for name, first, last, kind in _PERSONAS:
-        left, right = xs[first], xs[last - 1] + box_w
+        left, right = xs[first], xs[last - 1] + widths[last - 1]
         _rect(ax, left, top, right - left, band_h, kind, lw=0.8, round_=0.1)
         owns = " and ".join(k for k, _ in _KINDS[first:last])
         _text(ax, (left + right) / 2, top - 0.14, name, bold=True, ha="center")
         _text(ax, (left + right) / 2, top - 0.3, f"owns {owns}", size=TINY, ha="center",
               color=MUTED)
     box_top = top - band_h - 0.12
-    for x, rows, kind in zip(xs, columns, _BOX_KIND, strict=True):
+    for x, rows, kind, box_w in zip(xs, columns, _BOX_KIND, widths, strict=True):
         _rect(ax, x, box_top, box_w, box_h, kind)
         for i, (text, bold, color, style) in enumerate(rows):
             y = box_top - PAD - LINE / 2 - i * LINE
@@ -308,8 +319,8 @@ def draw_gateway_roles(cluster: Cluster | StoreView | None = None,
                   italic=style == "italic")
     y = box_top - 0.18
     for (a, b), label in zip(((1, 0), (2, 1), (2, 3)), _REFS, strict=True):
-        start = xs[a] if b < a else xs[a] + box_w
-        end = xs[b] + box_w if b < a else xs[b]
+        start = xs[a] if b < a else xs[a] + widths[a]
+        end = xs[b] + widths[b] if b < a else xs[b]
         _arrow(ax, (start, y), (end, y), lw=1.3)
         _text(ax, (start + end) / 2, y + 0.1, label, size=TINY, ha="center", color=TEXT)
     for i, line in enumerate(caption):
@@ -318,8 +329,9 @@ def draw_gateway_roles(cluster: Cluster | StoreView | None = None,
 
 
 # ---------------------------------------------------------------------------- one Gateway
-_COLS = {"gateway": (0.1, 1.3), "listener": (1.6, 1.4), "route": (3.2, 2.75),
-         "service": (6.7, 1.45), "pod": (8.35, 1.55)}
+#: x and width of each column, in inches: within ``MAX_WIDTH``.
+_COLS = {"gateway": (0.1, 1.25), "listener": (1.55, 1.35), "route": (3.1, 2.55),
+         "service": (6.05, 1.4), "pod": (7.65, 1.6)}
 MAX_PODS = 4
 GAP = 0.14  # between boxes in a column
 
@@ -337,7 +349,7 @@ def _listener_rows(view: StoreView, gw: Gateway, lst: Listener,
         bad = (cond["type"] == "Conflicted") == (cond["status"] == "True")
         if bad and cond["type"] != "Programmed":
             rows.append((_fit(f"{cond['type']} {cond['status']}: {cond['reason']}", TINY, w),
-                         False, BAD, None))
+                         False, BAD_TEXT, None))
     return rows
 
 
@@ -351,7 +363,7 @@ def _route_rows(view: StoreView, route: Any, accepted: bool, reason: str) -> lis
     hosts = ", ".join(route.hostnames) or "any (the listener's)"
     rows += [(line, False, soft, None) for line in _wrap(f"hostnames: {hosts}", FONT, w, 2)]
     if grey:
-        rows += [(line, False, BAD, None)
+        rows += [(line, False, BAD_TEXT, None)
                  for line in _wrap(f"not attached, Accepted False: {reason}", FONT, w, 2)]
     checks = backend_checks(view, route)
     for r, rule in enumerate(route.rules):
@@ -362,7 +374,7 @@ def _route_rows(view: StoreView, route: Any, accepted: bool, reason: str) -> lis
                  for line in _wrap(f"{label}: {matches}", FONT, w, 2)]
         if rule.filters:
             text = "filters: " + "; ".join(filter_text(f) for f in rule.filters)
-            rows += [(line, False, soft, None) for line in _wrap(text, TINY + 0.5, w - 0.12, 2)]
+            rows += [(line, False, soft, None) for line in _wrap(text, TINY + 0.5, w - 0.12, 3)]
         mine = [b for b in checks if b.rule == r]
         total = sum(b.ref.weight for b in mine)
         for b in mine:
@@ -374,13 +386,13 @@ def _route_rows(view: StoreView, route: Any, accepted: bool, reason: str) -> lis
             extra = (" +" + "; ".join(filter_text(f) for f in b.ref.filters)
                      if b.ref.filters else "")
             text = f"→ {name}{port}  " + (b.reason if b.reason else share) + extra
-            color = GREY_TEXT if grey else BAD if b.reason else TEXT
+            color = GREY_TEXT if grey else BAD_TEXT if b.reason else TEXT
             rows.append((_fit(text, FONT, w - 0.1), False, color, None if grey else b))
         if not mine:
             redirect = any(f.type == "RequestRedirect" for f in rule.filters)
             rows.append(("→ no backend: Envoy answers itself" if redirect else
                          "→ no backendRefs: Envoy answers 500", False,
-                         GREY_TEXT if grey else BAD, None))
+                         GREY_TEXT if grey else BAD_TEXT, None))
     return rows
 
 
@@ -391,9 +403,9 @@ def _service_rows(view: StoreView, check: Any) -> tuple[list[Row], list[Any]]:
     if check.reason is not None:
         rows: list[Row] = [(_fit(check.ref.name, FONT, w, True), True, TEXT, None),
                            (_fit(f"ns {check.namespace}", TINY, w), False, MUTED, None),
-                           (check.reason, True, BAD, None)]
+                           (check.reason, True, BAD_TEXT, None)]
         msg = check.message.split(": ", 1)[-1]
-        rows += [(line, False, BAD, None) for line in _wrap(msg, TINY, w, 4)]
+        rows += [(line, False, BAD_TEXT, None) for line in _wrap(msg, TINY, w, 4)]
         return rows, []
     svc = view.service(ref)
     ports = [p for p in svc.ports if check.ref.port is None or p.port == check.ref.port]
@@ -408,7 +420,7 @@ def _service_rows(view: StoreView, check: Any) -> tuple[list[Row], list[Any]]:
                   + (f" :{check.ref.port}" if check.ref.port else ""), TINY, w), False, MUTED,
              None),
             (f"{len(pods)} ready endpoint" + "s" * (len(pods) != 1), False,
-             TEXT if pods else BAD, None)]
+             TEXT if pods else BAD_TEXT, None)]
     return rows, pods
 
 
@@ -562,11 +574,11 @@ def draw_gateway(cluster: Cluster | StoreView, gateway: str | None = None,
                           None),
                          (_fit(f"class {gw.gateway_class_name}", FONT, gw_w - 2 * PAD), False,
                           TEXT, None),
-                         (address or "no address", False, TEXT if address else BAD, None),
+                         (address or "no address", False, TEXT if address else BAD_TEXT, None),
                          (_fit(f"Programmed {prog.get('status', '?')}", FONT, gw_w - 2 * PAD),
-                          False, TEXT if prog.get("status") == "True" else BAD, None)]
+                          False, TEXT if prog.get("status") == "True" else BAD_TEXT, None)]
     if prog.get("status") not in (None, "True"):
-        gwrows.append((_fit(prog.get("reason", ""), TINY, gw_w - 2 * PAD), False, BAD, None))
+        gwrows.append((_fit(prog.get("reason", ""), TINY, gw_w - 2 * PAD), False, BAD_TEXT, None))
     gh = _height(gwrows)
     _rect(ax, gx, top0, gw_w, gh, "cloud")
     _draw_rows(ax, gx, top0, gwrows)
@@ -577,7 +589,7 @@ def draw_gateway(cluster: Cluster | StoreView, gateway: str | None = None,
     for lst in gw.listeners:
         ly, rows = listener_boxes[lst.name]
         h = _height(rows)
-        bad = any(color == BAD for _, _, color, _ in rows)
+        bad = any(color == BAD_TEXT for _, _, color, _ in rows)
         _rect(ax, lx, ly, lw, h, "crash" if bad else "network")
         _draw_rows(ax, lx, ly, rows)
         lmid[lst.name] = ly - h / 2
@@ -726,14 +738,14 @@ def draw_canary(cluster: Cluster, src: str, url: str, requests: int = 500,
         share = measured[i] / requests
         ax.bar(i, share, width=0.5, color=face, edgecolor=edge, linewidth=1.2,
                hatch="//" if k in reasons else None)
-        ax.text(i, share + 0.02, f"{measured[i]} ({100 * share:.1f}%)", ha="center",
-                va="bottom", fontsize=FONT, color=TEXT)
+        want = weights[k] / total_w if k in weights and total_w else 0.0
+        ax.text(i, max(share, want) + 0.03, f"{measured[i]} ({100 * share:.1f}%)",
+                ha="center", va="bottom", fontsize=FONT, color=TEXT)  # above the dashes
         if k in weights:
-            want = weights[k] / total_w if total_w else 0.0
-            ax.plot([i - 0.35, i + 0.35], [want, want], color=BAD, linestyle="--",
+            ax.plot([i - 0.35, i + 0.35], [want, want], color=TEXT, linestyle="--",
                     linewidth=1.3)
             ax.text(i + 0.37, want, f"weight {weights[k]}\n({100 * want:.0f}%)", ha="left",
-                    va="center", fontsize=TINY, color=BAD)
+                    va="center", fontsize=TINY, color=TEXT)
     labels = []
     for k in keys:
         ns, _, name = k.partition("/")

@@ -33,7 +33,9 @@ Each node is a column, side by side in ``Cluster.nodes`` order (control plane fi
 The picture grows downward with the pods (notebooks scroll) and sideways only with the
 nodes. Positions are in inches, x to the right and y upward from the top-left corner
 of the first node; a figure made here shows one inch per unit, so its 8-point text never
-collides with the boxes. On a smaller ``ax`` passed in, text and lines shrink with it.
+collides with the boxes, up to ``MAX_WIDTH`` (the width of a notebook's text column at
+100 dpi): a wider picture (four nodes side by side) is shrunk as a whole to it, text
+included, as on a smaller ``ax`` passed in, where text and lines shrink with it.
 A packet's path follows the wires: down a pod's lane to the bridge, down the node's
 eth0 to the subnet, along the subnet to the other node.
 """
@@ -69,25 +71,46 @@ Point = tuple[float, float]
 Key = tuple[str, str, str]
 
 # ---------------------------------------------------------------------------- style
-#: (face, edge) colours of each kind of thing.
+#: Okabe and Ito's palette ("Color Universal Design", https://jfly.uni-koeln.de/color/;
+#: B. Wong, "Points of view: Color blindness", Nature Methods 8, 441, 2011): eight colours
+#: that people with each common colour-vision deficiency still tell apart. The pictures
+#: take their colours from it, and meaning never rests on colour alone: a check or a
+#: cross, a dash, a marker's shape or a word goes with it.
+OKABE_ITO = {
+    "orange": "#E69F00", "sky blue": "#56B4E9", "bluish green": "#009E73",
+    "yellow": "#F0E442", "blue": "#0072B2", "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7", "black": "#000000",
+}
+#: (face, edge) colours of each kind of thing: an Okabe-Ito edge on a light tint of it.
 PALETTE = {
     "node": ("#f5f7fa", "#5b6573"),
-    "pod": ("#e4f3e1", "#3b8b3b"),
-    "bridge": ("#fde2c6", "#cf6a14"),
-    "overlay": ("#e8e3f5", "#6a51a3"),
-    "network": ("#d9e8f6", "#2d6cae"),
+    "pod": ("#dff2eb", OKABE_ITO["bluish green"]),
+    "bridge": ("#fcebc8", OKABE_ITO["orange"]),
+    "overlay": ("#f7e4ee", OKABE_ITO["reddish purple"]),
+    "network": ("#e4f1fa", OKABE_ITO["sky blue"]),
     "device": ("#ffffff", "#5b6573"),
-    "crash": ("#fde0dd", "#c62828"),
+    "crash": ("#f9dcc8", OKABE_ITO["vermillion"]),
     "pause": ("#eeeeee", "#8a8a8a"),
-    "cloud": ("#fff4d6", "#b7791f"),
+    "cloud": ("#fbf7d3", "#a39400"),  # Okabe-Ito yellow, darkened to show as a line
 }
 WIRE = "#4d4d4d"
 TEXT = "#1f1f1f"
-MUTED = "#6b6b6b"
-PATH = "#c2185b"
-HIGHLIGHT = "#ffb300"
-GOOD, BAD = "#2e7d32", "#d32f2f"
+MUTED = "#5e5e5e"
+#: a packet's path; the stretch inside a tunnel takes the overlay's colour, dashed
+PATH = OKABE_ITO["blue"]
+#: text in the overlay's colour (its reddish purple is too light for small text)
+OVERLAY_TEXT = "#9c4f7c"
+HIGHLIGHT = OKABE_ITO["yellow"]
+#: delivered / allowed (always with a check mark) and dropped / blocked (with a cross)
+GOOD, BAD = OKABE_ITO["bluish green"], OKABE_ITO["vermillion"]
+#: darker shades of GOOD and BAD for text on white (the same hues, WCAG contrast >= 4.5)
+GOOD_TEXT, BAD_TEXT = "#00795a", "#b34700"
 SMALL, BODY, HEAD, TITLE = 8, 8.5, 9.5, 10
+#: The widest a new figure gets, in inches: at 100 dpi (``Figure(dpi=100)``), with the
+#: 0.1 in the inline backend pads a tight bounding box with, the stored PNG stays within
+#: the 1000 px of a notebook's text column, which JupyterLab would otherwise shrink it to
+#: (``max-width: 100%`` on output images), text included.
+MAX_WIDTH = 9.6
 
 # ---------------------------------------------------------------------------- geometry
 NODE_GAP = 0.28  # between node boxes
@@ -140,6 +163,7 @@ class _Geometry:
     subnet: str
     cloud: tuple = ()  # (name, lines, x, y, width) of the gateways and load balancers
     pods_top: float = PODS_TOP  # lower when a node's header has a second line
+    split_header: bool = False  # the nodes' IP and podCIDR on two lines
 
 
 def _rows(slots: int, pods_top: float = PODS_TOP) -> dict[str, float]:
@@ -196,13 +220,17 @@ def geometry(cluster: StoreView, selection: list[tuple[Node, list[Pod], int, boo
               only: set[str] | None = None) -> _Geometry:
     lanes = max((len(shown) for _, shown, _, _ in selection), default=0)
     slots = max([1] + [len(shown) + (1 if hidden else 0) for _, shown, hidden, _ in selection])
-    lines = max((len(_header(node)) for node, _, _, _ in selection), default=1)
-    pods_top = PODS_TOP - (lines - 1) * INFO_LINE
     min_w = max([MIN_NODE_W] + [text_width(line, SMALL) + 0.4  # a public IP's lines
                                 for node, _, _, _ in selection if node.public_ip
                                 for line in _header(node)])
     pod_left = max(FIRST_LANE + max(lanes - 1, 0) * LANE + LANE_TO_POD, min_w - PAD - POD_W)
     node_w = pod_left + POD_W + PAD
+    # a header too long for the node (Calico's /26 podCIDRs) puts the podCIDR on a line of
+    # its own in every node, rather than cutting it
+    split = any(text_width(_header(node)[0], SMALL) > node_w - 0.34
+                for node, _, _, _ in selection)
+    lines = max((len(_header(node, split)) for node, _, _, _ in selection), default=1)
+    pods_top = PODS_TOP - (lines - 1) * INFO_LINE
     rows = _rows(slots, pods_top)
     points: dict[Key, Point] = {}
     columns = []
@@ -235,7 +263,8 @@ def geometry(cluster: StoreView, selection: list[tuple[Node, list[Pod], int, boo
     cloud: tuple = ()
     if _has_cloud(cluster):
         cloud = _cloud_points(cluster, points, rows, width, only)
-    return _Geometry(tuple(columns), points, node_w, width, rows, subnet, cloud, pods_top)
+    return _Geometry(tuple(columns), points, node_w, width, rows, subnet, cloud, pods_top,
+                     split)
 
 
 def _has_cloud(cluster: StoreView) -> bool:
@@ -259,12 +288,19 @@ def _cloud_points(cluster: StoreView, points: dict[Key, Point], rows: dict[str, 
     items.append(("internet gateway", ["internet gateway", "1:1 NAT private <-> public"]))
     if only is not None:
         items = [i for i in items if i[0] in only] or items[-1:]
-    items = [(name, [fit(t, SMALL, width - 0.5, k == 0) for k, t in enumerate(lines)])
+    room = width - 0.5
+    for k, (name, lines) in enumerate(items):  # a long name goes on a line of its own
+        kind = next((p for p in ("NAT gateway ", "load balancer ") if lines[0].startswith(p)),
+                    "")
+        if kind and text_width(lines[0], SMALL, True) > room:
+            items[k] = (name, [kind.strip(), lines[0][len(kind):], *lines[1:]])
+    items = [(name, [fit(t, SMALL, room, k == 0) for k, t in enumerate(lines)])
              for name, lines in items]  # a long Service name must not leave the picture
     widths = [max(text_width(t, SMALL, k == 0) for k, t in enumerate(lines)) + 0.38
               for _, lines in items]
     gap = 0.15
     side_by_side = sum(widths) + gap * (len(items) - 1) <= width
+    step = max(0.58, max(0.2 + 0.17 * len(lines) for _, lines in items))  # a pill and a gap
     placed = []
     y = rows["net_bottom"] - 0.55
     x = 0.0 if not side_by_side else (width - sum(widths) - gap * (len(items) - 1)) / 2
@@ -274,10 +310,10 @@ def _cloud_points(cluster: StoreView, points: dict[Key, Point], rows: dict[str, 
         if side_by_side:
             x += w + gap
         else:
-            y -= 0.58
+            y -= step
     rows["cloud_y"] = rows["net_bottom"] - 0.55
     rows["inet_y"] = (y if not side_by_side else rows["cloud_y"]) - 0.7 + (
-        0.58 if not side_by_side else 0)
+        step if not side_by_side else 0)
     rows["bottom"] = rows["inet_y"] - 0.2
     points[("network", "internet", "")] = (0.25, rows["inet_y"])
     return tuple(placed)
@@ -502,13 +538,15 @@ def show_figures_in_notebooks() -> None:
 def make_canvas(ax: Axes | None, x0: float, x1: float, y0: float, y1: float,
             top: float = 0.0) -> _Canvas:
     """An axes showing ``[x0, x1] x [y0, y1]``: on a new figure at one inch per unit with
-    ``top`` inches above it for a title, or on ``ax``."""
+    ``top`` inches above it for a title (shrunk as a whole to ``MAX_WIDTH`` if wider:
+    the canvas's ``scale`` says by how much), or on ``ax``."""
     w, h = x1 - x0, y1 - y0
     if ax is None:
         from matplotlib.figure import Figure
 
         show_figures_in_notebooks()
-        fig = Figure(figsize=(w, h + top), dpi=100)
+        shrink = min(1.0, MAX_WIDTH / w)
+        fig = Figure(figsize=(w * shrink, (h + top) * shrink), dpi=100)
         ax = fig.add_axes((0, 0, 1, h / (h + top)))
     marks = (len(ax.texts), len(ax.lines), len(ax.patches))
     ax.set_xlim(x0, x1)
@@ -558,12 +596,13 @@ def draw_line(ax: Axes, pts: list[Point], *, color: str = WIRE, lw: float = 1.2,
 
 
 # ---------------------------------------------------------------------------- the cluster
-def _header(node: Node) -> list[str]:
-    """The lines under a node's name: its IP and podCIDR, then its public IP if it has
-    one (a node in the public subnet: the internet gateway translates it 1:1 to the
-    private IP, AWS VPC docs "Enable internet access for a VPC using an internet
-    gateway")."""
-    lines = [f"IP {node.ip} · podCIDR {node.pod_cidr}"]
+def _header(node: Node, split: bool = False) -> list[str]:
+    """The lines under a node's name: its IP and podCIDR (on two lines if ``split``),
+    then its public IP if it has one (a node in the public subnet: the internet gateway
+    translates it 1:1 to the private IP, AWS VPC docs "Enable internet access for a VPC
+    using an internet gateway")."""
+    lines = ([f"IP {node.ip}", f"podCIDR {node.pod_cidr}"] if split
+             else [f"IP {node.ip} · podCIDR {node.pod_cidr}"])
     if node.public_ip:
         lines.append(f"public IP {node.public_ip}")
     return lines
@@ -576,7 +615,7 @@ def _draw_node(ax: Axes, cluster: StoreView, geom: _Geometry, col: _NodeColumn) 
          z=1)
     ax.text(x + 0.28, NAME_Y, fit(node.name, HEAD, nw - 0.88, True), fontsize=HEAD,
             fontweight="bold", va="center", color=TEXT, zorder=4)
-    for k, line in enumerate(_header(node)):
+    for k, line in enumerate(_header(node, geom.split_header)):
         ax.text(x + 0.28, INFO_Y - k * INFO_LINE, fit(line, SMALL, nw - 0.34),
                 fontsize=SMALL, va="center", color=TEXT, zorder=4)
     _pill(ax, x + nw - PAD - 0.46, NAME_Y, ["lo"], "device", h=0.2, bold_first=False)
@@ -631,8 +670,9 @@ def _draw_devices(ax: Axes, cluster: StoreView, geom: _Geometry, col: _NodeColum
 
 
 def _draw_pod_slot(ax: Axes, slot: _PodSlot, bar_top: float) -> None:
-    kind = "crash" if slot.pod.crashing else "pod"
-    _box(ax, slot.x, slot.y, POD_W, POD_H, kind)
+    crashing = bool(slot.pod.crashing)  # dashed as well as red: not colour alone
+    _box(ax, slot.x, slot.y, POD_W, POD_H, "crash" if crashing else "pod",
+         ls="--" if crashing else "-")
     ax.text(slot.x + 0.045, slot.y + POD_H - 0.14, fit(slot.pod.name, SMALL, POD_W - 0.06, True),
             fontsize=SMALL, fontweight="bold", va="center", color=TEXT, zorder=4)
     ax.text(slot.x + 0.045, slot.y + 0.14, slot.pod.ip, fontsize=SMALL, va="center", color=TEXT,
@@ -827,8 +867,9 @@ def _loop(ax: Axes, a: Point, b: Point, *, color: str, alpha: float, r_end: floa
 
 
 def _mark(ax: Axes, center: Point, delivered: bool, alpha: float, away: Point) -> None:
-    """A green check (delivered) or a red X, as a badge on the last hop, on the side
-    ``away`` points to."""
+    """A check in bluish green (delivered) or a cross in vermillion (dropped or refused),
+    as a badge on the last hop, on the side ``away`` points to: the shape says it as
+    well as the colour."""
     from matplotlib.patches import Circle
 
     x, y = center[0] + away[0], center[1] + away[1]
@@ -851,7 +892,7 @@ def _hop_badge(ax: Axes, p: Point, index: int, *, state: str, color: str) -> Non
     r = STEP_R if state == "current" else HOP_R
     alpha = FADED if state == "later" else 1.0
     face, edge, ink = ((HIGHLIGHT, "#222222", "#000000") if state == "current"
-                       else ("white", color, color))
+                       else ("white", color, TEXT))  # dark digits read on any ring colour
     ax.add_patch(Circle(p, r, facecolor=face, edgecolor=edge, alpha=alpha,
                         linewidth=2 if state == "current" else 1.5, zorder=7))
     ax.text(p[0], p[1], str(index), ha="center", va="center_baseline", alpha=alpha,
@@ -890,7 +931,10 @@ def draw_trace(
     The nodes the trace visits (and those of its endpoints) are drawn as in
     :func:`draw_cluster`; arrows follow the packet from hop to hop along the wires, each
     hop numbered as in ``trace.hops``. The stretch inside a VXLAN tunnel is dashed, and
-    the last hop carries a green check (delivered) or a red X (dropped or refused).
+    the last hop carries a check (delivered) or a cross (dropped or refused); the legend
+    under the picture names each, the outcome included. The colours are Okabe and Ito's
+    colour-blind-safe palette (``OKABE_ITO``); a picture wider than a notebook's column
+    (``MAX_WIDTH``) is shrunk to it.
 
     Parameters
     ----------
@@ -936,10 +980,11 @@ def draw_trace(
     visited |= {h.location.name for h in trace.reply if h.location.kind == "network"}
     geom = geometry(cluster, _trace_selection(cluster, trace, max_pods), visited)
     rows = geom.rows
-    extra = 0.42 + (0.3 if step is not None else 0)
     x0, x1 = -0.15, geom.width + 0.15
     if x1 - x0 < 4.6:  # room for the title and the legend around a single node
         x0, x1 = (geom.width - 4.6) / 2, (geom.width + 4.6) / 2
+    legend_rows = -(-len(_legend_labels(trace, step)) // _legend_columns(trace, step, x1 - x0))
+    extra = 0.42 + 0.2 * (legend_rows - 1) + (0.3 if step is not None else 0)
     title = _title(trace, x1 - x0 - 0.1)
     canvas = make_canvas(ax, x0, x1, rows["bottom"] - 0.3 - extra, 0.12,
                      top=0.2 + 0.18 * (title.count("\n") + 1))
@@ -948,7 +993,7 @@ def draw_trace(
     ax.set_title(title, fontsize=TITLE * canvas.scale, color=TEXT, linespacing=1.3)
     base, pts = _hop_points(geom, trace)
     _draw_path(ax, geom, trace, base, pts, step)
-    _draw_legend(ax, geom, trace, pts, step, x0, canvas.scale)
+    _draw_legend(ax, geom, trace, pts, step, (x0, x1), canvas.scale)
     return canvas.finish()
 
 
@@ -982,9 +1027,10 @@ def _draw_path(ax: Axes, geom: _Geometry, trace: Trace, base: list[Point], pts: 
 
 
 def _draw_legend(ax: Axes, geom: _Geometry, trace: Trace, pts: list[Point], step: int | None,
-                 x0: float, scale: float) -> None:
+                 span: tuple[float, float], scale: float) -> None:
     from matplotlib.lines import Line2D
 
+    x0, x1 = span
     rows, hops = geom.rows, trace.hops
     overlay = PALETTE["overlay"][1]
     tunnel = [i for i, h in enumerate(hops) if h.packet.encapsulated]
@@ -996,7 +1042,7 @@ def _draw_legend(ax: Axes, geom: _Geometry, trace: Trace, pts: list[Point], step
         label = (f"VXLAN (UDP {hops[i].packet[UDP].dport})" if UDP in hops[i].packet
                  else "IP-in-IP (protocol 4)")
         ax.text(x, y, label, fontsize=SMALL,
-                ha="center", va="center", color=overlay, fontweight="bold", zorder=9,
+                ha="center", va="center", color=OVERLAY_TEXT, fontweight="bold", zorder=9,
                 bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none",
                       "alpha": 0.85})
     y = rows["bottom"] - 0.36
@@ -1006,21 +1052,57 @@ def _draw_legend(ax: Axes, geom: _Geometry, trace: Trace, pts: list[Point], step
                 fontsize=BODY, fontweight="bold", va="center", color=TEXT, zorder=4)
         y -= 0.3
     lw = 2.2 * scale
-    handles = [Line2D([], [], color=PATH, lw=lw, label="packet path"),
-               Line2D([], [], ls="", marker="o", markersize=9 * scale, markerfacecolor="white",
-                      markeredgecolor=PATH, markeredgewidth=1.5 * scale, label="hop (number)")]
+    handles = []
+    for label in _legend_labels(trace, step):
+        if label == "packet path":
+            handles.append(Line2D([], [], color=PATH, lw=lw, label=label))
+        elif label.startswith("inside"):
+            handles.append(Line2D([], [], color=overlay, lw=lw, ls=(0, (4, 2.5)), label=label))
+        elif label == "hop (number)":
+            handles.append(Line2D([], [], ls="", marker="o", markersize=9 * scale,
+                                  markerfacecolor="white", markeredgecolor=PATH,
+                                  markeredgewidth=1.5 * scale, label=label))
+        elif label == "this step":
+            handles.append(Line2D([], [], ls="", marker="o", markersize=11 * scale,
+                                  markerfacecolor=HIGHLIGHT, markeredgecolor="#222222",
+                                  markeredgewidth=1.5 * scale, label=label))
+        else:  # the outcome: the mark the last hop carries
+            handles.append(Line2D([], [], ls="", marker=r"$\checkmark$" if trace.delivered
+                                  else "X", markersize=9 * scale, markeredgewidth=0,
+                                  color=GOOD if trace.delivered else BAD, label=label))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(x0 + 0.15, y + 0.04),
+              bbox_transform=ax.transData, ncol=_legend_columns(trace, step, x1 - x0),
+              fontsize=SMALL * scale, frameon=False, handlelength=2.0, columnspacing=1.0,
+              borderaxespad=0, borderpad=0)
+
+
+def _legend_labels(trace: Trace, step: int | None) -> list[str]:
+    """The entries of a trace picture's legend, in order."""
+    labels = ["packet path"]
+    tunnel = [h for h in trace.hops if h.packet.encapsulated]
     if tunnel:
-        handles.insert(1, Line2D([], [], color=overlay, lw=lw, ls=(0, (4, 2.5)),
-                                 label="inside the VXLAN tunnel" if UDP in
-                                 hops[tunnel[0]].packet else "inside the IP-in-IP tunnel"))
+        labels.append("inside the VXLAN tunnel" if UDP in tunnel[0].packet
+                      else "inside the IP-in-IP tunnel")
+    labels.append("hop (number)")
     if step is not None:
-        handles.append(Line2D([], [], ls="", marker="o", markersize=11 * scale,
-                              markerfacecolor=HIGHLIGHT, markeredgecolor="#222222",
-                              markeredgewidth=1.5 * scale, label="this step"))
-    ax.legend(handles=handles, loc="center left", bbox_to_anchor=(x0 + 0.15, y),
-              bbox_transform=ax.transData, ncol=len(handles), fontsize=SMALL * scale,
-              frameon=False,
-              handlelength=2.0, columnspacing=1.0, borderaxespad=0, borderpad=0)
+        labels.append("this step")
+    labels.append(trace.outcome)
+    return labels
+
+
+def _legend_columns(trace: Trace, step: int | None, width: float) -> int:
+    """As many legend columns as fit in ``width`` inches. matplotlib fills a legend's
+    columns one after the other; an entry is its handle (``handlelength`` 2 and
+    ``handletextpad`` 0.8 font sizes: 0.31 in at 8 points) and its label, and columns are
+    ``columnspacing`` (1 font size, 0.11 in) apart."""
+    labels = _legend_labels(trace, step)
+    for ncol in range(len(labels), 1, -1):
+        per = -(-len(labels) // ncol)
+        cols = [labels[i:i + per] for i in range(0, len(labels), per)]
+        need = sum(max(text_width(t, SMALL) for t in col) + 0.31 for col in cols)
+        if need + 0.11 * (len(cols) - 1) <= width - 0.3:
+            return len(cols)
+    return 1
 
 
 # ---------------------------------------------------------------------------- a pod
@@ -1108,7 +1190,7 @@ def _draw_containers(ax: Axes, pod: Pod, boxes: list[list[str]], widths: list[fl
         for j, line in enumerate(lines):
             red = crashing and j == len(lines) - 1
             ax.text(x + 0.12, -0.64 - 0.17 * j, line, fontsize=SMALL, va="center",
-                    color=PALETTE["crash"][1] if red else TEXT,
+                    color=BAD_TEXT if red else TEXT,
                     fontweight="bold" if j == 0 or red else "normal", zorder=4)
         if i > 0:
             draw_line(ax, [(x + w / 2, -0.5 - h), lo], lw=1.0)

@@ -2,8 +2,9 @@
 
 Display-only, like the trace widgets (``kubenet_lab.views.widgets``): it only sets the
 values of its child widgets (no ``Output``, no ``display()``), so nbval sees one output,
-whose ``text/plain`` is a short line. Lessons show a static fallback beside it
-(``Reachability`` text or ``draw_reachability``).
+whose ``text/plain`` is a short line that reads as an instruction, and whose bundle also
+carries the heatmap as ``image/png`` (``StaticFallback``) for a page without a kernel.
+Lessons show a static fallback beside it (``Reachability`` text or ``draw_reachability``).
 
 The playground works on its own copy of the cluster: each edit applies the YAML on top of
 the policies the cluster already has, computes the table, and puts the copy back as it was,
@@ -22,7 +23,7 @@ import ipywidgets as widgets
 from kubenet_lab.exceptions import KubenetLabError
 from kubenet_lab.model.arguments import checked
 from kubenet_lab.views.policy import draw_reachability, reachability_html
-from kubenet_lab.views.widgets import figure_png, init_box
+from kubenet_lab.views.widgets import StaticFallback, figure_png, init_box
 
 if TYPE_CHECKING:
     from kubenet_lab.cluster import Cluster
@@ -31,9 +32,14 @@ if TYPE_CHECKING:
 __all__ = ["PolicyPlayground"]
 
 _WIDE = {"description_width": "initial"}
+#: What the status line says above a picture left from an earlier policy.
+_STALE = ("Not updated: this YAML does not apply, so the heatmap and table below are still "
+          "those of the last valid policy")
+_STALE_STYLE = ("font-family:sans-serif;font-weight:bold;color:#1f2328;background:#fff8c5;"
+                "border:1px solid #d4a72c;padding:2px 6px")
 
 
-class PolicyPlayground(widgets.VBox):
+class PolicyPlayground(StaticFallback, widgets.VBox):
     """Pick or edit policies (YAML) and see the truth table and heatmap follow.
 
     Parameters
@@ -54,6 +60,11 @@ class PolicyPlayground(widgets.VBox):
     reachability : Reachability or None
         The current table (None when the YAML could not be applied; the status line
         says why).
+    stale : bool
+        True while the picture and table shown are of an earlier policy because the text
+        in the box does not apply: they stay (so the learner keeps the last result in
+        view) and the status line says so above them, on a yellow band, before the
+        error.
 
     Examples
     --------
@@ -67,13 +78,13 @@ class PolicyPlayground(widgets.VBox):
     ... '''
     >>> pg = PolicyPlayground(c, presets={"deny b": deny, "nothing": ""})
     >>> pg
-    Policy playground (widget): 2 pods, TCP/80: 3 allowed, 1 blocked
+    Policy playground: run this cell to edit the policy (2 pods, TCP/80: 3 allowed, 1 blocked)
     >>> pg.edit("kind: Pod")
-    >>> pg.reachability is None, "apiVersion" in pg.status
-    (True, True)
+    >>> pg.reachability is None, "apiVersion" in pg.status, pg.stale
+    (True, True, True)
     >>> pg.select("nothing")
     >>> pg
-    Policy playground (widget): 2 pods, TCP/80: 4 allowed, 0 blocked
+    Policy playground: run this cell to edit the policy (2 pods, TCP/80: 4 allowed, 0 blocked)
     """
 
     @checked
@@ -86,6 +97,8 @@ class PolicyPlayground(widgets.VBox):
         self._namespaces = namespaces
         self.reachability: Reachability | None = None
         self.status = ""
+        self.stale = False
+        self._shown = ""  # the status of the policy the picture shows
         first = next(iter(self._presets))
         self._choice = widgets.Dropdown(options=list(self._presets), value=first,
                                         description="policy", style=_WIDE)
@@ -126,20 +139,25 @@ class PolicyPlayground(widgets.VBox):
         except KubenetLabError as err:
             self.reachability = None
             self.status = str(err)
-            self._status.value = ('<div style="color:#cf222e;font-family:sans-serif">'
+            self.stale = bool(self._image.value)  # the last valid policy's picture stays
+            notice = (f'<div style="{_STALE_STYLE}">{html.escape(_STALE)} '
+                      f"({html.escape(self._shown)})</div>" if self.stale else "")
+            self._status.value = (f'{notice}<div style="color:#cf222e;font-family:sans-serif">'
                                   f"{html.escape(self.status)}</div>")
             return
         self.reachability = r
         kinds = ", ".join(f"{type(o).__name__} {getattr(o, 'ref', '')}" for o in applied)
         self.status = f"applied: {kinds}" if kinds else "no policy"
+        self._shown = self.status
         self._status.value = f'<div style="font-family:sans-serif">{html.escape(self.status)}</div>'
         self._image.value = figure_png(draw_reachability(r))
+        self.stale = False
         self._table.value = reachability_html(r)
 
     def __repr__(self) -> str:
         r = self.reachability
         if r is None:
-            return "Policy playground (widget): the YAML is not applied"
+            return "Policy playground: run this cell to edit the policy (the YAML is not applied)"
         yes, no = r.count()
-        return (f"Policy playground (widget): {len(r.pods)} pods, {r.protocol}/{r.port}: "
-                f"{yes} allowed, {no} blocked")
+        return (f"Policy playground: run this cell to edit the policy ({len(r.pods)} pods, "
+                f"{r.protocol}/{r.port}: {yes} allowed, {no} blocked)")

@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.arguments import check_count, checked
 from kubenet_lab.views.pictures import (
-    BAD,
+    BAR_H,
     ETH_H,
-    GOOD,
+    MAX_WIDTH,
     MUTED,
+    OKABE_ITO,
+    OVERLAY_TEXT,
     PALETTE,
     PATH,
     SMALL,
@@ -63,10 +65,24 @@ def _figure(w: float, h: float) -> Figure:
     return Figure(figsize=(w, h), dpi=100)
 
 
+#: The chain walk's layout, in inches: the chain boxes' column, then the rules' text.
+CHAIN_W, RULE_X, RULE_FONT = 2.5, 2.75, 8
+#: Characters of a rule per line: DejaVu Sans Mono advances 0.602 em per character, a
+#: little more once hinted at 100 dpi.
+RULE_CHARS = int((MAX_WIDTH - RULE_X - 0.15) / (0.63 * RULE_FONT / 72))
+LINE_H = 0.165  # between lines of the rules' text
+
+
 @checked
 def draw_chain_walk(trace: Trace, ax: Axes | None = None) -> Figure:
     """The kube-proxy chains a traced packet walked, top to bottom, with the rule that
     matched in each and the header rewrite at the DNAT.
+
+    Each chain the packet entered is a box (``table CHAIN``) with the rule that matched
+    beside it, as ``iptables-save`` prints it (8-point monospace, wrapped); the box of the
+    DNAT rule that picked the endpoint is drawn green with the rewritten header under the
+    rule, a rule that rejects or drops the packet red, and a line under the boxes says
+    so in words. The picture is as wide as a notebook's text column.
 
     Examples
     --------
@@ -81,41 +97,63 @@ def draw_chain_walk(trace: Trace, ax: Axes | None = None) -> Figure:
 
     steps = [h for h in trace.hops if h.action in ("iptables", "dnat", "refuse", "drop")
              and h.detail.startswith(("nat ", "filter "))]
-    rows = max(1, len(steps))
-    width, row_h = 9.0, 0.78
-    height = rows * row_h + 0.5
-    fig = _figure(width, height) if ax is None else ax.figure
-    if ax is None:
-        ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, width)
-    ax.set_ylim(-height + 0.1, 0.5)
-    ax.set_axis_off()
-    ax.set_title(f"kube-proxy rules walked: {trace.src} -> {trace.target}", fontsize=TITLE,
-                 loc="left", color=TEXT)
-    if not steps:
-        ax.text(0.2, 0, "no kube-proxy rule matched (not a Service address)", fontsize=SMALL,
-                color=MUTED, va="center")
-    for i, hop in enumerate(steps):
-        y = -i * row_h
+    rows = []  # (hop, chain, rule lines, row height)
+    for hop in steps:
         where, _, rule = hop.detail.partition(": ")
+        rule = rule.strip("`").split("`:")[0].strip("`")
+        lines = textwrap.wrap(rule, RULE_CHARS, break_on_hyphens=False)[:4]
+        height = max(0.44, LINE_H * len(lines) + 0.14) + (LINE_H + 0.04) * (
+            hop.action == "dnat")
+        rows.append((hop, where, lines, height))
+    gap = 0.3  # between boxes: the arrow
+    title = wrap(f"kube-proxy rules walked: {trace.src} -> {trace.target}", TITLE,
+                 MAX_WIDTH - 0.3, 2)
+    top = 0.3 + 0.17 * title.count("\n")
+    body = sum(h for *_, h in rows) + gap * max(len(rows) - 1, 0) if rows else 0.3
+    height = top + body + 0.45
+    if ax is None:
+        fig = _figure(MAX_WIDTH, height)
+        ax = fig.add_axes((0, 0, 1, 1))
+    else:
+        fig = ax.figure
+    ax.set_xlim(0, MAX_WIDTH)
+    ax.set_ylim(-height, 0)
+    ax.set_axis_off()
+    ax.text(0.1, -0.08, title, fontsize=TITLE, va="top", ha="left", color=TEXT)
+    y = -top
+    if not steps:
+        ax.text(0.15, y - 0.15, "no kube-proxy rule matched (not a Service address)",
+                fontsize=SMALL, color=MUTED, va="center")
+    for i, (hop, where, lines, h) in enumerate(rows):
         kind = {"dnat": "pod", "refuse": "crash", "drop": "crash"}.get(hop.action, "bridge")
         face, edge = PALETTE[kind]
-        ax.add_patch(FancyBboxPatch((0.15, y - 0.22), 2.55, 0.44,
+        ax.add_patch(FancyBboxPatch((0.1, y - h), CHAIN_W, h,
                                     boxstyle="round,pad=0,rounding_size=0.08",
-                                    facecolor=face, edgecolor=edge, linewidth=1.2))
-        ax.text(0.25, y, where, fontsize=SMALL, va="center", ha="left", color=TEXT,
+                                    facecolor=face, edgecolor=edge, linewidth=1.2,
+                                    linestyle="--" if kind == "crash" else "-"))
+        ax.text(0.2, y - h / 2, where, fontsize=SMALL, va="center", ha="left", color=TEXT,
                 fontweight="bold")
-        rule = rule.strip("`").split("`:")[0].strip("`")
-        wrapped = textwrap.wrap(rule, 112)[:3]
-        ax.text(2.85, y, "\n".join(wrapped), fontsize=6.5, va="center", ha="left",
-                color=TEXT, family="monospace")
+        text_top = y - 0.07 - (h - 0.14 - LINE_H * len(lines)
+                               - (LINE_H + 0.04) * (hop.action == "dnat")) / 2
+        ax.text(RULE_X, text_top, "\n".join(lines), fontsize=RULE_FONT, va="top", ha="left",
+                color=TEXT, family="monospace", linespacing=1.2)
         if hop.action == "dnat":
-            ax.text(2.85, y - 0.3, hop.packet.summary().replace(" ttl=64", ""), fontsize=7,
-                    va="center", ha="left", color=PATH, fontweight="bold")
-        if i + 1 < len(steps):
-            ax.add_patch(FancyArrowPatch((1.4, y - 0.23), (1.4, y - row_h + 0.23),
-                                         arrowstyle="-|>", mutation_scale=9, color=MUTED,
-                                         linewidth=1.0))
+            ax.text(RULE_X, text_top - LINE_H * len(lines) - 0.04,
+                    "rewritten: " + hop.packet.summary().replace(" ttl=64", ""),
+                    fontsize=SMALL, va="top", ha="left", color=PATH, fontweight="bold")
+        if i + 1 < len(rows):
+            ax.add_patch(FancyArrowPatch((1.35, y - h), (1.35, y - h - gap),
+                                         arrowstyle="-|>", mutation_scale=10, color=MUTED,
+                                         linewidth=1.0, shrinkA=1, shrinkB=1))
+        y -= h + gap
+    if steps:
+        ends = {"dnat": "green: the DNAT rule that picked the endpoint",
+                "refuse": "red, dashed: the rule that rejects the packet",
+                "drop": "red, dashed: the rule that drops the packet"}
+        said = [ends[h.action] for h in steps if h.action in ends]
+        ax.text(0.1, -height + 0.22, "; ".join(["orange: a rule matched, the packet jumps "
+                                                "to the chain below", *dict.fromkeys(said)]),
+                fontsize=SMALL, va="center", ha="left", color=MUTED, style="italic")
     return fig
 
 
@@ -158,27 +196,30 @@ def draw_load_balancing(
     share = [counts[e] / requests for e in eps]
     labels = [e.split("/", 1)[-1] for e in eps]
     left.bar(range(len(eps)), share, color=PALETTE["pod"][0], edgecolor=PALETTE["pod"][1])
+    for i, n in enumerate(counts[e] for e in eps):
+        left.text(i, 0.02, str(n), ha="center", va="bottom", fontsize=SMALL, color=TEXT)
     if eps:
-        left.axhline(1 / len(eps), color=BAD, linestyle="--", linewidth=1.2)
-        left.text(len(eps) - 0.5, 1 / len(eps), f" expected 1/{len(eps)}", color=BAD,
-                  fontsize=SMALL, va="bottom", ha="right")
-    left.set_xticks(range(len(eps)), labels, rotation=20, ha="right", fontsize=7)
+        left.axhline(1 / len(eps), color=TEXT, linestyle="--", linewidth=1.2,
+                     label=f"expected share, 1/{len(eps)}")
+        left.legend(fontsize=SMALL, frameon=False, loc="upper right")
+    left.set_xticks(range(len(eps)), labels, rotation=20, ha="right", fontsize=SMALL)
     left.set_ylabel("share of connections", fontsize=SMALL)
-    left.set_ylim(0, 1.05)
-    left.set_title("per endpoint", fontsize=SMALL, loc="left")
-    left.tick_params(labelsize=7)
+    left.set_ylim(0, 1.18)
+    left.set_title("per endpoint (in the bar: connections)", fontsize=SMALL, loc="left")
+    left.tick_params(labelsize=SMALL)
     names = sorted(nodes)
     right.bar(range(len(names)), [nodes[n] / requests for n in names],
               color=PALETTE["node"][0], edgecolor=PALETTE["node"][1])
     if eps:
         for i, n in enumerate(names):
             expected = sum(1 for e in eps if node_of[e] == n) / len(eps)
-            right.plot([i - 0.4, i + 0.4], [expected, expected], color=GOOD, linestyle="--",
-                       linewidth=1.2)
-    right.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=7)
-    right.set_ylim(0, 1.05)
-    right.set_title("per node (dashed: expected)", fontsize=SMALL, loc="left")
-    right.tick_params(labelsize=7)
+            right.plot([i - 0.4, i + 0.4], [expected, expected], color=TEXT, linestyle="--",
+                       linewidth=1.2, label="expected: its endpoints' share" if i == 0 else None)
+        right.legend(fontsize=SMALL, frameon=False, loc="upper right")
+    right.set_xticks(range(len(names)), names, rotation=20, ha="right", fontsize=SMALL)
+    right.set_ylim(0, 1.18)
+    right.set_title("per node", fontsize=SMALL, loc="left")
+    right.tick_params(labelsize=SMALL)
     return fig
 
 
@@ -274,8 +315,9 @@ def draw_internet_traffic(cluster: Cluster, services: str | list[str], clients: 
     return fig
 
 
-#: the colour of the extra hop kube-proxy takes to a pod on another node
-EXTRA_HOP = "#6a51a3"
+#: the colour of the extra hop kube-proxy takes to a pod on another node (drawn dashed),
+#: and of its labels' text
+EXTRA_HOP, EXTRA_HOP_TEXT = OKABE_ITO["reddish purple"], OVERLAY_TEXT
 #: between the extra-hop lines under the VPC subnet, in inches
 HOP_STEP = 0.22
 
@@ -348,7 +390,10 @@ def _draw_flows(ax: Axes, cluster: StoreView, svc, stats: dict, geom, height: fl
                 continue
             ex, ey = pts[("node", col.node.name, "eth0")]
             lane, py = slot.lane_x, slot.y + POD_BOX_H / 2
-            path = [(ex, ey + ETH_H / 2), (ex, ey + 0.28), (lane, ey + 0.28), (lane, py),
+            # up the node's spine, left of the overlay device (its label stays clear),
+            # across just under the bridge, then up the pod's lane
+            under_bar = rows["bar_top"] - BAR_H - 0.09
+            path = [(ex, ey + ETH_H / 2), (ex, under_bar), (lane, under_bar), (lane, py),
                     (slot.x - 0.02, py)]
             _arrow_w(ax, path, color=PATH, lw=width(n))
             _label(ax, (lane - 0.08, py), str(n), ha="right")
@@ -365,7 +410,7 @@ def _draw_flows(ax: Axes, cluster: StoreView, svc, stats: dict, geom, height: fl
         sx, tx = ax_ + 0.1 * (1 if bx > ax_ else -1), bx - 0.1 * (1 if bx > ax_ else -1)
         _arrow_w(ax, [(sx, ey - ETH_H / 2), (sx, y), (tx, y), (tx, ey - ETH_H / 2 - 0.02)],
                  color=EXTRA_HOP, lw=width(n), dashed=True)
-        _label(ax, (sx + (0.5 if bx > ax_ else -0.5), y), f"{n} to {b}", color=EXTRA_HOP)
+        _label(ax, (sx + (0.5 if bx > ax_ else -0.5), y), f"{n} to {b}", color=EXTRA_HOP_TEXT)
     ax.set_title(f"{svc.ref}: externalTrafficPolicy {svc.external_traffic_policy}\n"
                  f"client IP kept {stats['kept_client_ip']}/{stats['clients']}, "
                  f"extra node hop {stats['extra_hop']}/{stats['clients']}"
@@ -436,10 +481,14 @@ def draw_kube_proxy_scaling(sizes: tuple[int, ...] = SCALING_SIZES,
     fig = _figure(7.5, 3.6) if ax is None else ax.figure
     if ax is None:
         ax = fig.add_axes((0.1, 0.16, 0.86, 0.7))
-    colors = {"iptables": BAD, "nftables": GOOD}
+    # Okabe-Ito vermillion and blue, each with its own marker and line style
+    styles = {"iptables": (OKABE_ITO["vermillion"], "o", "-"),
+              "nftables": (OKABE_ITO["blue"], "s", "--")}
+    colors = {mode: style[0] for mode, style in styles.items()}
     for mode, rows in data.items():
         xs, ys = zip(*rows, strict=True)
-        ax.plot(xs, ys, marker="o", color=colors[mode], label=f"{mode} mode")
+        color, marker, ls = styles[mode]
+        ax.plot(xs, ys, marker=marker, linestyle=ls, color=color, label=f"{mode} mode")
         ax.annotate(f"{ys[-1]:,} rules", (xs[-1], ys[-1]), textcoords="offset points",
                     xytext=(0, 9), ha="center", fontsize=SMALL, color=colors[mode])
     ax.set_xscale("log")
@@ -448,7 +497,7 @@ def draw_kube_proxy_scaling(sizes: tuple[int, ...] = SCALING_SIZES,
     ax.set_ylim(top=max(y for rows in data.values() for _, y in rows) * 4)
     ax.set_xlabel("Services in the cluster", fontsize=SMALL)
     ax.set_ylabel("rules met by the first packet", fontsize=SMALL)
-    ax.tick_params(labelsize=7)
+    ax.tick_params(labelsize=SMALL)
     ax.grid(True, which="major", color="#e5e5e5", linewidth=0.6)
     ax.legend(fontsize=SMALL, frameon=False, loc="upper left")
     fig.suptitle("kube-proxy: a new connection to the Service listed last", fontsize=TITLE,

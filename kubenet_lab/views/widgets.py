@@ -8,8 +8,11 @@
 Both widgets only set the values of their child widgets: no ``Output`` widget, no
 ``interact`` and no ``display()`` call, so a notebook cell that builds one gets a single
 output (the widget) and nbval has nothing extra to compare. Their ``repr`` (the widget's
-``text/plain``, which nbval does compare, and what a viewer without a widget manager shows
-in its place) is one short sentence saying what the widget is and what it shows. Pictures
+``text/plain``, which nbval does compare, and what JupyterLab shows in its place when the
+notebook is opened without running it) reads as an instruction: what the widget is, that
+running the cell brings it to life, and what it shows now. Their display bundle also
+carries an ``image/png`` of what the widget shows (``StaticFallback``), so a static page
+or a PDF shows that picture (nbval does not compare images). Pictures
 are rendered to PNG with matplotlib's Agg renderer and each figure is closed at once, so
 none leaks into pyplot's list of open figures (where the inline backend would show it
 again).
@@ -20,6 +23,7 @@ Every lesson that uses a widget also shows a static fallback in an ordinary cell
 
 from __future__ import annotations
 
+import base64
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -102,6 +106,35 @@ def init_box(box: widgets.Box, children: list[widgets.Widget], options: dict[str
                             fix="leave these options out") from None
 
 
+class StaticFallback:
+    """Mixin for the lab's widgets: the display bundle also holds the widget's picture.
+
+    ipywidgets' bundle is the widget view and ``text/plain`` (the ``repr``). JupyterLab
+    renders the view; until the model exists it writes the ``text/plain`` in its place,
+    and "Model not found for this kernel: <text/plain>" when no kernel runs
+    (jupyterlab_widgets, ``src/renderer.ts``, ipywidgets 8), so the ``repr`` reads as an
+    instruction. nbconvert (HTML, PDF) skips a widget view whose state the notebook does
+    not store (``nbconvert/filters/widgetsdatatypefilter.py``) and takes the next format
+    of its priority list, ``image/png`` before ``text/plain``: a static page or a
+    projector's PDF shows the picture the widget showed. nbval does not compare
+    ``image/png`` (its ``skip_compare``), so the bundle stays deterministic for it. The
+    class using the mixin keeps its picture in ``self._image`` (an ``ipywidgets.Image``);
+    its ``repr`` is short, and the bundle gives it whole (``Widget._repr_mimebundle_``
+    cuts ``text/plain`` at 110 characters, which would drop the end of a sentence).
+    """
+
+    _image: widgets.Image
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any] | None:
+        bundle = super()._repr_mimebundle_(**kwargs)  # type: ignore[misc]
+        if bundle is None:  # the widget was closed
+            return None
+        bundle["text/plain"] = repr(self)  # whole: ipywidgets cuts it at 110 characters
+        if self._image.value:
+            bundle["image/png"] = base64.b64encode(self._image.value).decode("ascii")
+        return bundle
+
+
 def _trace_png(cluster: Cluster, trace: Trace, step: int | None = None) -> bytes:
     return figure_png(draw_trace(cluster, trace, step=step))
 
@@ -151,7 +184,7 @@ def _error_html(err: Exception) -> str:
             f"{html.escape(str(err))}</div>")
 
 
-class TraceExplorer(widgets.VBox):
+class TraceExplorer(StaticFallback, widgets.VBox):
     """Pick a source, destination, port and protocol; see the packet's path.
 
     Dropdowns list the sources (every pod, each container of a multi-container pod as
@@ -194,7 +227,7 @@ class TraceExplorer(widgets.VBox):
     >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
     >>> explorer = TraceExplorer(c)
     >>> explorer
-    Trace explorer (widget): default/a -> default/b:80/TCP delivered
+    Trace explorer: run this cell to use it (default/a -> default/b:80/TCP delivered)
     >>> explorer.select(port=81)
     >>> explorer.trace.reason
     'Connection refused: nothing in pod default/b listens on TCP port 81.'
@@ -269,9 +302,10 @@ class TraceExplorer(widgets.VBox):
 
     def __repr__(self) -> str:
         if self._trace is None:
-            return f"Trace explorer (widget): {self._src.value} -> {self._dst.value} not traced"
-        return (f"Trace explorer (widget): {self._trace.src} -> {self._trace.target} "
-                f"{self._trace.outcome}")
+            shown = f"{self._src.value} -> {self._dst.value} not traced"
+        else:
+            shown = f"{self._trace.src} -> {self._trace.target} {self._trace.outcome}"
+        return f"Trace explorer: run this cell to use it ({shown})"
 
     # ------------------------------------------------------------------ internals
     @contextmanager
@@ -329,7 +363,7 @@ class TraceExplorer(widgets.VBox):
         self._html.value = trace_html(trace)
 
 
-class TraceStepper(widgets.VBox):
+class TraceStepper(StaticFallback, widgets.VBox):
     """Step through a trace hop by hop, like Packet Tracer's simulation mode.
 
     "◀ Back" and "Next ▶" buttons and a slider choose the hop; a label says "hop i of
@@ -364,11 +398,13 @@ class TraceStepper(widgets.VBox):
     >>> a = c.add_pod("default/a", node="node-1"); b = c.add_pod("default/b", node="node-2")
     >>> stepper = TraceStepper(c, c.trace("default/a", "default/b"))
     >>> stepper
-    Trace stepper (widget): default/a -> default/b:80/TCP, hop 1 of 11
+    Trace stepper: run this cell to step through it (default/a -> default/b:80/TCP, hop 1 of 11:
+    send at pod default/a eth0)
     >>> stepper.go(4); stepper.step
     4
     >>> stepper.next(); stepper
-    Trace stepper (widget): default/a -> default/b:80/TCP, hop 5 of 11
+    Trace stepper: run this cell to step through it (default/a -> default/b:80/TCP, hop 5 of 11:
+    transmit at node node-1 eth0)
     """
 
     @checked
@@ -418,8 +454,9 @@ class TraceStepper(widgets.VBox):
 
     def __repr__(self) -> str:
         t = self.trace
-        return (f"Trace stepper (widget): {t.src} -> {t.target}, "
-                f"hop {self.step} of {len(t.hops)}")
+        hop = t.hops[self.step - 1]
+        return (f"Trace stepper: run this cell to step through it ({t.src} -> {t.target}, "
+                f"hop {self.step} of {len(t.hops)}: {hop.action} at {hop.location})")
 
     def _on_change(self, change: dict[str, Any]) -> None:
         self._show()

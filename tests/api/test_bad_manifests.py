@@ -349,4 +349,5 @@ def test_short_messages_are_as_before():
 def test_a_notebook_shows_the_message_without_the_traceback(c):
     with pytest.raises(kl.ManifestError) as err:
         c.apply({"kind": {}})
-    assert err.value._render_traceback_() == [f"ManifestError: {err.value}"]
+    lines = err.value._render_traceback_()  # the message, its fix, the caller's line
+    assert lines[0].startswith("ManifestError: ") and "c.apply(" in lines[-1] and len(lines) <= 3

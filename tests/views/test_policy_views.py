@@ -39,7 +39,8 @@ def test_text_of_each_direction_and_bad_name(c):
 
 def test_html_escapes_and_colours(c):
     html = c.reachability()._repr_html_()
-    assert html.count("#ffd7d5") == 2 and "<table" in html and "0x" not in html
+    assert html.count("✗</td>") == 2 and "<table" in html and "0x" not in html
+    assert "✓</span> allowed" in html and "✗</span> blocked" in html  # the legend
 
 
 def test_heatmap_picture(c):
@@ -93,7 +94,8 @@ def test_kubectl_get_networkpolicies_lists_both_apis(c):
 def test_playground_follows_edits_and_keeps_the_cluster(c):
     c.delete_network_policy("x/deny-b")
     pg = kl.PolicyPlayground(c, {"none": "", "deny b": DENY_B_YAML}, namespaces=["x"])
-    assert repr(pg) == "Policy playground (widget): 3 pods, TCP/80: 9 allowed, 0 blocked"
+    assert repr(pg) == ("Policy playground: run this cell to edit the policy "
+                        "(3 pods, TCP/80: 9 allowed, 0 blocked)")
     pg.select("deny b")
     assert pg.reachability.count() == (7, 2)
     pg.edit(DENY_B_YAML.replace("app: b", "app: c"))
@@ -101,7 +103,8 @@ def test_playground_follows_edits_and_keeps_the_cluster(c):
     pg.edit("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: p}\n"
             "spec: {podSelector: {matchLabels: [1]}}")
     assert pg.reachability is None and "matchLabels" in pg.status
-    assert repr(pg) == "Policy playground (widget): the YAML is not applied"
+    assert repr(pg) == ("Policy playground: run this cell to edit the policy "
+                        "(the YAML is not applied)")
     assert not c.network_policies  # the playground worked on its own copy
 
 

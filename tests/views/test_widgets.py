@@ -44,7 +44,8 @@ def test_explorer_traces_the_default_pair(explorer: TraceExplorer) -> None:
 
 def test_explorer_repr_is_short_and_deterministic(cluster: kl.Cluster,
                                                   explorer: TraceExplorer) -> None:
-    assert repr(explorer) == "Trace explorer (widget): default/a -> default/b:80/TCP delivered"
+    assert repr(explorer) == ("Trace explorer: run this cell to use it "
+                              "(default/a -> default/b:80/TCP delivered)")
     assert repr(TraceExplorer(cluster)) == repr(explorer)
     bundle = explorer._repr_mimebundle_()
     assert bundle["text/plain"] == repr(explorer)
@@ -75,7 +76,8 @@ def test_explorer_select_changes_the_trace_and_the_html(explorer: TraceExplorer)
     explorer.select(port=81)
     assert explorer.trace.port == 81 and not explorer.trace.delivered
     assert explorer.children[2].value == trace_html(explorer.trace) != before
-    assert repr(explorer) == "Trace explorer (widget): default/a -> default/b:81/TCP refused"
+    assert repr(explorer) == ("Trace explorer: run this cell to use it "
+                              "(default/a -> default/b:81/TCP refused)")
 
 
 def test_explorer_select_sets_the_controls(explorer: TraceExplorer) -> None:
@@ -88,7 +90,8 @@ def test_explorer_select_sets_the_controls(explorer: TraceExplorer) -> None:
 def test_explorer_select_adds_an_address_to_the_destinations(explorer: TraceExplorer) -> None:
     explorer.select(dst="8.8.8.8")
     assert _controls(explorer)[1].options[-1] == "8.8.8.8"
-    assert repr(explorer) == "Trace explorer (widget): default/a -> 8.8.8.8:80/TCP dropped"
+    assert repr(explorer) == ("Trace explorer: run this cell to use it "
+                              "(default/a -> 8.8.8.8:80/TCP dropped)")
 
 
 def test_explorer_reacts_to_a_control_changed_by_the_user(explorer: TraceExplorer) -> None:
@@ -207,9 +210,13 @@ def test_stepper_picture_follows_the_step(stepper: TraceStepper) -> None:
 
 def test_stepper_repr_is_short_and_deterministic(cluster: kl.Cluster,
                                                  stepper: TraceStepper) -> None:
-    assert repr(stepper) == "Trace stepper (widget): default/a -> default/b:80/TCP, hop 1 of 11"
+    assert repr(stepper) == ("Trace stepper: run this cell to step through it "
+                             "(default/a -> default/b:80/TCP, hop 1 of 11: "
+                             "send at pod default/a eth0)")  # the pod's own eth0 first
     stepper.go(4)
-    assert repr(stepper) == "Trace stepper (widget): default/a -> default/b:80/TCP, hop 4 of 11"
+    assert repr(stepper) == ("Trace stepper: run this cell to step through it "
+                             "(default/a -> default/b:80/TCP, hop 4 of 11: "
+                             "encapsulate at node node-1 flannel.1)")  # flannel's VXLAN device
     assert stepper._repr_mimebundle_()["text/plain"] == repr(stepper)
 
 
@@ -277,6 +284,8 @@ def test_a_notebook_cell_building_widgets_outputs_only_the_widget() -> None:
     assert reply["content"]["status"] == "ok", outputs
     assert [o["type"] for o in outputs] == ["execute_result"], outputs
     data = outputs[0]["data"]
-    assert data["text/plain"] == (
-        "Trace stepper (widget): default/a -> default/b:80/TCP, hop 2 of 11")
+    assert data["text/plain"].startswith(
+        "Trace stepper: run this cell to step through it "
+        "(default/a -> default/b:80/TCP, hop 2 of 11: veth at node node-1 ")
     assert "application/vnd.jupyter.widget-view+json" in data
+    assert data["image/png"].startswith("iVBORw0KGgo")  # base64 of the PNG signature
