@@ -21,15 +21,17 @@ __version__ = "0.1.0"
 
 #: Public name -> the module (under ``kubenet_lab.``) that defines it.
 _EXPORTS: dict[str, tuple[str, ...]] = {
+    "capstone": ("CAPSTONE_FAULTS", "ShopCheck", "ShopReport", "capstone_cluster", "check_shop",),
     "cluster": ("CNI_PLUGINS", "Cluster", "NETWORK_POLICY_AGENTS",),
     "course": ("EnvironmentReport", "Requirement", "environment_report",),
     "dataplane.runtime": ("Runtime",),
     "exceptions": (
         "AddressExhaustedError", "ConflictError", "KubenetLabError", "ManifestError",
-        "NotFoundError", "UnschedulableError", "UnsupportedKindError",
+        "NotFoundError", "ProgressFileError", "UnschedulableError", "UnsupportedKindError",
     ),
-    "exercises": ("NOT_ANSWERED", "exercise",),
+    "exercises": ("NOT_ANSWERED", "exercise", "exercise_list",),
     "exercises.base": ("Check", "Exercise", "Feedback",),
+    "exercises.progress": ("Progress", "progress", "reset_progress",),
     "model.cloud": ("ConfigMap", "LoadBalancer", "NatGateway", "Subnet", "Vpc",),
     "model.config": ("ClusterConfig",),
     "model.deployment": ("Deployment",),

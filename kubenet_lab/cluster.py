@@ -120,7 +120,7 @@ class Cluster:
     kube_proxy_mode : str
         kube-proxy's ``mode``: ``"iptables"`` (the default; kubeadm writes ``mode:
         iptables`` explicitly from 1.37) or ``"nftables"`` (GA since 1.33, KEP-3866; one
-        table ``ip kube-proxy`` per node with verdict maps, modelled on kube-proxy v1.31:
+        table ``ip kube-proxy`` per node with verdict maps, modelled on kube-proxy v1.35:
         see ``kubenet_lab.dataplane.kube_proxy_nftables``). In nftables mode kube-proxy
         writes no KUBE-* iptables rules; traffic to an unallocated address of the
         Service CIDR is dropped, to an unused port of a ClusterIP rejected, and NodePorts
@@ -988,7 +988,9 @@ class Cluster:
         The rules (kubernetes.io, "Services, Load Balancing, and Networking"): every pod
         has a unique cluster-wide IP; every pod reaches every other pod, on any node,
         with its source IP unchanged (no NAT); the agents on a node reach every pod on
-        that node. Equivalent pods are grouped, so a healthy cluster needs a few traces
+        that node; the last two "barring intentional network segmentation", so the
+        traces set network policies aside (``explain`` and ``reachability`` judge them).
+        Equivalent pods are grouped, so a healthy cluster needs a few traces
         whatever its size (see the report's ``note``).
 
         Returns a ``NetworkModelReport``: ``.ok``, ``.problems`` (each names the pair and

@@ -21,7 +21,8 @@ PACKAGE = ROOT / "kubenet_lab"
 
 #: The layers, first to last: each may import only itself and the layers before it.
 LAYERS = ("exceptions", "model", "api", "controllers", "dataplane", "walk", "analysis",
-          "tools", "cluster", "views", "scenarios", "exercises", "course")
+          "tools", "cluster", "views", "scenarios", "capstone", "exercises", "course",
+          "site", "__main__")
 PRESENTATION = {"__str__", "__repr__", "_repr_html_", "draw", "text"}
 #: Private names other libraries define for everyone to use (IPython, Jupyter).
 FOREIGN_PROTOCOLS = {"_repr_html_", "_repr_mimebundle_", "_render_traceback_"}

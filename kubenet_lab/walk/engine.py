@@ -121,6 +121,7 @@ class Walk:
         self.source_seen: str | None = None
         self.nat_note = ""
         self.egress_checked = False
+        self.policies = True  # False: policies set aside (verify_network_model)
         self.service_masq = False  # the 0x4000 mark: KUBE-POSTROUTING masquerades
         self.dnat: tuple[str, str, int, str, int] | None = None  # node, VIP, port, ep, port
         self.client: tuple[str, int] | None = None  # source before KUBE-POSTROUTING

@@ -140,7 +140,8 @@ def nat_walk(
         if hit is not None:
             svc, sp = hit
             b = service_block(view, node, svc, sp)
-            entry = list(b.nat_nodeports)
+            # the localhost rule (-d 127.0.0.0/8, nfacct) first, then the general one
+            entry = [r for r in b.nat_nodeports if r.dst is None or cidr_contains(r.dst, dst_ip)]
             ext = True
             last = (f'-A KUBE-SERVICES -m comment --comment "{NODEPORTS_COMMENT}" '
                     "-m addrtype --dst-type LOCAL -j KUBE-NODEPORTS")
@@ -153,7 +154,14 @@ def nat_walk(
     state: dict[str, Any] = {"masq": False, "dnat": None}
 
     def matches(r: Rule) -> bool:
+        # every match of the rule, as the kernel checks them: a KUBE-SVC chain's
+        # "-d CLUSTER-IP --dport PORT -j KUBE-MARK-MASQ" does not match a packet that came
+        # in through a NodePort (KUBE-EXT jumps to the same KUBE-SVC chain)
         if r.src is not None and cidr_contains(r.src, src_ip) == r.src_neg:
+            return False
+        if r.dst is not None and not cidr_contains(r.dst, dst_ip):
+            return False
+        if r.dport is not None and r.dport != port:
             return False
         if r.addrtype == "--src-type LOCAL" and src_ip not in local:
             return False
@@ -396,7 +404,7 @@ def postrouting(walk: Walk, node: Node, pkt: Packet, route: Route, how: str
 def policy_allows(walk: Walk, node: Node, direction: str, pkt: Packet, dev: str,
                   peer: Pod | None = None) -> bool:
     """The policy agent's POSTROUTING verdict for one direction; False if dropped."""
-    if not enforced(walk.view):
+    if not walk.policies or not enforced(walk.view):
         return True
     ip = pkt[IPv4]
     if direction == "egress":

@@ -31,13 +31,15 @@ DEVICE_MODULES = (bridge, cali, ebpf, eth0, stack, vpc, vxlan)
 
 
 def trace_packet(dp: Dataplane, src: str, dst: str, *, port: int = 80,
-                 protocol: str = "TCP") -> Trace:
-    """Walk one packet (the first of a connection); see ``Cluster.trace``."""
+                 protocol: str = "TCP", policies: bool = True) -> Trace:
+    """Walk one packet (the first of a connection); see ``Cluster.trace``.
+    ``policies=False`` sets network policies aside (``verify_network_model``)."""
     protocol = check_protocol("trace", "protocol", protocol)
     source = resolve_source(dp.view, src)
     target, port = resolve_destination(dp.view, dst, port, source)
     check_port("trace", "port", port)
     walk = Walk(dp, source, target, port, protocol)
+    walk.policies = policies
     if target.dns is not None and source.pod is not None:
         stack.dns_lookup(walk, source.pod)
     run(walk, _first_step(walk))
