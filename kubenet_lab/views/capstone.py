@@ -86,7 +86,7 @@ def _lines(report: Any) -> dict[str, list[str]]:
     return {
         "shopper": ["shoppers", "internet, 203.0.113.50"],
         "gateway": ["Gateway infra/shop", f"LB {report.gateway_ip or 'none'}",
-                    "Envoy (envoy-gateway-system)"],
+                    "Envoy pods in", "envoy-gateway-system"],
         "web": ["namespace web", "Service web :80", "2 nginx pods",
                 "egress: API and DNS only"],
         "api": ["namespace api", "Service api :80", f"LB api-public {report.public_api_ip}",

@@ -220,7 +220,9 @@ def trace_html(trace: Trace) -> str:
             f'<td style="{_CELL}">{hop.index}</td>'
             f'<td style="{_CELL};white-space:nowrap"><code>{_e(hop.location)}</code></td>'
             f'<td style="{_CELL}">{action}</td>'
-            f'<td style="{_CELL}">{_e(hop.detail)}</td>'
+            # the prose a learner reads: wide enough that it does not wrap word by word
+            # beside the headers column (a trace table of 11 hops was 2,000 px tall)
+            f'<td style="{_CELL};min-width:16em">{_e(hop.detail)}</td>'
             f'<td style="{_CELL}">{_headers_cell(hop)}</td>'
             "</tr>"
         )
