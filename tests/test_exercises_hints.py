@@ -147,12 +147,12 @@ def test_3_3_hints_name_the_exercise_cluster():
 
 
 # ---------------------------------------------------------------- lesson 05
-def _blog_ingress(c, cls="nginx", path="/", service="blog", port=80):
+def _blog_ingress(c, cls="nginx", path="/", service="blog", port=80, path_type="Prefix"):
     c.apply({"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
              "metadata": {"name": "blog"},
              "spec": {**({"ingressClassName": cls} if cls else {}), "rules": [{
                  "host": "blog.example.com", "http": {"paths": [{
-                     "path": path, "pathType": "Prefix",
+                     "path": path, "pathType": path_type,
                      "backend": {"service": {"name": service, "port": {"number": port}}}}]}}]}})
     return kl.exercise("5.2").check("done", c).message
 
@@ -168,7 +168,53 @@ def test_5_2_hints_say_what_the_controller_does_with_the_ingress():
     assert kl.exercise("5.2").check("done", c).passed
 
 
+def test_5_2_any_path_is_more_than_exact_root():
+    # Kubernetes docs, Ingress, "Examples": Exact /foo does not match /foo/, while
+    # Prefix / matches all paths (element by element); an Exact / answer only looks right
+    ex = kl.exercise("5.2")
+    c = ex.setup()
+    hint = _blog_ingress(c, path_type="Exact")
+    assert c.trace("internet", "http://blog.example.com/").http_status == 200
+    assert c.trace("internet", "http://blog.example.com/about").http_status == 404
+    assert "http://blog.example.com/about gets 404" in hint
+    assert "Exact / takes / alone" in hint and "Prefix / matches every path" in hint
+    _blog_ingress(c)
+    feedback = ex.check("done", c)
+    assert feedback.passed and "Exact / would take / only" in feedback.message
+    assert c.trace("internet", "http://blog.example.com/a/b").http_status == 200
+
+
 # ---------------------------------------------------------------- lesson 06
+def _blog_route(c, rule=""):
+    c.apply(f"""
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: {{name: blog, namespace: blog}}
+spec:
+  parentRefs: [{{name: web, namespace: infra, sectionName: http}}]
+  hostnames: [blog.example.com]
+  rules:
+  - {rule}backendRefs: [{{name: blog, port: 80}}]
+""")
+    return kl.exercise("6.2").check("done", c)
+
+
+def test_6_2_any_path_is_more_than_exact_root():
+    # gateway-api HTTPPathMatch: Exact matches the path exactly, PathPrefix / element by
+    # element, and a rule without matches is PathPrefix /
+    c = kl.exercise("6.2").setup()
+    feedback = _blog_route(c, "matches: [{path: {type: Exact, value: /}}]\n    ")
+    assert c.trace("internet", "http://blog.example.com/").http_status == 200
+    assert c.trace("internet", "http://blog.example.com/about").http_status == 404
+    assert not feedback.passed
+    assert "404 to GET http://blog.example.com/about" in feedback.message
+    assert "Exact / matches / itself only" in feedback.message
+    assert _blog_route(c, "matches: [{path: {type: PathPrefix, value: /}}]\n    ").passed
+    feedback = _blog_route(c)
+    assert feedback.passed and "Exact / would take / only" in feedback.message
+    assert c.trace("internet", "http://blog.example.com/a/b").http_status == 200
+
+
 def test_6_4_the_reason_is_the_one_of_the_request_that_differs():
     ex = kl.exercise("6.4")
     c = ex.setup()

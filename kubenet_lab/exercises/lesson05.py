@@ -6,11 +6,17 @@ Service blog), and its hints are what the controller does with the learner's Ing
 why it ignores it (``controllers.ingress.ignored``, ingress-nginx ``GetIngressClass``),
 the 404 of no matching path, the 308 of a ``tls:`` host, and the 503 of a backend
 Service or port that does not exist (ingress-nginx answers 503 when an upstream has no
-endpoints).
+endpoints). "Any path" is checked with ``BLOG_PATHS``, / and two deeper paths: an
+``Exact /`` path takes / itself only and the others fall to the default backend's 404
+(ingress-nginx ``getBackendServers`` keeps its default ``location /`` beside a path of
+the same value and another type), while ``Prefix /`` matches every path, element by
+element (Kubernetes docs, Ingress, "Examples": ``Prefix /`` matches all paths, ``Exact
+/foo`` does not match ``/foo/``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from kubenet_lab.cluster import Cluster
@@ -53,8 +59,25 @@ def _service_hint(answer: Any, cluster: Cluster) -> str:
             f"{', '.join(sorted(paths))}. Which of their paths match /api/v1/items?")
 
 
-def _blog(cluster: Cluster):
-    return cluster.trace("internet", "http://blog.example.com/")
+#: Exercise 5.2's "any path": the root, a path under it, and one two elements deep.
+BLOG_PATHS = ("/", "/about", "/a/b")
+
+
+def _blog(cluster: Cluster, path: str = "/"):
+    return cluster.trace("internet", f"http://blog.example.com{path}")
+
+
+def _first_failing(cluster: Cluster, ok: Callable[[int | None], bool]) -> str | None:
+    """The first of ``BLOG_PATHS`` whose HTTP status ``ok`` refuses, or None."""
+    return next((p for p in BLOG_PATHS if not ok(_blog(cluster, p).http_status)), None)
+
+
+def _not_404(status: int | None) -> bool:
+    return status != 404
+
+
+def _is_200(status: int | None) -> bool:
+    return status == 200
 
 
 def _blog_ingresses(cluster: Cluster) -> list[Any]:
@@ -72,13 +95,19 @@ def _blog_paths(cluster: Cluster) -> list[Any]:
 
 
 def _not_found_hint(answer: Any, cluster: Cluster) -> str:
+    path = _first_failing(cluster, _not_404) or "/"
     paths = ", ".join(f"{p.path_type} {p.path}" for p in _blog_paths(cluster)) or "none"
-    return (f"The controller answers 404: no path of the blog.example.com rule matches / "
-            f"(its paths: {paths}). A Prefix path takes every path under it.")
+    if path != "/" and any(p.path_type == "Exact" for p in _blog_paths(cluster)):
+        return (f"GET http://blog.example.com{path} gets 404 (its paths: {paths}): an Exact "
+                "path matches itself only, so Exact / takes / alone. Prefix / matches every "
+                "path, element by element (/, /about, /a/b).")
+    return (f"The controller answers 404: no path of the blog.example.com rule matches "
+            f"{path} (its paths: {paths}). A Prefix path takes every path under it.")
 
 
 def _unavailable_hint(answer: Any, cluster: Cluster) -> str:
-    _, _, target = route(cluster.store, "blog.example.com", "/")
+    path = _first_failing(cluster, _is_200) or "/"
+    _, _, target = route(cluster.store, "blog.example.com", path)
     backend = getattr(target, "backend", target)
     name = getattr(backend, "service", "")
     port = getattr(backend, "port_number", None) or getattr(backend, "port_name", None)
@@ -90,8 +119,8 @@ def _unavailable_hint(answer: Any, cluster: Cluster) -> str:
     if port not in ports:
         return (f"The controller answers 503: Service {name} has no port {port!r} (its ports: "
                 f"{', '.join(str(sp.port) for sp in services[name].ports)}).")
-    return (f"The controller answers {_blog(cluster).http_status}: "
-            f"{_blog(cluster).reason}")
+    return (f"The controller answers {_blog(cluster, path).http_status} to {path}: "
+            f"{_blog(cluster, path).reason}")
 
 
 def _blog_cluster() -> Cluster:
@@ -121,23 +150,24 @@ EXERCISES = [
         "5.2",
         "Apply an Ingress named blog so that http://blog.example.com/ (any path) reaches the "
         "Service blog on its port 80. c.trace('internet', 'http://blog.example.com/') must "
-        "answer HTTP 200.",
+        "answer HTTP 200, and so must /about and /a/b.",
         checks=[
             Check(lambda a, c: bool(_blog_ingresses(c)),
                   "No Ingress has a rule with host: blog.example.com."),
             Check(lambda a, c: any(handled(c.store, i) for i in _blog_ingresses(c)),
                   _ignored_hint),
-            Check(lambda a, c: _blog(c).http_status != 404, _not_found_hint),
+            Check(lambda a, c: _first_failing(c, _not_404) is None, _not_found_hint),
             Check(lambda a, c: _blog(c).http_status != 308,
                   "The controller answers 308 (redirect to https): your Ingress has a tls: "
                   "section for blog.example.com, and ingress-nginx's ssl-redirect is on by "
                   "default. Leave tls: out here."),
-            Check(lambda a, c: _blog(c).http_status == 200, _unavailable_hint),
+            Check(lambda a, c: _first_failing(c, _is_200) is None, _unavailable_hint),
         ],
         explanation="With ingressClassName: nginx the controller serves the Ingress; a rule "
-        "with host blog.example.com and a Prefix / path matches every path of that host, "
-        "and the controller proxies to the endpoints of Service blog (no tls: section, so "
-        "no redirect to https).",
+        "with host blog.example.com and a Prefix / path matches every path of that host "
+        "(/, /about, /a/b: Prefix matches element by element, where Exact / would take / "
+        "only), and the controller proxies to the endpoints of Service blog (no tls: "
+        "section, so no redirect to https).",
         solution="c_blog = kl.exercise('5.2').setup()\n"
         "c_blog.apply('''\napiVersion: networking.k8s.io/v1\nkind: Ingress\n"
         "metadata: {name: blog}\nspec:\n  ingressClassName: nginx\n  rules:\n"

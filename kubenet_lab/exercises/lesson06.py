@@ -7,7 +7,11 @@ Every exercise starts from ``setup()``: lesson 06's cluster as sections 2 and 3 
 (``lesson_cluster``), so an answer cell runs the same however often it runs. Exercise
 6.1's hints follow the precedence of HTTPRouteRule matches (gateway-api
 ``apis/v1/httproute_types.go``: the longest path first, then method, the number of
-headers, the number of query parameters) without naming the winner.
+headers, the number of query parameters) without naming the winner. Exercise 6.2's
+"any path" is checked with ``BLOG_PATHS``, / and two deeper paths: a match ``Exact /``
+takes / itself only, while ``PathPrefix /`` (or a rule without matches) takes every path,
+element by element (gateway-api ``apis/v1/httproute_types.go``, ``HTTPPathMatch`` and
+``PathMatchType``).
 """
 
 from __future__ import annotations
@@ -113,10 +117,33 @@ def _resolved_hint(answer: Any, cluster: Cluster) -> str:
             "backendRef must be Service blog, port 80.")
 
 
+#: Exercise 6.2's "any path": the root, a path under it, and one two elements deep.
+BLOG_PATHS = ("/", "/about", "/a/b")
+
+
+def _blog_failing(cluster: Cluster) -> str | None:
+    """The first of ``BLOG_PATHS`` the Gateway does not answer with 200, or None."""
+    return next((p for p in BLOG_PATHS
+                 if _answered_by(cluster, f"http://blog.example.com{p}")[0] != 200), None)
+
+
+def _blog_exact_root(cluster: Cluster) -> bool:
+    """Whether a rule of blog/blog matches with Exact /."""
+    rules = (_blog_route(cluster) or {}).get("spec", {}).get("rules", [])
+    return any(m.get("path") == {"type": "Exact", "value": "/"}
+               for rule in rules for m in rule.get("matches", []))
+
+
 def _blog_hint(answer: Any, cluster: Cluster) -> str:
-    status, _ = _answered_by(cluster, "http://blog.example.com/")
-    return (f"The Gateway answers {status} to GET http://blog.example.com/: no rule matches "
-            "the path /. A rule without matches, or PathPrefix /, takes every path.")
+    path = _blog_failing(cluster) or "/"
+    status, _ = _answered_by(cluster, f"http://blog.example.com{path}")
+    if path != "/" and _blog_exact_root(cluster):
+        return (f"The Gateway answers {status} to GET http://blog.example.com{path}: Exact / "
+                "matches / itself only. PathPrefix / (or a rule without matches) takes every "
+                "path, element by element (/, /about, /a/b).")
+    return (f"The Gateway answers {status} to GET http://blog.example.com{path}: no rule "
+            f"matches the path {path}. A rule without matches, or PathPrefix /, takes every "
+            "path.")
 
 
 # ---------------------------------------------------------------- 6.3
@@ -320,7 +347,8 @@ EXERCISES = [
     Exercise(
         "6.2",
         "Apply an HTTPRoute named blog in namespace blog so that http://blog.example.com/ "
-        "(any path) reaches Service blog, port 80, through Gateway infra/web.",
+        "(any path: the check also sends /about and /a/b) reaches Service blog, port 80, "
+        "through Gateway infra/web.",
         checks=[
             Check(lambda a, c: _blog_route(c) is not None,
                   "There is no HTTPRoute blog in namespace blog yet (metadata: {name: blog, "
@@ -329,13 +357,14 @@ EXERCISES = [
                   _accepted_hint),
             Check(lambda a, c: _conditions(_blog_route(c))["ResolvedRefs"][0] == "True",
                   _resolved_hint),
-            Check(lambda a, c: _answered_by(c, "http://blog.example.com/")[0] == 200,
-                  _blog_hint),
+            Check(lambda a, c: _blog_failing(c) is None, _blog_hint),
         ],
         explanation="The route lives in the application's namespace and asks to attach to "
         "infra/web; the listener http admits routes from every namespace and its hostname "
         "*.example.com covers blog.example.com, so Envoy Gateway accepts it (Accepted True), "
-        "resolves Service blog (ResolvedRefs True) and programs Envoy.",
+        "resolves Service blog (ResolvedRefs True) and programs Envoy. A rule without matches "
+        "is PathPrefix /, which takes /, /about and /a/b element by element (Exact / would "
+        "take / only).",
         solution="c_blog = kl.exercise('6.2').setup()\n"
         "c_blog.apply('''\napiVersion: gateway.networking.k8s.io/v1\nkind: HTTPRoute\n"
         "metadata: {name: blog, namespace: blog}\nspec:\n  parentRefs: [{name: web, "
