@@ -17,7 +17,9 @@ A new ``Cluster()`` looks like a fresh kubeadm cluster with flannel
 - cluster CIDR 10.244.0.0/16 (flannel's default ``Network``), a /24 podCIDR per node,
   service CIDR 10.96.0.0/12 (kubeadm's ``serviceSubnet``), at most 110 pods per node
   (kubelet's ``maxPods``);
-- nodes in the VPC subnet 10.0.1.0/24 (see ``kubenet_lab.model.cloud``).
+- nodes in the VPC subnet 10.0.1.0/24 of the VPC 10.0.0.0/16, a public subnet 10.0.0.0/24
+  added on first use (``private_subnet``, ``vpc_cidr``, ``public_subnet``; see
+  ``kubenet_lab.model.cloud``).
 
 Pods that use the node's own network (``hostNetwork: true``: kube-proxy, flannel, the
 control-plane components) are not modelled as pods; the nodes' listening ports stand
@@ -126,6 +128,16 @@ class Cluster:
         Service CIDR is dropped, to an unused port of a ClusterIP rejected, and NodePorts
         answer only on the node's primary IP (never on 127.0.0.1). With Cilium's
         ``kubeProxyReplacement`` kube-proxy does not run and the mode changes nothing.
+    private_subnet : str
+        The VPC subnet the nodes are in (10.0.1.0/24). AWS reserves five addresses of
+        every subnet (network, .1 VPC router, .2 DNS, .3, broadcast: AWS VPC user guide,
+        "Subnet CIDR blocks"), so a /24 holds 251 nodes and a /19 8,187.
+    public_subnet : str
+        The public subnet, added on first use for nodes with an ExternalIP and NAT
+        gateways (10.0.0.0/24); inside the VPC, not overlapping the private subnet.
+    vpc_cidr : str
+        The VPC's block (10.0.0.0/16); AWS allows /16 to /28. The pod network
+        (``cluster_cidr``) must overlap neither the VPC nor the Service CIDR.
 
     Examples
     --------
@@ -152,10 +164,14 @@ class Cluster:
         cni_config: Mapping[str, Any] | None = None,
         network_policy: str | None = None,
         kube_proxy_mode: Literal["iptables", "nftables"] = "iptables",
+        private_subnet: str = "10.0.1.0/24",
+        public_subnet: str = "10.0.0.0/24",
+        vpc_cidr: str = "10.0.0.0/16",
     ) -> None:
         config = cluster_config(
             cni=cni, seed=seed, cluster_cidr=cluster_cidr, node_cidr_mask=node_cidr_mask,
-            cni_config=cni_config, network_policy=network_policy)
+            cni_config=cni_config, network_policy=network_policy, vpc_cidr=vpc_cidr,
+            private_subnet=private_subnet, public_subnet=public_subnet)
         self.store = Store(dataclasses.replace(config, kube_proxy_mode=kube_proxy_mode))
         self.runtime = Runtime(seed)
         with self.store.transaction():

@@ -35,13 +35,56 @@ if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
 __all__ = [
+    "AWS_RESERVED",
     "bridge_ip",
     "check_ip_free",
+    "first_free_block",
     "next_node_ip",
     "next_pod_cidr",
     "next_pod_ip",
     "pod_ip_range",
+    "prefix_for_nodes",
+    "subnet_nodes",
+    "suggest_subnet",
 ]
+
+#: AWS's limits on a VPC's and a subnet's IPv4 block: "between a /16 netmask (65,536
+#: IP addresses) and /28 netmask (16 IP addresses)" (AWS VPC user guide, "VPC CIDR
+#: blocks" and "Subnet CIDR blocks").
+AWS_LARGEST_PREFIX, AWS_SMALLEST_PREFIX = 16, 28
+#: Addresses AWS reserves in every subnet: network, .1 VPC router, .2 DNS, .3 future
+#: use, broadcast (AWS VPC user guide, "Subnet CIDR blocks").
+AWS_RESERVED = 5
+
+
+def subnet_nodes(subnet: IPv4Network) -> int:
+    """How many instances (nodes) an AWS subnet holds: its addresses but AWS's five.
+
+    >>> from ipaddress import ip_network
+    >>> subnet_nodes(ip_network("10.0.1.0/24")), subnet_nodes(ip_network("10.0.32.0/19"))
+    (251, 8187)
+    """
+    return subnet.num_addresses - AWS_RESERVED
+
+
+def prefix_for_nodes(nodes: int) -> int | None:
+    """The longest prefix of an AWS subnet with room for ``nodes`` nodes, or None when
+    even a /16 is too small.
+
+    >>> prefix_for_nodes(251), prefix_for_nodes(252), prefix_for_nodes(5001)
+    (24, 23, 19)
+    """
+    for prefix in range(AWS_SMALLEST_PREFIX, AWS_LARGEST_PREFIX - 1, -1):
+        if 2 ** (32 - prefix) - AWS_RESERVED >= nodes:
+            return prefix
+    return None
+
+
+def suggest_subnet(vpc: IPv4Network, prefix: int, avoid: IPv4Network) -> IPv4Network | None:
+    """The first block ``/prefix`` of the VPC that does not overlap ``avoid``."""
+    if prefix < vpc.prefixlen:
+        return None
+    return next((b for b in vpc.subnets(new_prefix=prefix) if not b.overlaps(avoid)), None)
 
 
 def next_pod_cidr(
@@ -54,10 +97,13 @@ def next_pod_cidr(
     AddressExhaustedError
         When every block is taken.
     """
-    taken = [n for n in used if n.overlaps(cluster_cidr)]
-    for block in cluster_cidr.subnets(new_prefix=mask):
-        if not any(block.overlaps(t) for t in taken):
-            return block
+    # The blocks in order, as cidrset's allocator scans them; a taken block moves the
+    # candidate past its end, so the cost is the sort of the taken blocks, not their
+    # number times the blocks' (the scan of a /11 with 5,000 nodes).
+    free = first_free_block(cluster_cidr, mask, (
+        (int(n.network_address), int(n.broadcast_address)) for n in used))
+    if free is not None:
+        return free
     count = 2 ** (mask - cluster_cidr.prefixlen)
     raise AddressExhaustedError(
         "Node",
@@ -66,6 +112,36 @@ def next_pod_cidr(
         f"has no free /{mask} left: all {count} node blocks are allocated",
         fix="use a larger cluster CIDR (e.g. a /15) or a longer node mask, or remove a node",
     )
+
+
+def first_free_block(cluster_cidr: IPv4Network, mask: int,
+                     spans: Iterable[tuple[int, int]]) -> IPv4Network | None:
+    """The first ``/mask`` block of ``cluster_cidr`` that overlaps none of ``spans``
+    (first and last address as integers), or None.
+
+    The blocks in order, as cidrset's allocator scans them; a taken span moves the
+    candidate past its end, so the cost is the sort of the taken spans, not their number
+    times the blocks' (a /11 holds 8,192 /24s).
+
+    >>> from ipaddress import ip_network
+    >>> str(first_free_block(ip_network("10.244.0.0/16"), 24, [(int(IPv4Address(
+    ...     "10.244.0.0")), int(IPv4Address("10.244.1.127")))]))
+    '10.244.2.0/24'
+    """
+    base, end = int(cluster_cidr.network_address), int(cluster_cidr.broadcast_address)
+    size = 2 ** (32 - mask)
+    candidate = base
+    for start, stop in sorted(s for s in spans if s[1] >= base and s[0] <= end):
+        if stop < candidate:
+            continue
+        if start > candidate + size - 1:
+            break
+        candidate = base + (stop + 1 - base + size - 1) // size * size
+        if candidate > end:
+            return None
+    if candidate + size - 1 <= end:
+        return IPv4Network((candidate, mask))
+    return None
 
 
 def pod_ip_range(pod_cidr: IPv4Network) -> tuple[int, int]:

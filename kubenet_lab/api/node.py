@@ -10,6 +10,7 @@ InternalIP from the VPC subnet, the podCIDR from the cluster CIDR, kubeadm's lab
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING, Any
 
@@ -24,21 +25,37 @@ from kubenet_lab.api.fields import (
     sequence,
     string,
 )
-from kubenet_lab.api.ipam import check_ip_free, next_node_ip, next_pod_cidr
+from kubenet_lab.api.ipam import check_ip_free, first_free_block, next_node_ip, next_pod_cidr
 from kubenet_lab.api.meta import labelled
 from kubenet_lab.exceptions import ConflictError, ManifestError
+from kubenet_lab.model.cloud import Subnet
 from kubenet_lab.model.node import CONTROL_PLANE_TAINT, Node
 
 if TYPE_CHECKING:
-    from kubenet_lab.model.cloud import Subnet
     from kubenet_lab.model.store import StoreView
 
 __all__ = ["build_node", "decode_node", "encode_node", "public_subnet"]
 
 
+@lru_cache(maxsize=65536)
+def _span(cidr: str) -> tuple[int, int]:
+    """A node's podCIDR as its first and last address, parsed once (a 5,000-node
+    cluster asks for each at every join)."""
+    net = ip_network(cidr)
+    return int(net.network_address), int(net.broadcast_address)
+
+
 def public_subnet(store: StoreView) -> Subnet:
-    """The VPC's public subnet (the lab adds 10.0.0.0/24 on first use)."""
-    return next((s for s in store.vpc.subnets if s.public), PUBLIC_SUBNET)
+    """The VPC's public subnet (the lab adds ``Cluster(public_subnet=...)``, 10.0.0.0/24,
+    on first use); its VPC router is the subnet's .1."""
+    found = next((s for s in store.vpc.subnets if s.public), None)
+    if found is not None:
+        return found
+    cidr = store.config.public_subnet
+    if cidr == PUBLIC_SUBNET.cidr:
+        return PUBLIC_SUBNET
+    net = ip_network(cidr)
+    return Subnet("public", cidr, str(net.network_address + 1), public=True)
 
 
 def build_node(
@@ -80,10 +97,11 @@ def build_node(
             )
         check_ip_free(store, obj, "status.addresses[InternalIP]", addr)
     cluster_net = ip_network(store.cluster_cidr)
-    nodes = store.nodes
     if pod_cidr is None:
-        block = next_pod_cidr(cluster_net, store.node_cidr_mask,
-                              [ip_network(n.pod_cidr) for n in nodes])
+        # None when full: next_pod_cidr of a full CIDR raises the allocator's error
+        block = first_free_block(cluster_net, store.node_cidr_mask, [
+            _span(n.pod_cidr) for n in store.objects("Node")]) or next_pod_cidr(
+            cluster_net, store.node_cidr_mask, [cluster_net])
     else:
         block = check_cidr(obj, "spec.podCIDR", pod_cidr)
         if not block.subnet_of(cluster_net):

@@ -25,6 +25,7 @@ from __future__ import annotations
 from ipaddress import ip_network
 from typing import TYPE_CHECKING, Any
 
+from kubenet_lab.api.ipam import prefix_for_nodes, subnet_nodes, suggest_subnet
 from kubenet_lab.api.node import build_node
 from kubenet_lab.api.workloads import build_namespace
 from kubenet_lab.controllers.cloud import add_subnet
@@ -74,7 +75,7 @@ def add_node(store: Store, name: str, **kwargs: object) -> Node:
     ['eu-west-1a', 'eu-west-1a']
     """
     topology = {"topology.kubernetes.io/region": REGION,
-                "topology.kubernetes.io/zone": ZONES[len(store.nodes) % len(ZONES)]}
+                "topology.kubernetes.io/zone": ZONES[store.node_count() % len(ZONES)]}
     given = kwargs.get("labels")
     kwargs["labels"] = {**topology, **(dict(given) if given else {})}  # type: ignore[arg-type]
     node, subnet = build_node(store, name, **kwargs)  # type: ignore[arg-type]
@@ -169,10 +170,34 @@ def init(store: Store, workers: int) -> None:
     nodes (``node-1``, ``node-2``, ...); refused before any work when the VPC's private
     subnet has no address for that many nodes (AWS reserves five addresses of it)."""
     subnet = ip_network(store.vpc.subnet("private").cidr)
-    room = subnet.num_addresses - 5 - 1
-    check_count("Cluster", "workers", workers, 0, room,
-                f"the VPC subnet {subnet} holds {room + 1} nodes, one of them the "
-                "control plane")
+    room = subnet_nodes(subnet) - 1
+    fits = isinstance(workers, int) and not isinstance(workers, bool) and 0 <= workers <= room
+    why = f"the VPC subnet {subnet} holds {room + 1} nodes, one of them the control plane"
+    if not fits and isinstance(workers, int) and not isinstance(workers, bool) and workers > 0:
+        prefix = prefix_for_nodes(workers + 1)
+        vpc = ip_network(store.vpc.cidr)
+        public = ip_network(store.config.public_subnet)
+        other = None if prefix is None else suggest_subnet(vpc, prefix, public)
+        if prefix is None:
+            why += "; AWS's largest subnet, a /16, holds 65531"
+        elif other is not None:
+            why += f"; for {workers + 1} nodes choose private_subnet={str(other)!r} (a /{prefix})"
+        else:
+            why += (f"; for {workers + 1} nodes choose a /{prefix} private_subnet, in a "
+                    "vpc_cidr large enough for it and the public subnet")
+    check_count("Cluster", "workers", workers, 0, room, why)
+    cluster = ip_network(store.cluster_cidr)
+    blocks = 2 ** (store.node_cidr_mask - cluster.prefixlen)
+    if workers + 1 > blocks:
+        need = store.node_cidr_mask - (workers + 1 - 1).bit_length()
+        raise ManifestError(
+            "Cluster", "workers", workers,
+            f"needs {workers + 1} podCIDRs but the cluster CIDR {cluster} holds {blocks} "
+            f"blocks of /{store.node_cidr_mask} (kube-controller-manager gives each node "
+            f"one), so it fits {blocks - 1} worker" + ("" if blocks == 2 else "s"),
+            fix=(f"choose a /{need} or larger cluster_cidr"
+                 + (f" (such as 10.128.0.0/{need})" if need >= 9 else "")
+                 + " or a longer node_cidr_mask"))
     bootstrap(store)
     for i in range(1, workers + 1):
         add_node(store, f"node-{i}")

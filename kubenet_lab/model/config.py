@@ -42,6 +42,13 @@ class ClusterConfig:
     kube_proxy_mode : str
         kube-proxy's ``mode`` (``iptables``, kubeadm's explicit default, or
         ``nftables``, GA since 1.33).
+    vpc_cidr : str
+        The VPC's CIDR block (``aws ec2 create-vpc --cidr-block``).
+    private_subnet : str
+        The CIDR of the VPC subnet the nodes are in (``aws ec2 create-subnet``).
+    public_subnet : str
+        The CIDR of the public subnet, added on first use (nodes with an ExternalIP,
+        NAT gateways).
     """
 
     cni: str = "flannel"
@@ -54,6 +61,9 @@ class ClusterConfig:
     cluster_domain: str = "cluster.local"
     max_pods: int = 110
     kube_proxy_mode: str = "iptables"
+    vpc_cidr: str = "10.0.0.0/16"
+    private_subnet: str = "10.0.1.0/24"
+    public_subnet: str = "10.0.0.0/24"
 
     def __post_init__(self) -> None:
         """Settings that only make sense together (each plugin's ``options`` check the

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from ipaddress import IPv4Address
+from ipaddress import IPv4Address, ip_network
 from types import MappingProxyType
 from typing import Any, TypeVar
 
@@ -75,6 +75,13 @@ _KIND_OF = {cls: kind for kind, cls in KINDS.items()}
 #: The VPC of a new cluster: its private subnet (kubenet_lab.model.cloud).
 DEFAULT_VPC = Vpc("10.0.0.0/16", (Subnet("private", "10.0.1.0/24", "10.0.1.1"),))
 _MISSING = object()
+
+
+def vpc_of(config: ClusterConfig) -> Vpc:
+    """The VPC of a new cluster with ``config``: its CIDR and the private subnet, whose
+    VPC router is the subnet's .1 (AWS VPC user guide, "Subnet CIDR blocks")."""
+    net = ip_network(config.private_subnet)
+    return Vpc(config.vpc_cidr, (Subnet("private", str(net), str(net.network_address + 1)),))
 
 
 def _key(obj: Any) -> str:
@@ -160,6 +167,10 @@ class StoreView:
         return list(self.cached_for("Node", "nodes", lambda: sorted(
             self._objects["Node"].values(),
             key=lambda n: (not n.control_plane, natural_key(n.name)))))
+
+    def node_count(self) -> int:
+        """How many nodes there are, without listing them in order."""
+        return len(self._objects["Node"])
 
     def has_node(self, name: object) -> bool:
         return isinstance(name, str) and name in self._objects["Node"]
@@ -429,7 +440,10 @@ class Snapshot(StoreView):
 class Store(StoreView):
     """The objects of one cluster, their indexes, and the mutators that change them."""
 
-    def __init__(self, config: ClusterConfig, vpc: Vpc = DEFAULT_VPC) -> None:
+    def __init__(self, config: ClusterConfig, vpc: Vpc | None = None) -> None:
+        if vpc is None:
+            vpc = DEFAULT_VPC if config.private_subnet == DEFAULT_VPC.subnets[0].cidr and (
+                config.vpc_cidr == DEFAULT_VPC.cidr) else vpc_of(config)
         self.config = config
         self.generation = 0
         self._objects = {kind: {} for kind in KINDS}
