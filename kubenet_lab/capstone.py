@@ -88,6 +88,7 @@ from kubenet_lab.dataplane.policy import enforced, explain
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.arguments import checked
+from kubenet_lab.scenarios import workload_yaml
 from kubenet_lab.tools.shell import run
 from kubenet_lab.walk.trace import trace
 
@@ -155,30 +156,10 @@ spec:
 
 def _workload(name: str, replicas: int, container: str, image: str, port: str,
               number: int) -> str:
-    """Deployment ``name`` of namespace ``name`` (one container, one named port) and its
-    Service ``name``, port ``number`` to the named port."""
-    return f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: {name}}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers:
-      - name: {container}
-        image: {image}
-        ports: [{{name: {port}, containerPort: {number}}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: {name}, namespace: {name}}}
-spec:
-  selector: {{app: {name}}}
-  ports: [{{port: {number}, targetPort: {port}}}]
-"""
+    """Deployment ``name`` of namespace ``name`` and its Service, port ``number`` to the
+    container's port ``number`` named ``port``."""
+    return workload_yaml(name, name, replicas=replicas, container=container, image=image,
+                         port=number, target_port=port, container_port=number)
 
 
 _WORKLOADS = """apiVersion: apps/v1

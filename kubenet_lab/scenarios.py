@@ -75,6 +75,36 @@ BROKEN_CLUSTERS = {
 }
 
 
+def workload_yaml(namespace: str, name: str, *, replicas: int, container: str, image: str,
+                  port: int, target_port: int | str, container_port: int | None = None) -> str:
+    """A Deployment ``name`` of one container and its Service ``name`` (``port`` to
+    ``target_port``), as two YAML documents; with ``container_port`` the container declares
+    it, named ``target_port``. The scenarios' and the lessons' workloads are all of this
+    shape (``app: NAME`` labels, the selector of both).
+    """
+    ports = (f", ports: [{{name: {target_port}, containerPort: {container_port}}}]"
+             if container_port is not None else "")
+    return f"""
+apiVersion: apps/v1
+kind: Deployment
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:
+      containers: [{{name: {container}, image: "{image}"{ports}}}]
+---
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, namespace: {namespace}}}
+spec:
+  selector: {{app: {name}}}
+  ports: [{{port: {port}, targetPort: {target_port}}}]
+"""
+
+
 @checked
 def healthy_cluster(cni: str = "flannel", **kwargs: object) -> Cluster:
     """Three workers with the four pods of the module docstring, on plugin ``cni``.

@@ -22,6 +22,7 @@ from kubenet_lab.cluster import Cluster
 from kubenet_lab.controllers.ingress import match_path
 from kubenet_lab.exceptions import KubenetLabError
 from kubenet_lab.exercises.base import Check, Exercise
+from kubenet_lab.scenarios import workload_yaml
 
 __all__ = ["DOCS_INGRESS_PATHS", "DOCS_REQUESTS", "EXERCISES", "GATEWAY", "SHOP_ROUTE",
            "lesson_cluster"]
@@ -270,25 +271,8 @@ ECHO_IMAGE = "registry.k8s.io/gateway-api/echo-basic:v1.5.1"
 
 def _echo(namespace: str, name: str, replicas: int = 1) -> str:
     """A Deployment of the echo server and its Service, port 80 to the server's 3000."""
-    return f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: {name}, namespace: {namespace}}}
-spec:
-  replicas: {replicas}
-  selector: {{matchLabels: {{app: {name}}}}}
-  template:
-    metadata: {{labels: {{app: {name}}}}}
-    spec:
-      containers: [{{name: echo, image: {ECHO_IMAGE}}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: {name}, namespace: {namespace}}}
-spec:
-  selector: {{app: {name}}}
-  ports: [{{port: 80, targetPort: 3000}}]
-"""
+    return workload_yaml(namespace, name, replicas=replicas, container="echo",
+                         image=ECHO_IMAGE, port=80, target_port=3000)
 
 
 def lesson_cluster() -> Cluster:
