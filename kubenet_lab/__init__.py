@@ -26,15 +26,18 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "course": ("EnvironmentReport", "Requirement", "environment_report",),
     "dataplane.runtime": ("Runtime",),
     "exceptions": (
-        "AddressExhaustedError", "ConflictError", "KubenetLabError", "ManifestError",
+        "AddressExhaustedError", "ConflictError", "KubenetLabError", "LinuxUnavailableError",
+        "ManifestError",
         "NotFoundError", "ProgressFileError", "UnschedulableError", "UnsupportedKindError",
     ),
+    "analysis.kube_proxy_size": ("kube_proxy_size",),
     "exercises": ("NOT_ANSWERED", "exercise", "exercise_list",),
     "exercises.base": ("Check", "Exercise", "Feedback",),
     "exercises.progress": ("Progress", "progress", "reset_progress",),
     "model.cloud": ("ConfigMap", "LoadBalancer", "NatGateway", "Subnet", "Vpc",),
     "model.config": ("ClusterConfig",),
     "model.deployment": ("Deployment",),
+    "model.kube_proxy_size": ("KubeProxySize",),
     "model.ingress": (
         "Ingress", "IngressBackend", "IngressClass", "IngressPath", "IngressRule", "IngressTLS",
     ),
@@ -61,7 +64,7 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "model.verification": ("NetworkModelReport", "Problem", "RuleCheck",),
     "scenarios": (
         "BROKEN_CLUSTERS", "CniComparison", "CniComparisonRow", "broken_cluster",
-        "compare_cni_plugins", "healthy_cluster",
+        "compare_cni_plugins", "healthy_cluster", "scale_cluster", "scale_manifests",
     ),
     "tools.kubectl": (
         "human_duration", "kubectl_command", "kubectl_describe", "kubectl_get_endpointslices",
@@ -76,8 +79,8 @@ _EXPORTS: dict[str, tuple[str, ...]] = {
     "views.policy": ("draw_reachability", "reachability_html", "reachability_text",),
     "views.policy_widgets": ("PolicyPlayground",),
     "views.services": (
-        "draw_chain_walk", "draw_internet_traffic", "draw_kube_proxy_scaling",
-        "draw_load_balancing", "kube_proxy_scaling",
+        "draw_chain_walk", "draw_internet_traffic", "draw_kube_proxy_growth",
+        "draw_kube_proxy_scaling", "draw_load_balancing", "kube_proxy_scaling",
     ),
     "views.text": ("hop_text", "network_model_text", "trace_text", "traffic_text",),
     "views.widgets": ("TraceExplorer", "TraceStepper",),
@@ -86,6 +89,8 @@ _WHERE = {name: module for module, names in _EXPORTS.items() for name in names}
 
 
 def __getattr__(name: str) -> _Any:
+    if name == "linux":  # the lab on the real kernel (kubenet_lab.linux), on first use
+        return importlib.import_module("kubenet_lab.linux")
     module = _WHERE.get(name)
     if module is None:
         raise AttributeError(f"module 'kubenet_lab' has no attribute {name!r}")

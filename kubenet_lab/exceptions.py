@@ -15,7 +15,9 @@ Hierarchy::
     │                                   a CIDR has no free block or address left
     ├── UnschedulableError (RuntimeError)
     │                                   no node can run a pod
-    └── ProgressFileError (ValueError)  the learner's progress file is not the lab's
+    ├── ProgressFileError (ValueError)  the learner's progress file is not the lab's
+    └── LinuxUnavailableError (RuntimeError)
+                                        kubenet_lab.linux needs Linux, root and its tools
 
 Every error carries the object it is about (``obj``, e.g. ``"Pod x/a"``), the field
 (``field``, e.g. ``"spec.containers[0].ports[0].containerPort"``) and the offending
@@ -50,6 +52,7 @@ __all__ = [
     "AddressExhaustedError",
     "ConflictError",
     "KubenetLabError",
+    "LinuxUnavailableError",
     "ManifestError",
     "NotFoundError",
     "ProgressFileError",
@@ -314,3 +317,10 @@ class UnschedulableError(KubenetLabError, RuntimeError):
 class ProgressFileError(KubenetLabError, ValueError):
     """The file ``kl.progress()`` keeps the solved exercises in cannot be read or is not
     the lab's JSON; the message names the file and how to start it anew."""
+
+
+class LinuxUnavailableError(KubenetLabError, RuntimeError):
+    """``kubenet_lab.linux`` cannot build the cluster from real kernel objects here: it
+    needs Linux, root (network namespaces, veth pairs, bridges, VXLAN devices) and the
+    tools ``ip``, ``iptables-restore`` and ``nft``; the message names what is missing.
+    Also raised when a command inside one of the lab's namespaces fails."""

@@ -48,7 +48,7 @@ from ipaddress import IPv4Address
 from kubenet_lab.cluster import Cluster
 from kubenet_lab.dataplane.cni import plugin
 from kubenet_lab.exceptions import NotFoundError
-from kubenet_lab.model.arguments import checked
+from kubenet_lab.model.arguments import check_count, checked
 
 __all__ = [
     "BROKEN_CLUSTERS",
@@ -57,6 +57,8 @@ __all__ = [
     "broken_cluster",
     "compare_cni_plugins",
     "healthy_cluster",
+    "scale_cluster",
+    "scale_manifests",
 ]
 
 #: The plugin setups ``compare_cni_plugins`` compares by default.
@@ -76,11 +78,13 @@ BROKEN_CLUSTERS = {
 
 
 def workload_yaml(namespace: str, name: str, *, replicas: int, container: str, image: str,
-                  port: int, target_port: int | str, container_port: int | None = None) -> str:
+                  port: int, target_port: int | str, container_port: int | None = None,
+                  services: int = 1) -> str:
     """A Deployment ``name`` of one container and its Service ``name`` (``port`` to
     ``target_port``), as two YAML documents; with ``container_port`` the container declares
-    it, named ``target_port``. The scenarios' and the lessons' workloads are all of this
-    shape (``app: NAME`` labels, the selector of both).
+    it, named ``target_port``; with ``services`` above 1, more Services of the same pods,
+    ``name-1``, ``name-2``, ... The scenarios' and the lessons' workloads are all of this
+    shape (``app: NAME`` labels, the selector of all).
     """
     ports = (f", ports: [{{name: {target_port}, containerPort: {container_port}}}]"
              if container_port is not None else "")
@@ -95,14 +99,65 @@ spec:
     metadata: {{labels: {{app: {name}}}}}
     spec:
       containers: [{{name: {container}, image: "{image}"{ports}}}]
----
+""" + "".join(f"""---
 apiVersion: v1
 kind: Service
-metadata: {{name: {name}, namespace: {namespace}}}
+metadata: {{name: {name}{f"-{i}" if i else ""}, namespace: {namespace}}}
 spec:
   selector: {{app: {name}}}
   ports: [{{port: {port}, targetPort: {target_port}}}]
-"""
+""" for i in range(services))
+
+
+#: The subnets of ``scale_cluster``: a /19 of the VPC holds 8,187 nodes (AWS reserves five
+#: addresses), a /11 cluster CIDR 8,192 podCIDRs of /24: room for the 5,000 nodes of the
+#: large-cluster guide ("Considerations for large clusters": at most 5,000 nodes, 150,000
+#: pods, 110 pods per node).
+SCALE_SUBNETS = {"private_subnet": "10.0.32.0/19", "cluster_cidr": "10.128.0.0/11"}
+
+
+@checked
+def scale_manifests(deployments: int, *, replicas: int = 150,
+                    services_per_deployment: int = 10) -> list[str]:
+    """The YAML documents of ``scale_cluster``'s workload, ten Deployments with their
+    Services to a document list (one ``apply`` each: an apply holds at most 50,000
+    values). Deployment ``d<i>`` runs ``replicas`` nginx pods listening on 8080; its
+    Services ``d<i>``, ``d<i>-1``, ... send port 80 to them.
+
+    >>> docs = scale_manifests(12, replicas=3, services_per_deployment=2)
+    >>> len(docs), docs[0].count("kind: Deployment"), docs[0].count("kind: Service")
+    (2, 10, 20)
+    """
+    check_count("scale_manifests", "deployments", deployments, 1, 100_000)
+    check_count("scale_manifests", "replicas", replicas, 1, 10_000)
+    check_count("scale_manifests", "services_per_deployment", services_per_deployment, 1, 100)
+    one = [workload_yaml("default", f"d{i}", replicas=replicas, container="web",
+                         image="nginx:1.27", port=80, target_port="http", container_port=8080,
+                         services=services_per_deployment) for i in range(deployments)]
+    return ["---".join(one[i:i + 10]) for i in range(0, deployments, 10)]
+
+
+@checked
+def scale_cluster(nodes: int = 500, deployments: int = 100, *, replicas: int = 150,
+                  services_per_deployment: int = 10, kube_proxy_mode: str = "iptables",
+                  ) -> Cluster:
+    """A cluster at scale: ``nodes`` nodes (the control plane one of them) in
+    ``SCALE_SUBNETS``, and ``scale_manifests``' Deployments and Services. The defaults
+    make 15,000 pods and 1,000 Services; ``scale_cluster(5000, 1000)`` is the large-cluster
+    guide's limits, 150,000 pods, with 10,000 Services (kube-proxy's rule of thumb), which
+    ``tests/benchmark.py --scale`` measures.
+
+    >>> c = scale_cluster(4, 2, replicas=3, services_per_deployment=2)
+    >>> len(c.nodes), c.get("Deployment", "d1")["status"]["readyReplicas"], len(c.services)
+    (4, 3, 6)
+    """
+    check_count("scale_cluster", "nodes", nodes, 2, 8187)
+    c = Cluster(workers=nodes - 1, kube_proxy_mode=kube_proxy_mode,  # type: ignore[arg-type]
+                **SCALE_SUBNETS)
+    for doc in scale_manifests(deployments, replicas=replicas,
+                               services_per_deployment=services_per_deployment):
+        c.apply(doc)
+    return c
 
 
 @checked

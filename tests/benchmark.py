@@ -28,6 +28,17 @@ Prints:
   and a second node, and the median trace to a ClusterIP at 10 and at 10,000 Services in
   each kube-proxy mode, with the rules the first packet meets. ``--nftables``.
 
+- issue 16: ``--scale``: the documented large-cluster limits against a small cluster, in one
+  run, each size in its own interpreter (so its peak memory is its own): 100 nodes, 3,000
+  pods, 200 Services and 5,000 nodes, 150,000 pods, 10,000 Services (Deployments of 150
+  replicas, ten Services selecting each). Build cost per pod, the median pod-to-pod and
+  ClusterIP traces, ``iptables_save`` on a first and a second node, ``nft list table ip
+  kube-proxy`` (the same workload in nftables mode), ``verify_network_model``, the peak
+  memory, and the ratios large/small; then ``tests/benchmark_policies.py``'s truth table
+  with 2,000 NetworkPolicies over 150,000 pods, checked pair by pair on 100,000 pairs.
+  ``--scale-size SIZE MODE`` prints one size's figures in one kube-proxy mode as JSON
+  (what ``--scale`` runs four times).
+
 ``--compare`` runs the redesign's figures (issue 9) for another checkout (say, a ``git
 worktree`` of the commit before) and for this one, each in a fresh interpreter,
 alternating between the two, and prints a table of the medians and their ratios; ``import
@@ -327,6 +338,145 @@ def nftables_figures() -> None:
               f"{medians[mode, 10_000] / medians[mode, 10]:.2f}")
 
 
+# ---------------------------------------------------------------- issue 16: scale
+#: (nodes, Deployments of 150 replicas, Services per Deployment) of the two sizes.
+SCALE_SIZES = {"small": (100, 20, 10), "large": (5000, 1000, 10)}
+
+
+def scale_cluster(size: str, mode: str = "iptables"):
+    """The cluster of one size, the seconds its nodes take to join, and the seconds of
+    its build: the apply of every Deployment and Service (``kl.scale_manifests``)."""
+    import kubenet_lab as kl
+    from kubenet_lab.scenarios import SCALE_SUBNETS
+
+    nodes, deployments, services = SCALE_SIZES[size]
+    kl.Cluster()  # the modules load on first use: outside the timing
+    docs = kl.scale_manifests(deployments, services_per_deployment=services)
+    start = time.perf_counter()  # kl.scale_cluster(nodes, deployments), in two timed steps
+    c = kl.Cluster(workers=nodes - 1, kube_proxy_mode=mode, **SCALE_SUBNETS)
+    joined = time.perf_counter()
+    for doc in docs:
+        c.apply(doc)
+    return c, joined - start, time.perf_counter() - joined
+
+
+def _pairs(c, runs: int, seed: int = 16) -> list[tuple[Any, Any]]:
+    import random
+
+    rng = random.Random(seed)
+    pods = [p for p in c.pods if p.namespace == "default"]
+    return [(rng.choice(pods), rng.choice(pods)) for _ in range(runs)]
+
+
+def _timed_median(calls) -> float:
+    times = []
+    for call in calls:
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def _clusterip_traces(c, pairs) -> float:
+    """The median trace from each pair's first pod to a Service's cluster IP."""
+    ips = [s.cluster_ip for s in c.services if s.namespace == "default" and s.name != "kubernetes"]
+    chosen = [(a, ips[i * 7919 % len(ips)]) for i, (a, _) in enumerate(pairs)]
+    return _timed_median(lambda a=a, ip=ip: c.trace(a.ref, ip, port=80) for a, ip in chosen)
+
+
+def scale_size(size: str, mode: str) -> dict[str, float]:
+    """One size's figures in one kube-proxy mode (seconds, counts, peak memory in MB)."""
+    import resource
+
+    out: dict[str, float] = {}
+    c, out[f"nodes join ({mode})"], out[f"build ({mode})"] = scale_cluster(size, mode)
+    pods = len([p for p in c.pods if p.namespace == "default"])
+    out[f"build per pod ({mode})"] = out[f"build ({mode})"] / pods
+    # the tables first, from nothing, as kube-proxy's first sync: a trace before them
+    # would build the rules of the Services it touches (a larger share in the small one)
+    if mode == "iptables":
+        for key, node in (("iptables_save first node", "node-1"),
+                          ("iptables_save second node", "node-2")):
+            start = time.perf_counter()
+            text = c.iptables_save(node)
+            out[key] = time.perf_counter() - start
+        out["iptables_save lines"] = text.count("\n")
+    else:
+        for key, node in (("nft list first node", "node-1"), ("nft list second node", "node-2")):
+            start = time.perf_counter()
+            text = c.exec(node, "nft list table ip kube-proxy")
+            out[key] = time.perf_counter() - start
+        out["nft list lines"] = text.count("\n")
+    del text
+    pairs = _pairs(c, 300)
+    c.trace(pairs[0][0].ref, pairs[0][1].ref, port=8080)  # the snapshot: outside the medians
+    if mode == "iptables":
+        out["pods"], out["services"] = pods, len(c.services)
+        out["pod-to-pod trace"] = _timed_median(
+            lambda a=a, b=b: c.trace(a.ref, b.ref, port=8080) for a, b in pairs)
+        out["ClusterIP trace (iptables)"] = _clusterip_traces(c, pairs)
+        start = time.perf_counter()
+        report = c.verify_network_model()
+        out["verify_network_model"] = time.perf_counter() - start
+        out["verify traces"] = report.traces
+        out["verify holds"] = float(report.ok)
+    else:
+        out["ClusterIP trace (nftables)"] = _clusterip_traces(c, pairs)
+    out[f"peak MB ({mode})"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+#: Figures the issue bounds: (name, what the ratio large/small may be at most, and why).
+SCALE_BOUNDS = {
+    "build per pod (iptables)": (1.5, "cost per pod"),
+    "build per pod (nftables)": (1.5, "cost per pod"),
+    "pod-to-pod trace": (1.5, "median"),
+    "ClusterIP trace (iptables)": (1.5, "median"),
+    "ClusterIP trace (nftables)": (1.5, "median"),
+    "iptables_save first node": (60.0, "50x the Services"),
+    "nft list first node": (60.0, "50x the Services"),
+}
+
+
+def _shown(key: str, value: float) -> str:
+    if any(w in key for w in ("lines", "traces", "holds", "MB", "pods", "services")):
+        return f"{value:,.0f}"
+    return f"{value * 1000:,.3f} ms"
+
+
+def scale_figures() -> None:
+    """Issue 16: both sizes in fresh interpreters, then the table of figures and ratios."""
+    import json
+
+    results: dict[str, dict[str, float]] = {size: {} for size in SCALE_SIZES}
+    for size in SCALE_SIZES:
+        for mode in ("iptables", "nftables"):  # one cluster per interpreter: its own peak
+            done = subprocess.run([sys.executable, __file__, "--scale-size", size, mode],
+                                  check=True, stdout=subprocess.PIPE, text=True)
+            results[size].update(json.loads(done.stdout.strip().splitlines()[-1]))
+    small, large = results["small"], results["large"]
+    print("| figure | 100 nodes, 3,000 pods, 200 Services | 5,000 nodes, 150,000 pods, "
+          "10,000 Services | large / small | bound |")
+    print("| --- | ---: | ---: | ---: | --- |")
+    for key in small:
+        a, b = small[key], large[key]
+        ratio = b / a if a else float("nan")
+        bound = SCALE_BOUNDS.get(key)
+        mark = "" if bound is None else (
+            f"<= {bound[0]:g} ({bound[1]}): {'ok' if ratio <= bound[0] else 'EXCEEDED'}")
+        print(f"| {key} | {_shown(key, a)} | {_shown(key, b)} | {ratio:.2f} | {mark} |")
+    for size, r in results.items():
+        print(f"{size}: second node / first node: iptables_save "
+              f"{r['iptables_save second node'] / r['iptables_save first node']:.3f}, nft "
+              f"{r['nft list second node'] / r['nft list first node']:.3f}")
+    print("peak memory of the large cluster and its tables: "
+          f"{large['peak MB (iptables)']:,.0f} MB in iptables mode, "
+          f"{large['peak MB (nftables)']:,.0f} MB in nftables mode (bound: 4,096 MB)")
+    from benchmark_policies import main as policy_main  # the policy world builds its own
+
+    policy_main([])
+
+
 # ---------------------------------------------------------------- issue 9: before / after
 def _figures() -> dict[str, Any]:
     """The redesign's figures, each a function returning seconds."""
@@ -415,7 +565,14 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if "--figure" in sys.argv:
+    if "--scale-size" in sys.argv:
+        import json
+
+        at = sys.argv.index("--scale-size")
+        print(json.dumps(scale_size(sys.argv[at + 1], sys.argv[at + 2])))
+    elif "--scale" in sys.argv:
+        scale_figures()
+    elif "--figure" in sys.argv:
         print(_figures()[sys.argv[sys.argv.index("--figure") + 1]]())
     elif "--gateway" in sys.argv:
         gateway_figures()

@@ -150,3 +150,16 @@ def test_5000_workers_build():
     assert last.ip == str(IPv4Address("10.0.32.4") + 5000)  # 10.0.51.140
     assert last.pod_cidr == str(ip_network((int(IPv4Address("10.128.0.0")) + 5000 * 256, 24)))
     assert len({n.pod_cidr for n in c.nodes}) == 5001
+
+
+def test_workers_get_the_addresses_of_joins_one_at_a_time():
+    """``Cluster(workers=N)`` allocates in one pass what N ``add_node`` calls get: the
+    next free address of the subnet and the next free podCIDR, in order."""
+    at_once = kl.Cluster(workers=40)
+    one_by_one = kl.Cluster()
+    for i in range(1, 41):
+        one_by_one.add_node(f"node-{i}")
+    assert ([(n.name, n.ip, n.pod_cidr) for n in at_once.nodes]
+            == [(n.name, n.ip, n.pod_cidr) for n in one_by_one.nodes])
+    assert at_once.node("node-40").pod_cidr == "10.244.40.0/24"
+    assert at_once.node("node-40").ip == "10.0.1.44"  # .0-.3 reserved, .4 the control plane

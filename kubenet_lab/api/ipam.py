@@ -25,7 +25,7 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from ipaddress import IPv4Address, IPv4Network
 from typing import TYPE_CHECKING
 
@@ -39,6 +39,8 @@ __all__ = [
     "bridge_ip",
     "check_ip_free",
     "first_free_block",
+    "free_blocks",
+    "free_node_ips",
     "next_node_ip",
     "next_pod_cidr",
     "next_pod_ip",
@@ -128,20 +130,34 @@ def first_free_block(cluster_cidr: IPv4Network, mask: int,
     ...     "10.244.0.0")), int(IPv4Address("10.244.1.127")))]))
     '10.244.2.0/24'
     """
+    return next(free_blocks(cluster_cidr, mask, spans), None)
+
+
+def free_blocks(cluster_cidr: IPv4Network, mask: int,
+                spans: Iterable[tuple[int, int]]) -> Iterator[IPv4Network]:
+    """Every ``/mask`` block of ``cluster_cidr`` that overlaps none of ``spans``, in
+    order: what the allocator hands out to nodes that join one after another (one sort
+    of the taken spans for all of them, so ``kubeadm join`` of 5,000 nodes is linear).
+
+    >>> from ipaddress import ip_network
+    >>> [str(b) for b in free_blocks(ip_network("10.244.0.0/22"), 24, [(int(IPv4Address(
+    ...     "10.244.1.0")), int(IPv4Address("10.244.1.255")))])]
+    ['10.244.0.0/24', '10.244.2.0/24', '10.244.3.0/24']
+    """
     base, end = int(cluster_cidr.network_address), int(cluster_cidr.broadcast_address)
     size = 2 ** (32 - mask)
     candidate = base
     for start, stop in sorted(s for s in spans if s[1] >= base and s[0] <= end):
-        if stop < candidate:
-            continue
-        if start > candidate + size - 1:
-            break
-        candidate = base + (stop + 1 - base + size - 1) // size * size
+        while stop >= candidate and start > candidate + size - 1:  # free blocks before it
+            yield IPv4Network((candidate, mask))
+            candidate += size
+        if stop >= candidate:
+            candidate = base + (stop + 1 - base + size - 1) // size * size
         if candidate > end:
-            return None
-    if candidate + size - 1 <= end:
-        return IPv4Network((candidate, mask))
-    return None
+            return
+    while candidate + size - 1 <= end:
+        yield IPv4Network((candidate, mask))
+        candidate += size
 
 
 def pod_ip_range(pod_cidr: IPv4Network) -> tuple[int, int]:
@@ -191,11 +207,9 @@ def next_pod_ip(
 
 def next_node_ip(subnet: IPv4Network, in_use: Collection[int]) -> IPv4Address:
     """The next address of a VPC subnet after the cloud's reserved ones (.0-.3, last)."""
-    first = int(subnet.network_address) + 4
-    last = int(subnet.broadcast_address) - 1
-    for candidate in range(first, last + 1):
-        if candidate not in in_use:
-            return IPv4Address(candidate)
+    found = next(free_node_ips(subnet, in_use), None)
+    if found is not None:
+        return found
     raise AddressExhaustedError(
         "Subnet",
         "cidr",
@@ -203,6 +217,17 @@ def next_node_ip(subnet: IPv4Network, in_use: Collection[int]) -> IPv4Address:
         "has no free address for another node",
         fix="remove a node or give the VPC a larger subnet",
     )
+
+
+def free_node_ips(subnet: IPv4Network, in_use: Collection[int]) -> Iterator[IPv4Address]:
+    """The free addresses of a VPC subnet in order, after the reserved ones; ``in_use``
+    is read as the addresses are taken, so nodes that join one after another each take
+    the next one without a scan from the start."""
+    first = int(subnet.network_address) + 4
+    last = int(subnet.broadcast_address) - 1
+    for candidate in range(first, last + 1):
+        if candidate not in in_use:
+            yield IPv4Address(candidate)
 
 
 def check_ip_free(store: StoreView, obj: str, field: str, addr: IPv4Address) -> None:

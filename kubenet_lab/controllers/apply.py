@@ -34,7 +34,9 @@ from kubenet_lab.controllers.pods import create_pod
 from kubenet_lab.controllers.replicaset import set_deployment
 from kubenet_lab.controllers.services import store_service
 from kubenet_lab.exceptions import NotFoundError, UnsupportedKindError
+from kubenet_lab.model.bulk import paused_collector
 from kubenet_lab.model.names import suggest
+from kubenet_lab.model.progress_bar import ProgressBar
 
 if TYPE_CHECKING:
     from kubenet_lab.model.store import Store
@@ -65,10 +67,21 @@ def apply(store: Store, src: Any) -> list[Any]:
     """Apply every object of ``src`` in order, all or nothing; return what was applied."""
     with store.transaction():
         applied: list[Any] = []
-        for doc in load_documents(src):
-            applied.append(_handler(doc)(store, doc))
+        docs = list(load_documents(src))
+        with ProgressBar("apply", len(docs), unit="objects",
+                         work=sum(map(_work, docs))) as bar, paused_collector():
+            for doc in docs:
+                applied.append(_handler(doc)(store, doc))
+                bar.advance()
         gateway.reconcile(store)
         return applied
+
+
+def _work(doc: Mapping[str, Any]) -> int:
+    """About how much work a document is: a Deployment is its pods."""
+    spec = doc.get("spec")
+    replicas = spec.get("replicas") if isinstance(spec, Mapping) else None
+    return replicas if isinstance(replicas, int) and replicas > 0 else 1
 
 
 def _handler(doc: Mapping[str, Any]) -> Callable[[Store, Mapping[str, Any]], Any]:

@@ -121,13 +121,18 @@ def service_endpoints(view: StoreView, svc: Service, sp: ServicePort
     Each entry is ``(ip, port, node, target)``; ``target`` is ``"Pod ns/name"`` or
     ``"Node name"``.
     """
-    key = ("service-endpoints", svc.ref, sp.name, sp.protocol, sp.port)
+    # What the list depends on: Services that select the same pods to the same target
+    # port share one (ten Services of one Deployment, 150 endpoints each, are one list)
+    key: tuple[Any, ...] = ("service-endpoints", svc.ref, sp.name, sp.protocol, sp.port)
+    if svc.selector and svc.type != "ExternalName":
+        key = ("service-endpoints-of", svc.namespace, tuple(sorted(svc.selector.items())),
+               svc.publish_not_ready_addresses, sp.target_port, sp.protocol)
 
     def build() -> tuple[tuple[str, int, str, str], ...]:
         if svc.type == "ExternalName":
             return ()
         if svc.selector is None and svc.ref == "default/kubernetes":
-            cp = next(n for n in view.nodes if n.control_plane)
+            cp = view.control_plane()
             return ((cp.ip, APISERVER_PORT, cp.name, f"Node {cp.name}"),)
         out = []
         for pod in _selected(view, svc):
@@ -151,7 +156,7 @@ def endpoint_slices(view: StoreView, svc: Service) -> list[EndpointSlice]:
     if svc.type == "ExternalName" or (svc.selector is None and svc.ref != "default/kubernetes"):
         return []
     if svc.selector is None:
-        cp = next(n for n in view.nodes if n.control_plane)
+        cp = view.control_plane()
         return [EndpointSlice(svc.namespace, slice_name(svc, 0), svc.ref,
                               (("https", APISERVER_PORT, "TCP"),),
                               (Endpoint(cp.ip, cp.name, f"Node {cp.name}"),))]

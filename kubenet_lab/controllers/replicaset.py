@@ -42,11 +42,22 @@ def template_hash(dep: Deployment) -> str:
 
 
 def create_replica(store: Store, dep: Deployment) -> Pod:
-    """Create one more pod of a Deployment, named as its ReplicaSet would."""
+    """Create one more pod of a Deployment, named as its ReplicaSet would.
+
+    The five-character suffix of ``generateName`` can collide (27^5 names: in a
+    Deployment of 150 replicas about once in 1,300); kube-apiserver then draws another
+    name, up to seven times (KEP-4420 RetryGenerateName, on by default since 1.31, GA in
+    1.32: staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go,
+    ``maxNameGenerationCreateAttempts``), and so does the lab.
+    """
     count = store.next_replica_index(dep.ref)
     rs = f"{dep.name}-{dep.template_hash}"
-    digest = hashlib.sha256(f"{dep.namespace}/{rs}#{count}".encode()).digest()
-    suffix = "".join(SAFE_ALPHABET[b % len(SAFE_ALPHABET)] for b in digest[:5])
+    key = f"{dep.namespace}/{rs}#{count}"
+    for attempt in range(8):
+        digest = hashlib.sha256((key if attempt == 0 else f"{key}/{attempt}").encode()).digest()
+        suffix = "".join(SAFE_ALPHABET[b % len(SAFE_ALPHABET)] for b in digest[:5])
+        if not store.has_pod(f"{dep.namespace}/{rs}-{suffix}"):
+            break
     labels = {**dep.template_labels, "pod-template-hash": dep.template_hash}
     return create_pod(
         store, f"{dep.namespace}/{rs}-{suffix}", labels=labels, containers=dep.containers,

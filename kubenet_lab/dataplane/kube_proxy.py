@@ -54,13 +54,14 @@ runtime's seeded generator.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, NamedTuple
 
 from kubenet_lab.controllers.endpointslice import endpoint_hints, node_zone, service_endpoints
+from kubenet_lab.model.bulk import base32_prefix, paused_collector
+from kubenet_lab.model.progress_bar import ProgressBar
 
 if TYPE_CHECKING:
     from kubenet_lab.model.node import Node
@@ -75,6 +76,7 @@ __all__ = [
     "Rule",
     "ServiceRules",
     "endpoint_chain_name",
+    "endpoint_count",
     "iptables_save",
     "is_service_address",
     "kube_proxy_tables",
@@ -110,7 +112,7 @@ def port_proto_hash(port_name: str, protocol: str) -> str:
     'XPGD46QRK7WJZT7O'
     """
     digest = hashlib.sha256((port_name + protocol.lower()).encode()).digest()
-    return base64.b32encode(digest[:10]).decode()  # 10 bytes = the first 16 characters
+    return base32_prefix(digest, 16)
 
 
 def service_chain_name(prefix: str, port_name: str, protocol: str) -> str:
@@ -122,7 +124,6 @@ def service_chain_name(prefix: str, port_name: str, protocol: str) -> str:
     return prefix + port_proto_hash(port_name, protocol)
 
 
-@lru_cache(maxsize=200_000)
 def endpoint_chain_name(port_name: str, protocol: str, endpoint: str) -> str:
     """``KUBE-SEP-`` chain of one endpoint (``"ip:port"``).
 
@@ -130,7 +131,7 @@ def endpoint_chain_name(port_name: str, protocol: str, endpoint: str) -> str:
     'KUBE-SEP-SXIVWICOYRO3J4NJ'
     """
     digest = hashlib.sha256((port_name + protocol.lower() + endpoint).encode()).digest()
-    return "KUBE-SEP-" + base64.b32encode(digest[:10]).decode()
+    return "KUBE-SEP-" + base32_prefix(digest, 16)
 
 
 @lru_cache(maxsize=1024)
@@ -221,21 +222,22 @@ class ServiceRules:
     filter_nodeports: list[Rule] = field(default_factory=list)
     chains: dict[str, list[Rule]] = field(default_factory=dict)
     endpoints: dict[str, tuple[str, int, str, str]] = field(default_factory=dict)
-    text: list[tuple[str, str, list[str]]] | None = None  # (table, chain, rules), on first use
 
-    def rendered(self) -> list[tuple[str, str, list[str]]]:
-        """``(table, chain, rules as iptables-save prints them)`` of this port's rules."""
-        if self.text is None:
-            text = [(table, chain, [r.text() for r in rules]) for table, chain, rules in (
-                ("nat", "KUBE-SERVICES", self.nat_services),
-                ("nat", "KUBE-NODEPORTS", self.nat_nodeports),
-                ("filter", "KUBE-SERVICES", self.filter_services),
-                ("filter", "KUBE-EXTERNAL-SERVICES", self.filter_external),
-                ("filter", "KUBE-NODEPORTS", self.filter_nodeports)) if rules]
-            text += [("nat", chain, [r.text() for r in rules])
-                     for chain, rules in self.chains.items()]
-            self.text = text
-        return self.text
+    def rendered(self) -> tuple[list[tuple[str, str, tuple[str, ...]]],
+                                list[tuple[str, str, tuple[str, ...]]]]:
+        """This port's rules as ``iptables-save`` prints them: ``(table, shared chain,
+        rules)`` for the rules in kube-proxy's shared chains, and ``(chain,
+        declaration, rules)`` for the port's own chains (all in the nat table)."""
+        text = Rule.text
+        shared = [(table, chain, tuple(map(text, rules))) for table, chain, rules in (
+            ("nat", "KUBE-SERVICES", self.nat_services),
+            ("nat", "KUBE-NODEPORTS", self.nat_nodeports),
+            ("filter", "KUBE-SERVICES", self.filter_services),
+            ("filter", "KUBE-EXTERNAL-SERVICES", self.filter_external),
+            ("filter", "KUBE-NODEPORTS", self.filter_nodeports)) if rules]
+        own = [(chain, f":{chain} - [0:0]", tuple(map(text, rules)))
+               for chain, rules in self.chains.items()]
+        return shared, own
 
 
 def _proxied(view: StoreView) -> list[tuple[Service, ServicePort, str]]:
@@ -259,12 +261,14 @@ def proxied(view: StoreView) -> list[tuple[Service, ServicePort, str]]:
     return _proxied(view)
 
 
-def _large(view: StoreView) -> bool:
-    def build() -> bool:
-        total = sum(len(service_endpoints(view, s, p)) for s, p, _ in _proxied(view))
-        return total > LARGE_CLUSTER_ENDPOINTS
+def endpoint_count(view: StoreView) -> int:
+    """The endpoints of every Service port kube-proxy handles, summed."""
+    return view.cached("kp-endpoints", lambda: sum(
+        len(service_endpoints(view, s, p)) for s, p, _ in _proxied(view)))
 
-    return view.cached("kp-large", build)
+
+def _large(view: StoreView) -> bool:
+    return endpoint_count(view) > LARGE_CLUSTER_ENDPOINTS
 
 
 def topology_mode(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> str:
@@ -300,12 +304,28 @@ def topology_endpoints(view: StoreView, node: Node, svc: Service, sp: ServicePor
     return eps
 
 
-def service_block(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> ServiceRules:
+def _block_key(node: Node, svc: Service, sp: ServicePort) -> tuple[str, int, str, str | None]:
+    """A port's rules are the same on every node unless a policy keeps traffic local."""
     local_policy = svc.internal_traffic_policy == "Local" or (
         svc.external_traffic_policy == "Local" and sp.node_port is not None) or (
         svc.traffic_distribution is not None)
-    key = ("kp-block", svc.ref, sp.port, sp.protocol, node.name if local_policy else None)
-    return view.cached(key, lambda: _build_block(view, node, svc, sp))
+    return svc.ref, sp.port, sp.protocol, node.name if local_policy else None
+
+
+def service_block(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> ServiceRules:
+    """The rules of one Service port on ``node``, as records the walk evaluates."""
+    return view.cached(("kp-block", *_block_key(node, svc, sp)),
+                       lambda: _build_block(view, node, svc, sp))
+
+
+def _service_text(view: StoreView, node: Node, svc: Service, sp: ServicePort
+                  ) -> tuple[list[tuple[str, str, tuple[str, ...]]],
+                             list[tuple[str, str, tuple[str, ...]]]]:
+    """``service_block(...).rendered()``, kept for every node that shares it; the
+    records themselves are kept only for the ports a walk has asked about, since
+    10,000 Services of 150 endpoints make 4.5 million of them."""
+    return view.cached(("kp-text", *_block_key(node, svc, sp)),
+                       lambda: _build_block(view, node, svc, sp).rendered())
 
 
 def _build_block(view: StoreView, node: Node, svc: Service, sp: ServicePort) -> ServiceRules:
@@ -513,7 +533,16 @@ def iptables_save(view: StoreView, node: Node) -> str:
         out.append("COMMIT")
         return "\n".join(out) + "\n"
 
-    return view.cached(("kp-save", node.name), render)
+    # Nodes whose ports all have the same rules (no policy keeps traffic local) have the
+    # same text: at 10,000 Services it is hundreds of megabytes, so it is kept once.
+    return view.cached(("kp-save", node.name if _node_specific(view) else None), render)
+
+
+def _node_specific(view: StoreView) -> bool:
+    """Does some Service port have rules of its own on each node (``_block_key``)?"""
+    return view.cached("kp-node-specific", lambda: any(
+        _block_key(view.control_plane(), svc, sp)[3] is not None
+        for svc, sp, _ in _proxied(view)))
 
 
 def _tables(view: StoreView, node: Node) -> dict[str, tuple[tuple[str, ...], tuple[str, ...]]]:
@@ -533,29 +562,44 @@ def _tables(view: StoreView, node: Node) -> dict[str, tuple[tuple[str, ...], tup
             rule.text())
     filt["KUBE-FORWARD"].extend(r.text() for r in _FORWARD_RULES)
     tables = {"nat": nat, "filter": filt}
-    for svc, sp, _ in _proxied(view):
-        for table, chain, lines in service_block(view, node, svc, sp).rendered():
-            target = tables[table]
-            shared = target.get(chain)
-            if shared is None:
-                target[chain] = lines  # the port's own chain (read, never extended)
-            else:
-                shared += lines
+    own: dict[str, tuple[str, tuple[str, ...]]] = {}
+    ports = _proxied(view)
+    with ProgressBar(f"kube-proxy rules of {node.name}", len(ports), unit="Service ports",
+                     work=endpoint_count(view) // 4) as bar, paused_collector():
+        for svc, sp, _ in ports:
+            shared, chains = _service_text(view, node, svc, sp)
+            for table, chain, lines in shared:
+                tables[table][chain] += lines
+            for chain, declaration, lines in chains:
+                own[chain] = (declaration, lines)
+            bar.advance()
     nat["KUBE-SERVICES"].append(
         f'-A KUBE-SERVICES -m comment --comment "{NODEPORTS_COMMENT}" -m addrtype '
         "--dst-type LOCAL -j KUBE-NODEPORTS")
-    return {"filter": _table(builtin_filter, filt), "nat": _table(builtin_nat, nat)}
+    with paused_collector():
+        return {"filter": _table(builtin_filter, filt, {}),
+                "nat": _table(builtin_nat, nat, own)}
 
 
-def _table(builtin: dict[str, list[str]], chains: dict[str, list[str]]
+def _table(builtin: dict[str, list[str]], chains: dict[str, list[str]],
+           own: dict[str, tuple[str, tuple[str, ...]]]
            ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    names = sorted(chains)
+    """Declarations and rules, both in chain name order; ``own`` are the Service
+    ports' chains, each with its declaration."""
+    names = sorted([*chains, *own])
     rules: list[str] = []
     for lines in builtin.values():
         rules += lines
+    decls = []
     for c in names:
-        rules += chains[c]
-    return tuple(f":{c} - [0:0]" for c in names), tuple(rules)
+        lines = chains.get(c)
+        if lines is None:
+            declaration, lines = own[c]
+            decls.append(declaration)
+        else:
+            decls.append(f":{c} - [0:0]")
+        rules += lines
+    return tuple(decls), tuple(rules)
 
 
 def service_index(view: StoreView) -> tuple[dict, dict]:

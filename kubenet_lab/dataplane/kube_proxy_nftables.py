@@ -68,15 +68,15 @@ printed without ``expires`` (the lab has no clock). The ``Service`` record has n
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import ipaddress
-from dataclasses import dataclass, field
-from functools import lru_cache
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, NamedTuple
 
 from kubenet_lab.controllers.endpointslice import service_endpoints
-from kubenet_lab.dataplane.kube_proxy import service_index, topology_endpoints
+from kubenet_lab.dataplane.kube_proxy import endpoint_count, service_index, topology_endpoints
+from kubenet_lab.model.bulk import base32_prefix, paused_collector
+from kubenet_lab.model.progress_bar import ProgressBar
 
 if TYPE_CHECKING:
     from kubenet_lab.model.node import Node
@@ -166,15 +166,13 @@ def priority_text(hook: str, prio: int) -> str:
 
 
 # ---------------------------------------------------------------- names
-@lru_cache(maxsize=400_000)
 def hash_and_truncate(name: str) -> str:
     """``hashAndTruncate``: 8 base32 characters of sha256(name), a dash, the name.
 
     >>> hash_and_truncate("ns1/svc1/tcp/p80")
     'ULMVA6XW-ns1/svc1/tcp/p80'
     """
-    digest = base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()
-    out = digest[:8] + "-" + name
+    out = base32_prefix(hashlib.sha256(name.encode()).digest(), 8) + "-" + name
     if len(out) > CHAIN_NAME_BASE_MAX:
         out = out[:CHAIN_NAME_BASE_MAX - 3] + "..."
     return out
@@ -518,17 +516,50 @@ def cluster_ips(view: StoreView) -> frozenset[str]:
         s.cluster_ip for s, _ in _ports(view)))
 
 
+def _node_specific(view: StoreView) -> bool:
+    """Does some Service port have chains of its own on each node (``service_port_block``)?"""
+    return view.cached("kpn-node-specific", lambda: any(
+        _local_policy(svc, sp) for svc, sp in _ports(view)))
+
+
 def kube_proxy_table(view: StoreView, node: Node) -> KubeProxyTable:
-    """The whole table of ``node`` (cached per Store generation)."""
+    """The whole table of ``node`` (cached per Store generation). Unless a port's traffic
+    policy is Local, every node's table is the same but for the node's own address in
+    ``nodeport-ips``: it is built once, and each node's shares its chains and maps."""
     def build() -> KubeProxyTable:
-        fixed, sets = _setup(view)
-        by_name = {s.name: s for s in sets}
+        if _node_specific(view):
+            return _build_table(view, node, f"kube-proxy nftables table of {node.name}")
+        shared = _shared_table(view)
+        sets = dict(shared.sets)
+        nodeport_ips = sets["nodeport-ips"]
+        sets["nodeport-ips"] = replace(nodeport_ips, elements={
+            **nodeport_ips.elements, (node.ip,): (None, None)})
+        return KubeProxyTable(sets, shared.chains, shared.endpoints)
+
+    return view.cached(("kpn-table", node.name), build)
+
+
+def _shared_table(view: StoreView) -> KubeProxyTable:
+    """The table every node has when no port is node-specific, ``nodeport-ips`` empty."""
+    return view.cached(("kpn-table", None), lambda: _build_table(
+        view, None, "kube-proxy nftables table (every node)"))
+
+
+def _build_table(view: StoreView, node: Node | None, what: str) -> KubeProxyTable:
+    """``syncProxyRules`` for ``node`` (None: any node, the ports being node-neutral)."""
+    fixed, sets = _setup(view)
+    by_name = {s.name: s for s in sets}
+    if node is not None:
         by_name["nodeport-ips"].elements[(node.ip,)] = (None, None)
-        chains = {c.name: c for c in fixed}
-        endpoints: dict[str, tuple[str, int, str, str]] = {}
-        affinity: list[NftSet] = []
-        for svc, sp in _ports(view):
-            b = service_port_block(view, node, svc, sp)
+    where = node if node is not None else view.control_plane()
+    chains = {c.name: c for c in fixed}
+    endpoints: dict[str, tuple[str, int, str, str]] = {}
+    affinity: list[NftSet] = []
+    ports = _ports(view)
+    with ProgressBar(what, len(ports), unit="Service ports",
+                     work=endpoint_count(view) // 4) as bar, paused_collector():
+        for svc, sp in ports:
+            b = service_port_block(view, where, svc, sp)
             for map_name, elems in b.elements.items():
                 by_name[map_name].elements.update(elems)
             for name, timeout in b.affinity:
@@ -537,11 +568,10 @@ def kube_proxy_table(view: StoreView, node: Node) -> KubeProxyTable:
             for c in b.chains:
                 chains[c.name] = c
             endpoints.update(b.endpoints)
-        all_sets = {s.name: s for s in sets}
-        all_sets.update((s.name, s) for s in affinity)
-        return KubeProxyTable(all_sets, chains, endpoints)
-
-    return view.cached(("kpn-table", node.name), build)
+            bar.advance()
+    all_sets = {s.name: s for s in sets}
+    all_sets.update((s.name, s) for s in affinity)
+    return KubeProxyTable(all_sets, chains, endpoints)
 
 
 # ---------------------------------------------------------------- nft list
@@ -628,17 +658,38 @@ def _chain_text(c: NftChain) -> list[str]:
 
 def _static_text(view: StoreView, node: Node) -> tuple[list[str], dict[int, NftSet]]:
     """The table as text, one object a piece (cached); affinity sets whose members the
-    runtime knows are rendered again at listing time."""
+    runtime knows are rendered again at listing time. A node whose table is the shared
+    one (``kube_proxy_table``) takes the shared pieces with its own ``nodeport-ips``."""
     def render() -> tuple[list[str], dict[int, NftSet]]:
-        t = kube_proxy_table(view, node)
+        with paused_collector():
+            if _node_specific(view):
+                return _render(kube_proxy_table(view, node))[:2]
+            own = kube_proxy_table(view, node).sets["nodeport-ips"]
+            pieces, dynamic, at = view.cached(("kpn-text", None),
+                                              lambda: _render(_shared_table(view)))
+            pieces = list(pieces)
+            pieces[at] = "\n".join(_set_text(own)) + "\n"
+            return pieces, dynamic
+
+    def _render(t: KubeProxyTable) -> tuple[list[str], dict[int, NftSet], int]:
         pieces = ['table ip kube-proxy {\n\tcomment "rules for kube-proxy"\n']
         dynamic: dict[int, NftSet] = {}
+        at = 0
         for s in t.sets.values():
             if s.flags:
                 dynamic[len(pieces)] = s
+            if s.name == "nodeport-ips":
+                at = len(pieces)
             pieces.append("\n".join(_set_text(s)) + "\n")
-        pieces += ["\n".join(_chain_text(c)) + "\n" for c in t.chains.values()]
-        return pieces, dynamic
+        # a Service port's chains are the same objects on every node that shares them:
+        # their text is made once (kept with the chain, so its id stays its own)
+        texts: dict[int, tuple[NftChain, str]] = view.cached("kpn-chain-text", dict)
+        for c in t.chains.values():
+            known = texts.get(id(c))
+            if known is None:
+                known = texts[id(c)] = (c, "\n".join(_chain_text(c)) + "\n")
+            pieces.append(known[1])
+        return pieces, dynamic, at
 
     return view.cached(("kpn-text", node.name), render)
 

@@ -326,7 +326,7 @@ def connection_end(view: StoreView, ref: str) -> Connection:
         if owner.startswith("Pod "):
             return Connection(ref, view.pod(owner[4:]))
         return Connection(ref, None, owner[5:] if owner.startswith("Node ") else None)
-    if "/" not in ref and ref in {n.name for n in view.nodes}:
+    if "/" not in ref and view.has_node(ref):
         return Connection(view.node(ref).ip, None, ref)
     pod = view.pod(ref)
     return Connection(pod.ip, pod)
@@ -354,7 +354,7 @@ def _resolve_name(view: StoreView, src: Connection, dst: str) -> tuple[str, str]
 def _is_dns_name(view: StoreView, ref: str) -> bool:
     """As ``trace`` reads a destination (walk.endpoints.resolve_destination): a name
     without a slash that is no node, and has a dot or names no pod of ``default``."""
-    return ("/" not in ref and not is_ip(ref) and ref not in {n.name for n in view.nodes}
+    return ("/" not in ref and not is_ip(ref) and not view.has_node(ref)
             and ("." in ref or not view.has_pod(f"default/{ref}")))
 
 

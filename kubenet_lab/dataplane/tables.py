@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kubenet_lab.dataplane.cni import CNIPlugin, mac_address, plugin, sort_routes
+from kubenet_lab.dataplane.routing import route_lookup
 
 if TYPE_CHECKING:
     from kubenet_lab.dataplane.runtime import Runtime
@@ -79,6 +80,14 @@ class Dataplane:
             return apply_route_edits(routes, edits) if edits else routes
 
         return self.view.cached(("routes", node.name, edits), build)
+
+    def route(self, node: Node, ip: str) -> Route | None:
+        """The route the node's kernel picks for ``ip`` (``ip route get``): the same as
+        ``route_lookup(node_routes(node), ip)``, without building a table of one route
+        per node unless ``ip route`` edits changed it."""
+        if self.runtime.route_edits(node.name):
+            return route_lookup(self.node_routes(node), ip)
+        return self.plugin.route(self.view, node, ip)
 
     def pod_routes(self, pod: Pod) -> tuple[Route, ...]:
         """The routing table inside a pod (``ip route`` in its network namespace)."""

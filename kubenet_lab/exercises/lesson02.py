@@ -15,7 +15,6 @@ from ipaddress import IPv4Address, ip_network
 from typing import Any
 
 from kubenet_lab.cluster import Cluster
-from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.exercises.base import Check, Exercise
 from kubenet_lab.model.packet import IPv4
 from kubenet_lab.model.trace import Trace
@@ -48,8 +47,8 @@ def _outer_hint(answer: Any, t: Trace) -> str:
 
 
 def _covering(cluster: Cluster, node: str, target: str) -> Any:
-    return route_lookup(cluster.dataplane().node_routes(cluster.node(node)),
-                        str(ip_network(cluster.node(target).pod_cidr).network_address + 2))
+    inside = ip_network(cluster.node(target).pod_cidr).network_address + 2
+    return cluster.dataplane().route(cluster.node(node), str(inside))
 
 
 def route_hint(answer: Any, cluster: Cluster) -> str:

@@ -23,10 +23,9 @@ evaluation of tiers is in ``kubenet_lab.dataplane.policy``.
 
 from __future__ import annotations
 
-import operator
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from kubenet_lab.model.address import cidr_span, ip_int
 
@@ -314,7 +313,35 @@ class Verdict:
     reason: str
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+#: The largest table (in pods) whose n x n matrices, text, HTML, heatmap and graph the
+#: lab builds: 5,000 pods are 25 million entries. Beyond it ask ``allowed`` (one pair)
+#: or ``count`` (the totals), which read the classes.
+MAX_MATRIX_PODS = 5000
+
+
+def _bits_of(flags: Iterable[bool]) -> int:
+    out = 0
+    for k, f in enumerate(flags):
+        if f:
+            out |= 1 << k
+    return out
+
+
+def _transpose(rows: tuple[int, ...]) -> tuple[int, ...]:
+    """The transpose of a square bit matrix given as one int per row: rows with the same
+    value are transposed together, so a table with few distinct rows costs little."""
+    same: dict[int, int] = {}
+    for k, row in enumerate(rows):
+        same[row] = same.get(row, 0) | 1 << k
+    out = [0] * len(rows)
+    for row, who in same.items():
+        while row:
+            low = row & -row
+            out[low.bit_length() - 1] |= who
+            row ^= low
+    return tuple(out)
+
+
 class Reachability:
     """The truth table of pod-to-pod connections on one port, as policies decide it.
 
@@ -327,54 +354,244 @@ class Reachability:
     IP stays on ``lo`` inside its network namespace, where no node hook sees the packet
     ("a pod cannot block access to itself", kubernetes.io network-policies). A pod must
     still listen on the port for a connection to succeed; ``Cluster.trace`` shows that.
+
+    The record holds **classes** of pods, not pairs: pods no policy can tell apart (same
+    namespace, the labels selectors read, ipBlock memberships, named ports) share a class,
+    ``pod_class[i]`` is pod ``i``'s, and per class ``class_egress[c]`` is the bit set of
+    the classes it may send to and ``class_ingress[c]`` of those it accepts from. Two
+    different pods of one class are judged like any two pods; only a pod to itself is the
+    diagonal rule. So 150,000 pods in 1,000 classes take a few megabytes, ``allowed`` is
+    two dict lookups and two bit tests, and ``count`` sums class sizes. The n x n
+    matrices ``egress``, ``ingress`` and ``combined`` (and ``table``, ``graph``, the text,
+    HTML and heatmap views) are built on first use and kept, up to ``MAX_MATRIX_PODS``
+    pods; beyond that they raise ``ManifestError`` naming the size.
+
+    ``Reachability(pods, port, protocol, egress, ingress, enforced, enforcer, policies)``
+    takes explicit n x n matrices (each pod its own class); the analysis builds it with
+    ``Reachability.from_classes``. The record is frozen; two tables are equal when they
+    cover the same pods, port, protocol and enforcement and agree on every pair.
+
+    >>> r = kl.Reachability.from_classes(("x/a", "x/b", "x/c"), 80, "TCP", (0, 0, 1),
+    ...                                  (0b10, 0b11), (0b11, 0b11))
+    >>> r.classes, r.allowed("x/a", "x/b"), r.allowed("x/a", "x/a"), r.allowed("x/c", "x/a")
+    (2, False, True, True)
+    >>> r.count(), r.egress[0]
+    ((7, 2), (True, False, True))
     """
+
+    __slots__ = ("_cache", "_index", "class_egress", "class_ingress", "class_sizes",
+                 "enforced", "enforcer", "pod_class", "pods", "policies", "port", "protocol")
 
     pods: tuple[str, ...]
     port: int
     protocol: str
-    egress: tuple[tuple[bool, ...], ...]
-    ingress: tuple[tuple[bool, ...], ...]
-    enforced: bool = True
-    enforcer: str | None = None
-    policies: int = 0
-    combined: tuple[tuple[bool, ...], ...] = field(default=(), repr=False)
+    enforced: bool
+    enforcer: str | None
+    policies: int
+    pod_class: tuple[int, ...]
+    class_egress: tuple[int, ...]
+    class_ingress: tuple[int, ...]
+    class_sizes: tuple[int, ...]
 
-    def __post_init__(self) -> None:
-        if not self.combined and self.pods:
-            both = tuple(er if er == ir else tuple(map(operator.and_, er, ir))
-                         for er, ir in zip(self.egress, self.ingress, strict=True))
-            object.__setattr__(self, "combined", both)
+    def __init__(self, pods: Iterable[str], port: int, protocol: str,
+                 egress: Sequence[Sequence[bool]], ingress: Sequence[Sequence[bool]],
+                 enforced: bool = True, enforcer: str | None = None, policies: int = 0,
+                 combined: Sequence[Sequence[bool]] | None = None) -> None:
+        refs = tuple(pods)
+        n = len(refs)
+        given = {"egress": egress, "ingress": ingress}
+        if combined:
+            given["combined"] = combined
+        rows: dict[str, tuple[tuple[bool, ...], ...]] = {}
+        for which, matrix in given.items():
+            m = tuple(tuple(bool(x) for x in row) for row in matrix)
+            if len(m) != n or any(len(row) != n for row in m):
+                raise _error(which, [len(row) for row in m][:4] or 0,
+                             f"is not a {n} x {n} matrix (one row and one column per pod)",
+                             "give one row of booleans per pod, one entry per pod")
+            bad = next((k for k in range(n) if not m[k][k]), None)
+            if bad is not None:
+                raise _error(f"{which}[{bad}][{bad}]", False,
+                             f"would block pod {refs[bad]} from itself",
+                             "the diagonal is always allowed: a pod's traffic to its own "
+                             "IP stays on lo, where no policy applies")
+            rows[which] = m
+        if "combined" in rows and rows["combined"] != tuple(
+                tuple(a and b for a, b in zip(er, ir, strict=True))
+                for er, ir in zip(rows["egress"], rows["ingress"], strict=True)):
+            raise _error("combined", "(a matrix)", "is not egress AND ingress",
+                         "leave combined out: it is computed from egress and ingress")
+        out_e = tuple(_bits_of(row) for row in rows["egress"])
+        in_by_src = tuple(_bits_of(row) for row in rows["ingress"])
+        self._set(refs, port, protocol, enforced, enforcer, policies, tuple(range(n)),
+                  out_e, _transpose(in_by_src))
+        self._cache.update(rows)
 
-    def _index(self, ref: str) -> int:
-        key = ref if "/" in ref else f"default/{ref}"
+    @classmethod
+    def from_classes(cls, pods: Iterable[str], port: int, protocol: str,
+                     pod_class: Iterable[int], class_egress: Iterable[int],
+                     class_ingress: Iterable[int], enforced: bool = True,
+                     enforcer: str | None = None, policies: int = 0) -> Reachability:
+        """The table from classes: ``pod_class[i]`` is pod ``i``'s class (0 to k-1);
+        bit ``d`` of ``class_egress[s]``: may class ``s`` send to class ``d``; bit ``s``
+        of ``class_ingress[d]``: may class ``d`` accept from class ``s``."""
+        self = cls.__new__(cls)
+        self._set(tuple(pods), port, protocol, enforced, enforcer, policies,
+                  tuple(pod_class), tuple(class_egress), tuple(class_ingress))
+        return self
+
+    def _set(self, pods: tuple[str, ...], port: int, protocol: str, enforced: bool,
+             enforcer: str | None, policies: int, pod_class: tuple[int, ...],
+             class_egress: tuple[int, ...], class_ingress: tuple[int, ...]) -> None:
+        k = len(class_egress)
+        if len(pod_class) != len(pods) or len(class_ingress) != k or any(
+                not 0 <= c < k for c in set(pod_class)):
+            raise _error("pod_class", len(pod_class), f"does not fit {len(pods)} pods in "
+                         f"{k} classes", "give one class per pod, each below the number "
+                         "of classes, and one egress and one ingress set per class")
+        sizes = [0] * k
+        for c in pod_class:
+            sizes[c] += 1
+        index: dict[str, int] = {}
+        for i, ref in enumerate(pods):
+            index.setdefault(ref, i)
+        put = object.__setattr__
+        for name, value in (("pods", pods), ("port", port), ("protocol", protocol),
+                            ("enforced", enforced), ("enforcer", enforcer),
+                            ("policies", policies), ("pod_class", pod_class),
+                            ("class_egress", class_egress), ("class_ingress", class_ingress),
+                            ("class_sizes", tuple(sizes)), ("_index", index),
+                            ("_cache", {})):
+            put(self, name, value)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"Reachability is frozen: cannot set {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Reachability is frozen: cannot delete {name!r}")
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (Reachability.from_classes, (self.pods, self.port, self.protocol,
+                                            self.pod_class, self.class_egress,
+                                            self.class_ingress, self.enforced,
+                                            self.enforcer, self.policies))
+
+    # ------------------------------------------------------------------ one pair
+    @property
+    def classes(self) -> int:
+        """How many classes of pods the table holds."""
+        return len(self.class_egress)
+
+    def _position(self, ref: str) -> int:
+        key = ref if isinstance(ref, str) and "/" in ref else f"default/{ref}"
         try:
-            return self.pods.index(key)
-        except ValueError:
+            return self._index[key]
+        except KeyError:
             from kubenet_lab.exceptions import NotFoundError
 
             raise NotFoundError(f"Pod {key}", None, ref, "is not in this table",
                                 fix="pods are: " + ", ".join(self.pods[:8])) from None
 
+    def class_of(self, ref: str) -> int:
+        """The class of pod ``ref``: pods of one class are judged alike."""
+        return self.pod_class[self._position(ref)]
+
     def allowed(self, src: str, dst: str, direction: str = "both") -> bool:
         """May ``src`` open a connection to ``dst``? ``direction`` is ``"both"``
-        (default), ``"egress"`` or ``"ingress"``."""
-        i, j = self._index(src), self._index(dst)
+        (default), ``"egress"`` or ``"ingress"``. Two dict lookups and bit tests, however
+        large the table."""
+        i, j = self._position(src), self._position(dst)
+        if direction not in _DIRECTIONS:
+            raise _error("direction", direction, "is not a direction",
+                         "use 'both', 'egress' or 'ingress'")
+        if i == j:
+            return True
+        s, d = self.pod_class[i], self.pod_class[j]
         if direction == "egress":
-            return self.egress[i][j]
+            return bool(self.class_egress[s] >> d & 1)
         if direction == "ingress":
-            return self.ingress[i][j]
-        return self.egress[i][j] and self.ingress[i][j]
+            return bool(self.class_ingress[d] >> s & 1)
+        return bool(self.class_egress[s] >> d & 1 and self.class_ingress[d] >> s & 1)
+
+    # ------------------------------------------------------------------ totals
+    def _class_rows(self, which: str) -> tuple[int, ...]:
+        """Per source class, the bit set of destination classes allowed in ``which``."""
+        _which(which)
+        if which == "egress":
+            return self.class_egress
+        key = ("rows", which)
+        if key not in self._cache:
+            by_src = _transpose(self.class_ingress)
+            self._cache[key] = by_src if which == "ingress" else tuple(
+                e & i for e, i in zip(self.class_egress, by_src, strict=True))
+        return self._cache[key]
+
+    def count(self, which: str = "combined") -> tuple[int, int]:
+        """(allowed, blocked) entries of the n x n table, from the class sizes: each
+        allowed class pair counts size x size, and a class not allowed to itself still
+        has its pods' diagonal allowed."""
+        key = ("count", which)
+        if key not in self._cache:
+            rows = self._class_rows(which)
+            by_size: dict[int, int] = {}
+            for c, s in enumerate(self.class_sizes):
+                by_size[s] = by_size.get(s, 0) | 1 << c
+            masks = list(by_size.items())
+            yes = 0
+            for c, row in enumerate(rows):
+                if row:
+                    yes += self.class_sizes[c] * sum(s * (row & m).bit_count()
+                                                     for s, m in masks)
+                if not row >> c & 1:
+                    yes += self.class_sizes[c]
+            self._cache[key] = (yes, len(self.pods) ** 2 - yes)
+        return self._cache[key]
+
+    # ------------------------------------------------------------------ n x n views
+    def _matrix(self, which: str) -> tuple[tuple[bool, ...], ...]:
+        _which(which)
+        if which in self._cache:
+            return self._cache[which]
+        n = len(self.pods)
+        if n > MAX_MATRIX_PODS:
+            raise _error(which, n, f"pods make a {n:,} x {n:,} matrix ({n * n:,} entries); "
+                         f"the lab builds the n x n tables, text, HTML, heatmap and graph "
+                         f"up to {MAX_MATRIX_PODS:,} pods",
+                         "ask r.allowed(src, dst) for a pair or r.count() for the totals "
+                         "(both read the classes), or narrow the table with "
+                         "reachability(pods=...) or namespaces=[...]")
+        rows, k = self._class_rows(which), self.classes
+        shared: dict[int, tuple[bool, ...]] = {}  # one row per class, shared by its pods
+        out = []
+        for i, c in enumerate(self.pod_class):
+            row = shared.get(c)
+            if row is None:
+                flags = [bool(rows[c] >> d & 1) for d in range(k)]
+                row = shared[c] = tuple([flags[d] for d in self.pod_class])
+            if not row[i]:  # the pod to itself: the diagonal rule
+                row = (*row[:i], True, *row[i + 1:])
+            out.append(row)
+        self._cache[which] = table = tuple(out)
+        return table
+
+    @property
+    def egress(self) -> tuple[tuple[bool, ...], ...]:
+        """``egress[i][j]``: may pod ``i`` send to pod ``j``? (Built on first use.)"""
+        return self._matrix("egress")
+
+    @property
+    def ingress(self) -> tuple[tuple[bool, ...], ...]:
+        """``ingress[i][j]``: may pod ``j`` accept from pod ``i``? (Built on first use.)"""
+        return self._matrix("ingress")
+
+    @property
+    def combined(self) -> tuple[tuple[bool, ...], ...]:
+        """Both: the connection from pod ``i`` to pod ``j`` is allowed."""
+        return self._matrix("combined")
 
     def table(self, which: str = "combined") -> tuple[tuple[bool, ...], ...]:
         """One of the three matrices by name."""
-        return {"combined": self.combined, "egress": self.egress,
-                "ingress": self.ingress}[which]
-
-    def count(self, which: str = "combined") -> tuple[int, int]:
-        """(allowed, blocked) entries."""
-        rows = self.table(which)
-        yes = sum(sum(r) for r in rows)
-        return yes, len(self.pods) ** 2 - yes
+        return self._matrix(which)
 
     def graph(self, which: str = "combined") -> nx.DiGraph:
         """The table as a networkx directed graph: every pod is a vertex (with its
@@ -390,13 +607,36 @@ class Reachability:
         """
         import networkx as nx
 
+        rows = self.table(which)
         g = nx.DiGraph(port=self.port, protocol=self.protocol, which=which)
         for ref in self.pods:
             g.add_node(ref, namespace=ref.split("/", 1)[0])
-        rows = self.table(which)
         g.add_edges_from((src, dst) for i, src in enumerate(self.pods)
                          for j, dst in enumerate(self.pods) if i != j and rows[i][j])
         return g
+
+    # ------------------------------------------------------------------ equality, text
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reachability):
+            return NotImplemented
+        if self is other:
+            return True
+        if _identity(self) != _identity(other):
+            return False
+        joint: dict[tuple[int, int], int] = {}  # (class here, class there): pods
+        for pair in zip(self.pod_class, other.pod_class, strict=True):
+            joint[pair] = joint.get(pair, 0) + 1
+        for (a, b), size in joint.items():
+            for (c, d) in joint:
+                if (a, b) == (c, d) and size == 1:
+                    continue  # a single pod to itself: the diagonal, allowed in both
+                if (self.class_egress[a] >> c & 1) != (other.class_egress[b] >> d & 1) or (
+                        self.class_ingress[c] >> a & 1) != (other.class_ingress[d] >> b & 1):
+                    return False
+        return True
+
+    def __hash__(self) -> int:
+        return hash(_identity(self))
 
     def text(self, which: str = "combined") -> str:
         from kubenet_lab.views.policy import reachability_text
@@ -404,6 +644,9 @@ class Reachability:
         return reachability_text(self, which)
 
     def __str__(self) -> str:
+        if len(self.pods) > MAX_MATRIX_PODS:
+            return (f"{self!r}: {self.classes:,} classes; too many pods to print "
+                    f"(over {MAX_MATRIX_PODS:,}): ask allowed(src, dst) or count()")
         return self.text("combined")
 
     def __repr__(self) -> str:
@@ -411,10 +654,32 @@ class Reachability:
         return (f"<Reachability {len(self.pods)} pods, {self.protocol}/{self.port}: "
                 f"{yes} allowed, {no} blocked>")
 
-    def _repr_html_(self) -> str:
+    def _repr_html_(self) -> str | None:
+        if len(self.pods) > MAX_MATRIX_PODS:
+            return None  # IPython shows the repr instead
         from kubenet_lab.views.policy import reachability_html
 
         return reachability_html(self)
+
+
+_DIRECTIONS = ("both", "combined", "egress", "ingress")
+
+
+def _identity(r: Reachability) -> tuple[Any, ...]:
+    """What a table is about: two tables are equal when these match and every pair does."""
+    return (r.pods, r.port, r.protocol, r.enforced, r.enforcer, r.policies)
+
+
+def _which(which: str) -> str:
+    if which not in ("combined", "egress", "ingress"):
+        raise _error("which", which, "is not a table", "use 'combined', 'egress' or 'ingress'")
+    return which
+
+
+def _error(where: str, value: object, problem: str, fix: str) -> Exception:
+    from kubenet_lab.exceptions import ManifestError
+
+    return ManifestError("Reachability", where, value, problem, fix=fix)
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,6 +102,7 @@ class StoreView:
     config: ClusterConfig
     _objects: dict[str, dict[str, Any]]
     _pods_by_node: dict[str, dict[str, None]]
+    _pods_by_owner: dict[str, dict[str, None]]
     _ip_owner: dict[int, str]
     _service_ips: dict[int, str]
     _node_ports: dict[int, str]
@@ -168,6 +169,51 @@ class StoreView:
             self._objects["Node"].values(),
             key=lambda n: (not n.control_plane, natural_key(n.name)))))
 
+    def control_plane(self) -> Node:
+        """The first control-plane node (kubeadm's ``init`` node)."""
+        return self.cached_for("Node", "control-plane", lambda: next(
+            n for n in self.nodes if n.control_plane))
+
+    def node_at(self, ip: str) -> Node | None:
+        """The node holding ``ip`` (its private or public address), or None; one lookup,
+        not a scan of the nodes."""
+        owner = self.owner_of(ip)
+        if owner is None or not owner.startswith("Node "):
+            return None
+        return self._objects["Node"].get(owner[5:])
+
+    def pod_cidr_owners(self, ip: str) -> tuple[Node, ...]:
+        """The nodes whose podCIDR contains ``ip``, in ``nodes`` order: one, or none, as
+        kube-controller-manager's allocator hands each podCIDR out once (a cluster
+        broken on purpose may give two nodes the same); an index by network address,
+        built once while the nodes do not change, not a scan of the nodes."""
+        index: dict[int, dict[int, tuple[Node, ...]]] = self.cached_for(
+            "Node", "pod-cidr-index", self._pod_cidr_index)
+        try:
+            addr = int(IPv4Address(ip))
+        except ValueError:
+            return ()
+        found: tuple[Node, ...] = ()
+        for length, nets in index.items():
+            found += nets.get(addr & ((0xFFFFFFFF << (32 - length)) & 0xFFFFFFFF), ())
+        return found
+
+    def _pod_cidr_index(self) -> dict[int, dict[int, tuple[Node, ...]]]:
+        index: dict[int, dict[int, tuple[Node, ...]]] = {}
+        for node in self.nodes:
+            if node.pod_cidr:
+                net, _, length = node.pod_cidr.partition("/")
+                nets = index.setdefault(int(length), {})
+                nets[_ip(net)] = (*nets.get(_ip(net), ()), node)
+        return index
+
+    @property
+    def pod_removals(self) -> int:
+        """How many times a pod has left a node (deleted or moved) in this Store: a
+        derived table that assumes loads only grow (the scheduler's queue) is rebuilt
+        when this changes."""
+        return self._state.get("pod-removals", 0)
+
     def node_count(self) -> int:
         """How many nodes there are, without listing them in order."""
         return len(self._objects["Node"])
@@ -210,7 +256,8 @@ class StoreView:
 
     def pods_owned_by(self, owner: str) -> list[Pod]:
         """The pods whose ``owner`` is ``owner`` (``"Deployment ns/name"``), oldest first."""
-        return [p for p in self._objects["Pod"].values() if p.owner == owner]
+        pods = self._objects["Pod"]
+        return [pods[k] for k in self._pods_by_owner.get(owner, {})]
 
     def pod_count(self, node: str) -> int:
         """How many pods run on ``node``."""
@@ -407,14 +454,15 @@ class Snapshot(StoreView):
     """One generation of a Store, read-only; derived tables are cached on it for good."""
 
     def __init__(self, config: ClusterConfig, generation: int,
-                 tables: tuple[dict, dict, dict, dict, dict, dict]) -> None:
-        """A copy of ``tables``: the objects, the pods of each node, the address owners,
-        the cluster IPs, the node ports and the other state (``Store.snapshot``)."""
-        objects, pods_by_node, ip_owner, service_ips, node_ports, state = tables
+                 tables: tuple[dict, dict, dict, dict, dict, dict, dict]) -> None:
+        """A copy of ``tables``: the objects, the pods of each node and of each owner, the
+        address owners, the cluster IPs, the node ports and the other state (``Store.snapshot``)."""
+        objects, pods_by_node, pods_by_owner, ip_owner, service_ips, node_ports, state = tables
         self.config = config
         self.generation = generation
         self._objects = {kind: dict(table) for kind, table in objects.items()}
         self._pods_by_node = {node: dict(pods) for node, pods in pods_by_node.items()}
+        self._pods_by_owner = {owner: dict(pods) for owner, pods in pods_by_owner.items()}
         self._ip_owner = dict(ip_owner)
         self._service_ips = dict(service_ips)
         self._node_ports = dict(node_ports)
@@ -448,6 +496,7 @@ class Store(StoreView):
         self.generation = 0
         self._objects = {kind: {} for kind in KINDS}
         self._pods_by_node = {}
+        self._pods_by_owner = {}
         self._ip_owner = {}
         self._service_ips = {}
         self._node_ports = {}
@@ -482,8 +531,8 @@ class Store(StoreView):
     def snapshot(self) -> Snapshot:
         """The current generation, read-only (one copy per generation)."""
         return self.cached("snapshot", lambda: Snapshot(self.config, self.generation, (
-            self._objects, self._pods_by_node, self._ip_owner, self._service_ips,
-            self._node_ports, self._state)))
+            self._objects, self._pods_by_node, self._pods_by_owner, self._ip_owner,
+            self._service_ips, self._node_ports, self._state)))
 
     # ------------------------------------------------------------------ mutators
     def put(self, obj: T) -> T:
@@ -494,6 +543,8 @@ class Store(StoreView):
         old = table.get(key)
         self._changed(kind)
         if old is not None:
+            if kind == "Pod" and old.node != obj.node:
+                self._count_pod_removal()
             self._unindex(old, obj)
         self._set(table, key, obj)
         self._index(obj, old)
@@ -512,6 +563,8 @@ class Store(StoreView):
         table = self._objects[kind]
         old = table[key]
         self._changed(kind)
+        if kind == "Pod":
+            self._count_pod_removal()
         self._unindex(old, None)
         self._delete(table, key)
         self._delete(self._state["meta"], (kind, key))
@@ -570,6 +623,9 @@ class Store(StoreView):
                 self._copied = {}
 
     # ------------------------------------------------------------------ internals
+    def _count_pod_removal(self) -> None:
+        self._set(self._state, "pod-removals", self._state.get("pod-removals", 0) + 1)
+
     def _changed(self, kind: str | None = None) -> None:
         self.generation += 1
         self._cache = {}
@@ -612,7 +668,8 @@ class Store(StoreView):
     def _entries(self, obj: Any) -> list[tuple[dict, Any, Any]]:
         """The index entries a record has: ``(index, key, value)``."""
         if isinstance(obj, Pod):
-            return [(self._pods_by_node.get(obj.node, {}), obj.ref, None),
+            owned = [(self._pods_by_owner.get(obj.owner, {}), obj.ref, None)] if obj.owner else []
+            return [(self._pods_by_node.get(obj.node, {}), obj.ref, None), *owned,
                     (self._ip_owner, _ip(obj.ip), f"Pod {obj.ref}")]
         if isinstance(obj, Node):
             out = [(self._pods_by_node, obj.name, self._pods_by_node.get(obj.name, {})),
@@ -633,8 +690,11 @@ class Store(StoreView):
         return []
 
     def _index(self, obj: Any, old: Any) -> None:
-        if isinstance(obj, Pod) and obj.node not in self._pods_by_node:
-            self._set(self._pods_by_node, obj.node, {})
+        if isinstance(obj, Pod):
+            if obj.node not in self._pods_by_node:
+                self._set(self._pods_by_node, obj.node, {})
+            if obj.owner and obj.owner not in self._pods_by_owner:
+                self._set(self._pods_by_owner, obj.owner, {})
         for table, key, value in self._entries(obj):
             if table.get(key, _MISSING) is not value and table.get(key, _MISSING) != value:
                 self._set(table, key, value)

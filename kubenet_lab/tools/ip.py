@@ -214,8 +214,9 @@ def _link_details(iface: Any, ctx: Context) -> str:
     link show flannel.1``): ``vxlan id 1 local 10.0.0.1 dev abc srcport 0 0 dstport 8472
     nolearning ttl auto ageing 300 udpcsum noudp6zerocsumtx noudp6zerocsumrx``. Bridge
     timers (``gc_timer``) are shown at 0.00; the bridge's own ``nf_call_iptables`` is 0
-    (the br_netfilter sysctl is what applies); flannel's ports have ``hairpin on`` (its
-    CNI config's ``hairpinMode: true``)."""
+    (the br_netfilter sysctl is what applies); a bridge port shows ``hairpin on`` only
+    when the plugin set it (``BridgeFamily.hairpin``: flannel's CNI config's
+    ``hairpinMode: true``; the bridge plugin's ``hairpinMode``, false by default)."""
     kind = iface.kind
     mtu = {"loopback": (0, 0), "ether": (68, 9216)}.get(kind, (68, 65535))
     text = f" promiscuity 0 minmtu {mtu[0]} maxmtu {mtu[1]} "
@@ -254,7 +255,7 @@ def _link_details(iface: Any, ctx: Context) -> str:
                                if i.name == iface.master), iface.mac)
             ports = [i.name for i in ctx.dp.node_interfaces(node) if i.master == iface.master]
             number = ports.index(iface.name) + 1 if iface.name in ports else 1
-            hairpin = "on" if ctx.view.cni == "flannel" else "off"
+            hairpin = "on" if getattr(ctx.dp.plugin, "hairpin", False) else "off"
             bid = f"8000.{bridge_mac}"
             text += (f"\n    bridge_slave state forwarding priority 32 cost 2 hairpin "
                      f"{hairpin} guard off root_block off fastleave off learning on flood on "
@@ -532,10 +533,9 @@ def _ip_route_get(ctx: Context, args: list[str], family: str | None) -> str:
         dst = dst.partition("/")[0]
     dst = "0.0.0.0" if dst == "default" else dst
     if ctx.pod:
-        routes, src = ctx.dp.pod_routes(ctx.pod), ctx.pod.ip
+        route, src = route_lookup(ctx.dp.pod_routes(ctx.pod), dst), ctx.pod.ip
     else:
-        routes, src = ctx.dp.node_routes(ctx.host), None
-    route = route_lookup(routes, dst)
+        route, src = ctx.dp.route(ctx.host, dst), None
     if route is None or route.type != "unicast":
         return warning + ("RTNETLINK answers: Network is unreachable" if route is None else
                           "RTNETLINK answers: Invalid argument")

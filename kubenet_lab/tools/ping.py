@@ -40,7 +40,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from kubenet_lab.dataplane.kube_proxy import service_index
-from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.dataplane.runtime import ConntrackEntry
 from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.exceptions import KubenetLabError
@@ -266,7 +265,7 @@ def _rejecter(ctx: Context) -> str:
     node = ctx.host
     if ctx.pod is None:
         return node.ip
-    back = route_lookup(ctx.dp.node_routes(node), ctx.pod.ip)
+    back = ctx.dp.route(node, ctx.pod.ip)
     return (back.src or ctx.dp.device_address(node, back.dev)) if back else node.ip
 
 

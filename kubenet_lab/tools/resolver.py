@@ -42,7 +42,7 @@ def resolve(ctx: Context, host: str) -> str | None:
         return host
     except ValueError:
         pass
-    if host in {n.name for n in ctx.view.nodes}:
+    if ctx.view.has_node(host):
         return ctx.view.node(host).ip
     answer = dns_lookup(ctx, host)
     return answer[0] if answer else None

@@ -19,7 +19,6 @@ from __future__ import annotations
 from ipaddress import IPv4Address
 from typing import Any
 
-from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.tools.context import Context, fmt_ms, rtt_ms
 from kubenet_lab.tools.options import strtod, strtol, strtoul
 from kubenet_lab.tools.ping import reached
@@ -252,7 +251,7 @@ def _trace(ctx: Context, header: str, dst: str, first: int, max_hops: int,
         if number < first:
             continue
         node = ctx.view.node(hop.node)
-        back = route_lookup(ctx.dp.node_routes(node), src_ip)
+        back = ctx.dp.route(node, src_ip)
         addr = (back.src or ctx.dp.device_address(node, back.dev)
                 if back else node.ip)
         if not ctx.dp.plugin.icmp_time_exceeded:

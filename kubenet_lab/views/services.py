@@ -12,6 +12,8 @@
 - :func:`draw_kube_proxy_scaling`: how many of kube-proxy's rules the first packet of a
   connection meets against the number of Services, in iptables and nftables mode
   (:func:`kube_proxy_scaling` computes it).
+- :func:`draw_kube_proxy_growth`: kube-proxy's listing on one node and the rules a first
+  packet meets, for clusters of different sizes (``kl.kube_proxy_size``).
 
 All return a matplotlib ``Figure`` made without pyplot, and are deterministic for a
 given cluster seed.
@@ -24,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from kubenet_lab.exceptions import ManifestError
 from kubenet_lab.model.arguments import check_count, checked
+from kubenet_lab.views.network import human_bytes
 from kubenet_lab.views.pictures import (
     BAR_H,
     ETH_H,
@@ -51,11 +54,12 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from kubenet_lab.cluster import Cluster
+    from kubenet_lab.model.kube_proxy_size import KubeProxySize
     from kubenet_lab.model.store import StoreView
     from kubenet_lab.model.trace import Trace
 
-__all__ = ["draw_chain_walk", "draw_internet_traffic", "draw_kube_proxy_scaling",
-           "draw_load_balancing", "kube_proxy_scaling"]
+__all__ = ["draw_chain_walk", "draw_internet_traffic", "draw_kube_proxy_growth",
+           "draw_kube_proxy_scaling", "draw_load_balancing", "kube_proxy_scaling"]
 
 
 def _figure(w: float, h: float) -> Figure:
@@ -502,4 +506,51 @@ def draw_kube_proxy_scaling(sizes: tuple[int, ...] = SCALING_SIZES,
     ax.legend(fontsize=SMALL, frameon=False, loc="upper left")
     fig.suptitle("kube-proxy: a new connection to the Service listed last", fontsize=TITLE,
                  x=0.02, ha="left", color=TEXT)
+    return fig
+
+
+@checked
+def draw_kube_proxy_growth(sizes: list[KubeProxySize], ax: Axes | None = None) -> Figure:
+    """What grows with a cluster on one node (``kl.kube_proxy_size`` of each cluster):
+    left, the lines of kube-proxy's listing (``iptables-save`` or ``nft list table ip
+    kube-proxy``); right, the rules a new connection's first packet meets. One bar per
+    cluster, named by its mode and its Service ports and endpoints; both axes
+    logarithmic.
+
+    >>> s = [kl.kube_proxy_size(kl.Cluster(workers=1, kube_proxy_mode=m))
+    ...      for m in ("iptables", "nftables")]
+    >>> fig = kl.draw_kube_proxy_growth(s)
+    >>> [a.get_title() for a in fig.axes]
+    ['lines of the listing on one node', 'rules met by the first packet']
+    """
+    check_count("draw_kube_proxy_growth", "sizes", len(sizes), 1, 8, "draw 1 to 8 clusters")
+    for s in sizes:
+        if type(s).__name__ != "KubeProxySize":
+            raise ManifestError("draw_kube_proxy_growth", "sizes", type(s).__name__,
+                                "is not a KubeProxySize", fix="pass kl.kube_proxy_size(c) "
+                                "of each cluster")
+    styles = {"iptables": (OKABE_ITO["vermillion"], "//"), "nftables": (OKABE_ITO["blue"], "")}
+    fig = _figure(9.4, 0.9 + 0.42 * len(sizes))
+    panels = [fig.add_axes((0.33, 0.2, 0.3, 0.62)), fig.add_axes((0.68, 0.2, 0.3, 0.62))]
+    labels = [f"{s.mode}: {s.service_ports:,} ports, {s.endpoints:,} endpoints" for s in sizes]
+    ys = list(range(len(sizes)))[::-1]
+    for panel, title, values, room in (
+            (panels[0], "lines of the listing on one node", [s.lines for s in sizes], 400),
+            (panels[1], "rules met by the first packet",
+             [s.first_packet_rules for s in sizes], 30)):
+        for y, s, v in zip(ys, sizes, values, strict=True):
+            color, hatch = styles.get(s.mode, (TEXT, ""))
+            panel.barh(y, v, color=color, hatch=hatch, edgecolor="white", height=0.7)
+            text = f"{v:,} ({human_bytes(s.bytes)})" if panel is panels[0] else f"{v:,}"
+            panel.annotate(text, (v, y), xytext=(3, 0), textcoords="offset points",
+                           va="center", fontsize=SMALL, color=TEXT)
+        panel.set_xscale("log")
+        panel.set_xlim(1, max(values) * room)
+        panel.set_title(title, fontsize=SMALL, color=TEXT)
+        panel.set_yticks(ys)
+        panel.set_yticklabels(labels if panel is panels[0] else [])
+        panel.tick_params(labelsize=SMALL)
+        panel.grid(True, axis="x", color="#e5e5e5", linewidth=0.6)
+    fig.suptitle("kube-proxy on one node as the cluster grows", fontsize=TITLE, x=0.02,
+                 ha="left", color=TEXT)
     return fig

@@ -81,8 +81,9 @@ def ipip_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str) -> Ste
     """tunl0: the packet in a second IPv4 header (protocol 4) to the remote node."""
     ip = pkt[IPv4]
     where = Location("node", node.name, TUNNEL_DEVICE)
-    remote = next((n for n in walk.view.nodes if n.ip == route.via and n.name != node.name),
-                  None)
+    remote = walk.view.node_at(route.via) if route.via else None
+    if remote is not None and (remote.ip != route.via or remote.name == node.name):
+        remote = None
     if remote is None:
         walk.drop(where, node.name, f"{how}; no node has the address {route.via}", pkt,
                   f"Dropped: {node.name} tunnels {ip.dst} to {route.via}, which is no node.")
@@ -109,7 +110,7 @@ def calico_vxlan_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str
     ip = pkt[IPv4]
     where = Location("node", node.name, VXLAN_DEVICE)
     plugin = walk.dp.plugin
-    remote = next((n for n in walk.view.nodes if n.name != node.name
+    remote = next((n for n in walk.view.pod_cidr_owners(route.via or "") if n.name != node.name
                    and plugin.vxlan_ip(n) == route.via), None)  # type: ignore[attr-defined]
     if remote is None:
         walk.drop(where, node.name, f"{how}; vxlan.calico has no neighbour entry for "

@@ -22,7 +22,6 @@ bpf/lib/local_delivery.h; facts sheet §3.5):
 from __future__ import annotations
 
 from dataclasses import replace
-from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING
 
 from kubenet_lab.dataplane.cni import mac_address
@@ -96,8 +95,7 @@ def _per_packet_lb(walk: Walk, node: Node, pod: Pod, pkt: Packet, veth: str) -> 
 
 
 def _tunnel_endpoint(walk: Walk, ip: str) -> Node | None:
-    addr = IPv4Address(ip)
-    return next((n for n in walk.view.nodes if addr in ip_network(n.pod_cidr)), None)
+    return next(iter(walk.view.pod_cidr_owners(ip)), None)
 
 
 @handles("veth_to_lxc")

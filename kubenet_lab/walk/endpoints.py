@@ -66,7 +66,7 @@ def resolve_source(view: StoreView, src: str) -> Endpoint:
             pod = view.pod(name)
             return Endpoint(src, pod.ip, pod=pod)
         return Endpoint(src, src, node=view.node(name))
-    if src in {n.name for n in view.nodes}:
+    if view.has_node(src):
         return Endpoint(src, None, node=view.node(src))
     pod = view.pod(src)
     return Endpoint(src, pod.ip, pod=pod)
@@ -91,7 +91,7 @@ def resolve_destination(view: StoreView, dst: str, port: int,
         return Endpoint(dst, "127.0.0.1", loopback=True), port
     if is_ip(host):
         return Endpoint(dst, host), port
-    if "/" not in host and host in {n.name for n in view.nodes}:
+    if "/" not in host and view.has_node(host):
         node = view.node(host)
         return Endpoint(dst, node.ip, node=node), port
     if "/" not in host and ("." in host or not view.has_pod(f"default/{host}")):

@@ -31,6 +31,7 @@ from kubenet_lab.walk.registry import handles
 if TYPE_CHECKING:
     from kubenet_lab.model.node import Node
     from kubenet_lab.model.route import Route
+    from kubenet_lab.model.store import StoreView
 
 __all__ = ["ROUTED_FIX", "eth0_out", "instance_receives", "instance_sends", "wire"]
 
@@ -98,6 +99,12 @@ def wire(walk: Walk, node: Node, remote: Node, pkt: Packet, how: str) -> Packet:
     return framed
 
 
+def _node_with_ip(view: StoreView, ip: str) -> Node | None:
+    """The node whose eth0 has ``ip`` (the one that answers ARP for it)."""
+    node = view.node_at(ip)
+    return node if node is not None and node.ip == ip else None
+
+
 @handles("eth0_out")
 def eth0_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str) -> Step | None:
     """The packet leaves by eth0: to another node of the subnet, or to the VPC router;
@@ -107,12 +114,12 @@ def eth0_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str) -> Ste
     subnet = view.subnet_of(node)
     neighbour = route.via or ip.dst
     if neighbour == subnet.router:
-        target = next((n for n in view.nodes if n.ip == ip.dst), None)
+        target = _node_with_ip(view, ip.dst)
         if target is None:
             walk.egress_node = node.name
             return "leave_vpc", (node, pkt, how)
     else:
-        target = next((n for n in view.nodes if n.ip == neighbour), None)
+        target = _node_with_ip(view, neighbour)
         if target is None:
             walk.drop(Location("node", node.name, "eth0"), node.name,
                       f"{how}; ARP for {neighbour} on eth0 gets no answer", pkt,

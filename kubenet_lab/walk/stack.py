@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 from kubenet_lab.controllers.endpointslice import listening_container
 from kubenet_lab.dataplane.dns import resolv_conf, search_path
-from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.model.node import NODE_PORTS
 from kubenet_lab.model.packet import UDP, IPv4, Packet
 from kubenet_lab.model.trace import Hop, Location
@@ -98,12 +97,12 @@ def from_node(walk: Walk, node: Node) -> Step | None:
         if natted is None:
             return None
         if natted is not pkt:
-            route = route_lookup(dp.node_routes(node), natted[IPv4].dst)
+            route = dp.route(node, natted[IPv4].dst)
             if route is not None:
                 return "output", (node, natted, route, None)
         deliver_to_node(walk, node, pkt, where)
         return None
-    route = route_lookup(dp.node_routes(node), dst_ip)
+    route = dp.route(node, dst_ip)
     if route is None:
         walk.first_ip = walk.src.ip or node.ip
         pkt = walk.first_packet(walk.first_ip, dst_ip, None)
@@ -126,7 +125,7 @@ def from_node(walk: Walk, node: Node) -> Step | None:
         if new_dst in dp.local_addresses(node):
             deliver_to_node(walk, node, pkt, Location("node", node.name, "lo"))
             return None
-        route = route_lookup(dp.node_routes(node), new_dst)
+        route = dp.route(node, new_dst)
         if route is None:  # pragma: no cover - endpoints are pods or nodes
             walk.drop(Location("node", node.name), node.name, f"no route to {new_dst}",
                       pkt, f"Dropped: {node.name} has no route to {new_dst}.")
@@ -147,7 +146,7 @@ def ip_input(walk: Walk, node: Node, pkt: Packet) -> Step | None:
         deliver_to_node(walk, node, pkt, Location(
             "node", node.name, dp.local_device(node, ip.dst)))
         return None
-    route = route_lookup(dp.node_routes(node), ip.dst)
+    route = dp.route(node, ip.dst)
     if route is not None and route.type != "unicast":
         walk.drop(Location("node", node.name), node.name,
                   f"route {route}: the kernel discards the packet", pkt,

@@ -113,7 +113,7 @@ def from_outside(walk: Walk) -> Step | None:
                   "address (a node's public IP or a load balancer's address).")
         return None
     subnet = walk.view.vpc.subnets[0]
-    target = next((n for n in walk.view.nodes if dst_ip in (n.ip, n.public_ip)), None)
+    target = walk.view.node_at(dst_ip)
     where = Location("network", subnet.cidr)
     row = _instance_route(walk.view, subnet.name, dst_ip) if target is None else None
     if row is not None:

@@ -17,7 +17,6 @@ from kubenet_lab.dataplane.cni import (
     mac_address,
     vtep_ip,
 )
-from kubenet_lab.dataplane.routing import route_lookup
 from kubenet_lab.model.packet import UDP, VXLAN, Ethernet, IPv4, Layer, Packet
 from kubenet_lab.model.trace import Location
 from kubenet_lab.walk.engine import Step, Walk, hash_port, ip_part
@@ -52,7 +51,7 @@ def vxlan_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str) -> St
     the frame crosses the VPC subnet in UDP and the remote node's flannel.1 unwraps it."""
     view = walk.view
     ip = pkt[IPv4]
-    remote = next((n for n in view.nodes
+    remote = next((n for n in view.pod_cidr_owners(route.via or "")
                    if n.name != node.name and vtep_ip(n) == route.via), None)
     where = Location("node", node.name, VXLAN_DEVICE)
     if remote is None:
@@ -70,7 +69,7 @@ def vxlan_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str) -> St
              f"MAC {inner[0].dst}, and its FDB entry maps that MAC to {remote.name} "
              f"({remote.ip}); the frame is wrapped in UDP to port {VXLAN_PORT}, "
              f"{VXLAN_OVERHEAD} bytes of overlay headers", encapsulated)
-    outer_route = route_lookup(walk.dp.node_routes(node), remote.ip)
+    outer_route = walk.dp.route(node, remote.ip)
     if outer_route is None:
         walk.drop(where, node.name, f"no route to {remote.ip} for the outer packet",
                   encapsulated, f"Dropped: {node.name} has no route to {remote.ip}.")

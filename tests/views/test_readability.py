@@ -371,6 +371,13 @@ CASES: dict[str, dict[str, tuple[bool, Callable[[], Figure]]]] = {
     "draw_kube_proxy_scaling": {
         "03 cell 67": (True, lambda: kl.draw_kube_proxy_scaling()),
     },
+    "draw_kube_proxy_growth": {  # lesson 03 draws scale_cluster(500, 100): labels as long
+        "03 cell 79": (True, lambda: kl.draw_kube_proxy_growth(
+            [kl.kube_proxy_size(kl.Cluster(workers=1, kube_proxy_mode=m))
+             for m in ("iptables", "nftables")]
+            + [kl.kube_proxy_size(kl.scale_cluster(30, 10, replicas=100, kube_proxy_mode=m))
+               for m in ("iptables", "nftables")])),
+    },
     "draw_gateway_roles": {
         "06 cell 5": (True, lambda: kl.draw_gateway_roles()),
         "with a cluster": (True, lambda: kl.draw_gateway_roles(lesson06("all"))),

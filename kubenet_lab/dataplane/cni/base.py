@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from kubenet_lab.api.ipam import bridge_ip
 from kubenet_lab.api.meta import uid
+from kubenet_lab.dataplane.routing import prefix, prefix_length, route_lookup
 from kubenet_lab.model.route import Interface, Route
 
 if TYPE_CHECKING:
@@ -96,7 +97,7 @@ def sort_routes(routes: list[Route]) -> tuple[Route, ...]:
             unique.append(r)
     head = [r for r in unique if r.dst == "default"]
     rest = [r for r in unique if r.dst != "default"]
-    rest.sort(key=lambda r: (int(ip_network(r.dst).network_address), ip_network(r.dst).prefixlen))
+    rest.sort(key=lambda r: prefix(r.dst)[::2])
     return tuple(head + rest)
 
 
@@ -187,8 +188,43 @@ class CNIPlugin:
     def pod_routes(self, view: StoreView, pod: Pod) -> tuple[Route, ...]:
         raise NotImplementedError
 
-    def node_routes(self, view: StoreView, node: Node) -> tuple[Route, ...]:
+    def head_routes(self, view: StoreView, node: Node) -> list[Route]:
+        """The node's routes that are not one per node of the cluster (default, subnet,
+        the local pods')."""
         raise NotImplementedError
+
+    def pod_cidr_route(self, view: StoreView, node: Node, other: Node) -> Route | None:
+        """``node``'s route to ``other``'s podCIDR, or None when it has none (its own)."""
+        raise NotImplementedError
+
+    def node_routes(self, view: StoreView, node: Node) -> tuple[Route, ...]:
+        """The main routing table of a node, sorted as ``ip route`` prints it: the head
+        routes, then one route per node's podCIDR."""
+        routes = self.head_routes(view, node)
+        for other in view.nodes:
+            route = self.pod_cidr_route(view, node, other)
+            if route is not None:
+                routes.append(route)
+        return sort_routes(routes)
+
+    def route(self, view: StoreView, node: Node, ip: str) -> Route | None:
+        """``route_lookup(node_routes(node), ip)`` without building the table: the
+        per-node routes all go to podCIDRs, which never overlap, so the only one that can
+        match is the route to the podCIDR holding ``ip``; it wins over the head routes'
+        best when it is more specific (on a tie the head route, installed first, stays:
+        ``sort_routes``)."""
+        head = view.cached(("head-routes", node.name),
+                           lambda: sort_routes(self.head_routes(view, node)))
+        best = route_lookup(head, ip)
+        # the first node in order with a route wins: ``sort_routes`` keeps the first
+        # route to a destination (two nodes have one podCIDR only in a broken cluster)
+        for other in view.pod_cidr_owners(ip):
+            candidate = self.pod_cidr_route(view, node, other)
+            if candidate is not None:
+                if best is None or prefix_length(candidate.dst) > prefix_length(best.dst):
+                    best = candidate
+                break
+        return best
 
     def base_interfaces(self, view: StoreView, node: Node) -> list[Interface]:
         """``lo`` and ``eth0``, which every node has whatever the plugin."""
@@ -258,6 +294,27 @@ class BridgeFamily(CNIPlugin):
 
     pod_egress = "veth_to_bridge"
     devices = {BRIDGE: "bridge_out"}
+
+    @property
+    def hairpin(self) -> bool:
+        """Are the pods' veth ports of ``cni0`` in hairpin mode? The bridge plugin sets
+        each host veth's hairpin flag from its ``hairpinMode`` setting, a plain Go bool
+        that is false unless the configuration says true (containernetworking/plugins
+        plugins/main/bridge/bridge.go: ``NetConf.HairpinMode``, ``setupVeth``:
+        ``netlink.LinkSetHairpin(hostVeth, hairpinMode)``). Without it the bridge does
+        not send a frame back out of the port it came in on (the kernel's
+        net/bridge/br_forward.c ``should_deliver``: ``(p->flags & BR_HAIRPIN_MODE) ||
+        skb->dev != p->dev``), so a pod whose Service connection is DNATed to itself
+        in the bridge path (br_netfilter) gets no answer.
+
+        kubelet's ``--hairpin-mode`` (``hairpinMode: promiscuous-bridge`` or
+        ``hairpin-veth``) has no effect here: it acted through kubelet's own kubenet
+        (the bridge's promiscuous mode) and dockershim (the veth's flag), both removed
+        in Kubernetes 1.24; it never reached a CNI plugin (kubernetes/kubernetes issue
+        #45790, "hairpin not set by kubelet with CNI plugin"; cloudnativelabs/
+        kube-router PR #1582, which sets the veth flag itself since). With containerd
+        and a CNI plugin only the plugin's own setting counts."""
+        return False
 
     def veth_name(self, pod: Pod) -> str:
         """``veth`` + 8 hex digits, as the bridge plugin names it (it draws them at random;

@@ -16,6 +16,12 @@ included (containernetworking/plugins pkg/ip/ipmasq_linux.go ``SetupIPMasq``: th
 chain ACCEPTs ``-d <podCIDR>`` and MASQUERADEs ``! -d 224.0.0.0/4``). The lab's default
 is ``ipMasq: false``; ``Cluster(cni="bridge", cni_config={"ipMasq": True})`` reproduces
 KTHW and breaks the "no NAT between pods" rule.
+
+KTHW's configuration does not set ``hairpinMode`` either, and the plugin's default is
+false (plugins/main/bridge/bridge.go): the veth ports are not in hairpin mode, so a
+pod that connects to a Service whose chosen endpoint is itself gets no answer (the
+bridge does not send the frame back out of the port it came in on).
+``cni_config={"hairpinMode": True}`` turns it on, as flannel's configuration does.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING
 
-from kubenet_lab.dataplane.cni.base import BridgeFamily, Masquerade, sandbox_id, sort_routes
+from kubenet_lab.dataplane.cni.base import BridgeFamily, Masquerade, sandbox_id
 from kubenet_lab.model.route import Interface, Route
 
 if TYPE_CHECKING:
@@ -58,18 +64,23 @@ class Bridge(BridgeFamily):
 
     name = "bridge"
     summary = "bridge cni0 on each node; static routes podCIDR via node IP (no overlay)"
-    options = {"ipMasq": (False, True)}
+    options = {"ipMasq": (False, True), "hairpinMode": (False, True)}
 
     @property
     def ip_masq(self) -> bool:
         return bool(self.config.get("ipMasq", False))
 
-    def node_routes(self, view: StoreView, node: Node) -> tuple[Route, ...]:
-        routes = [*self.base_routes(view, node), *self.local_route(view, node)]
-        for other in view.nodes:
-            if other.name != node.name:
-                routes.append(Route(other.pod_cidr, "eth0", via=other.ip))
-        return sort_routes(routes)
+    @property
+    def hairpin(self) -> bool:
+        """``hairpinMode``, false unless set (bridge.go ``NetConf.HairpinMode``; KTHW's
+        ``10-bridge.conf`` does not set it): see ``BridgeFamily.hairpin``."""
+        return bool(self.config.get("hairpinMode", False))
+
+    def head_routes(self, view: StoreView, node: Node) -> list[Route]:
+        return [*self.base_routes(view, node), *self.local_route(view, node)]
+
+    def pod_cidr_route(self, view: StoreView, node: Node, other: Node) -> Route | None:
+        return None if other.name == node.name else Route(other.pod_cidr, "eth0", via=other.ip)
 
     def node_interfaces(self, view: StoreView, node: Node) -> tuple[Interface, ...]:
         return tuple(self.base_interfaces(view, node) + self.bridge_interfaces(view, node))

@@ -51,7 +51,6 @@ from kubenet_lab.dataplane.cni.base import (
     Masquerade,
     Neighbour,
     mac_address,
-    sort_routes,
 )
 from kubenet_lab.model.route import Interface, Route
 
@@ -150,23 +149,21 @@ class Calico(CNIPlugin):
         return (Route("default", "eth0", via=LINK_LOCAL_GATEWAY),
                 Route(LINK_LOCAL_GATEWAY, "eth0", scope="link"))
 
-    def node_routes(self, view: StoreView, node: Node) -> tuple[Route, ...]:
+    def head_routes(self, view: StoreView, node: Node) -> list[Route]:
         routes = [*self.base_routes(view, node),
                   Route(node.pod_cidr, "", proto="bird", type="blackhole")]
         for pod in view.pods_on(node.name):
             routes.append(Route(pod.ip, self.veth_name(pod), scope="link"))
-        for other in view.nodes:
-            if other.name == node.name:
-                continue
-            if self.ipip:
-                routes.append(Route(other.pod_cidr, TUNNEL_DEVICE, via=other.ip, proto="bird",
-                                    onlink=True))
-            elif self.cross_subnet(node, other):
-                routes.append(Route(other.pod_cidr, VXLAN_DEVICE, via=self.vxlan_ip(other),
-                                    onlink=True))
-            else:
-                routes.append(Route(other.pod_cidr, "eth0", via=other.ip, proto="bird"))
-        return sort_routes(routes)
+        return routes
+
+    def pod_cidr_route(self, view: StoreView, node: Node, other: Node) -> Route | None:
+        if other.name == node.name:
+            return None
+        if self.ipip:
+            return Route(other.pod_cidr, TUNNEL_DEVICE, via=other.ip, proto="bird", onlink=True)
+        if self.cross_subnet(node, other):
+            return Route(other.pod_cidr, VXLAN_DEVICE, via=self.vxlan_ip(other), onlink=True)
+        return Route(other.pod_cidr, "eth0", via=other.ip, proto="bird")
 
     def local_addresses(self, view: StoreView, node: Node) -> set[str]:
         return {node.ip, self.tunnel_ip(node)} if self.ipip or self.vxlan_cross_subnet else {

@@ -48,7 +48,7 @@ import hashlib
 from ipaddress import IPv4Address, ip_network
 from typing import TYPE_CHECKING
 
-from kubenet_lab.dataplane.cni.base import LINK_MTU, CNIPlugin, Masquerade, mac_address, sort_routes
+from kubenet_lab.dataplane.cni.base import LINK_MTU, CNIPlugin, Masquerade, mac_address
 from kubenet_lab.model.route import Interface, Route
 
 if TYPE_CHECKING:
@@ -148,15 +148,16 @@ class Cilium(CNIPlugin):
         gw = self.gateway(view, pod)
         return (Route("default", "eth0", via=gw, mtu=self.mtu), Route(gw, "eth0", scope="link"))
 
-    def node_routes(self, view: StoreView, node: Node) -> tuple[Route, ...]:
+    def head_routes(self, view: StoreView, node: Node) -> list[Route]:
+        return [*self.base_routes(view, node),
+                Route(self.router_ip(node), HOST_DEVICE, proto="kernel", scope="link")]
+
+    def pod_cidr_route(self, view: StoreView, node: Node, other: Node) -> Route | None:
+        """Every podCIDR, its own included, via cilium_host (with the tunnel's MTU for
+        the others')."""
         rip = self.router_ip(node)
-        routes = [*self.base_routes(view, node),
-                  Route(rip, HOST_DEVICE, proto="kernel", scope="link")]
-        for other in view.nodes:
-            mtu = None if other.name == node.name else self.mtu
-            routes.append(Route(other.pod_cidr, HOST_DEVICE, via=rip, proto="kernel", src=rip,
-                                mtu=mtu))
-        return sort_routes(routes)
+        mtu = None if other.name == node.name else self.mtu
+        return Route(other.pod_cidr, HOST_DEVICE, via=rip, proto="kernel", src=rip, mtu=mtu)
 
     def local_addresses(self, view: StoreView, node: Node) -> set[str]:
         return {node.ip, self.router_ip(node)}

@@ -33,7 +33,6 @@ from kubenet_lab.dataplane.cni.base import (
     Masquerade,
     Neighbour,
     mac_address,
-    sort_routes,
 )
 from kubenet_lab.model.route import Interface, Route
 
@@ -103,17 +102,25 @@ class Flannel(BridgeFamily):
     tunnel_port = VXLAN_PORT
     devices = {BRIDGE: "bridge_out", VXLAN_DEVICE: "vxlan_out"}
 
+    @property
+    def hairpin(self) -> bool:
+        """flannel's CNI config delegates to the bridge plugin with ``"hairpinMode":
+        true`` (Documentation/kube-flannel.yml, ``cni-conf.json``: ``"delegate":
+        {"hairpinMode": true, "isDefaultGateway": true}``), so a pod reaches itself
+        through its own Service."""
+        return True
+
     def extra_pod_routes(self, view: StoreView, pod: Pod) -> tuple[Route, ...]:
         """flannel's CNI config asks host-local for a route to the whole cluster network."""
         return (Route(view.cluster_cidr, "eth0", via=self.gateway(view, pod)),)
 
-    def node_routes(self, view: StoreView, node: Node) -> tuple[Route, ...]:
-        """The main routing table of a node, sorted as ``ip route`` prints it."""
-        routes = [*self.base_routes(view, node), *self.local_route(view, node)]
-        for other in view.nodes:
-            if other.name != node.name:
-                routes.append(Route(other.pod_cidr, VXLAN_DEVICE, via=vtep_ip(other), onlink=True))
-        return sort_routes(routes)
+    def head_routes(self, view: StoreView, node: Node) -> list[Route]:
+        return [*self.base_routes(view, node), *self.local_route(view, node)]
+
+    def pod_cidr_route(self, view: StoreView, node: Node, other: Node) -> Route | None:
+        if other.name == node.name:
+            return None
+        return Route(other.pod_cidr, VXLAN_DEVICE, via=vtep_ip(other), onlink=True)
 
     def node_interfaces(self, view: StoreView, node: Node) -> tuple[Interface, ...]:
         """lo, eth0, flannel.1, cni0 and the veths (cni0 appears with the first pod)."""
