@@ -5,6 +5,12 @@
 ``teaching-solutions [--file PATH] [--notebooks DIR] [--check]``
     regenerate the generated parts of docs/teaching.md (the plans, the lesson table and
     the solutions); with ``--check``, only say whether they are out of date (exit 1).
+``linux-check [--keep] [--cleanup]``
+    the lab against the real Linux kernel (root; ``kubenet_lab.linux.check``): one line
+    per disagreement, then ``linux check: N probes, M agree``; exit 0 only when all
+    agree, 1 on a disagreement, 2 when it cannot run (not Linux, not root, a tool
+    missing). ``--keep`` leaves the last cluster's namespaces; ``--cleanup`` only
+    removes every ``kln-``/``klp-`` namespace.
 
 Bad arguments get a short message and exit code 2 (argparse's convention for usage
 errors), never a traceback; a file that cannot be written, exit code 1.
@@ -51,7 +57,40 @@ def _parser() -> argparse.ArgumentParser:
                           help="the lesson notebooks (default: notebooks/ of the checkout)")
     teaching.add_argument("--check", action="store_true",
                           help="change nothing; exit 1 if the guide is out of date")
+    linux = commands.add_parser(
+        "linux-check", help="compare the lab with the real Linux kernel (root)",
+        description="Build the standard clusters from real network namespaces, veth "
+        "pairs, bridges, VXLAN and iptables/nftables rules, and compare every probe's "
+        "trace with a real connection. Needs Linux, root, iproute2, iptables, nftables.")
+    linux.add_argument("--keep", action="store_true",
+                       help="leave the last cluster's namespaces (kln-*, klp-*) for inspection")
+    linux.add_argument("--cleanup", action="store_true",
+                       help="only remove every kln-*/klp-* network namespace")
     return parser
+
+
+def _linux_check(args: argparse.Namespace) -> int:
+    from kubenet_lab.linux import check, cleanup, require
+
+    require()
+    if args.cleanup:
+        removed = cleanup()
+        sys.stdout.write(f"removed {len(removed)} namespaces\n")
+        return 0
+    start = time.perf_counter()
+
+    def say(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def progress(line: str) -> None:
+        sys.stderr.write(f"# {line}\n")
+        sys.stderr.flush()
+
+    report = check(keep=args.keep, out=say, progress=progress)
+    progress(f"{time.perf_counter() - start:.1f} s")
+    say(report.summary())
+    return 0 if not report.disagreements else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,8 +99,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_usage(sys.stderr)
-        sys.stderr.write(f"{PROG}: error: name a command: build-site or teaching-solutions\n")
+        sys.stderr.write(f"{PROG}: error: name a command: build-site, teaching-solutions "
+                         "or linux-check\n")
         return 2
+    if args.command == "linux-check":
+        try:
+            return _linux_check(args)
+        except KubenetLabError as err:
+            sys.stderr.write(f"{PROG} {args.command}: error: {err}\n")
+            return 2
     from kubenet_lab.site import build_site, default_teaching_file, update_teaching
 
     try:

@@ -21,7 +21,7 @@ PACKAGE = ROOT / "kubenet_lab"
 
 #: The layers, first to last: each may import only itself and the layers before it.
 LAYERS = ("exceptions", "model", "api", "controllers", "dataplane", "walk", "analysis",
-          "tools", "cluster", "views", "scenarios", "capstone", "exercises", "course",
+          "tools", "cluster", "views", "linux", "scenarios", "capstone", "exercises", "course",
           "site", "__main__")
 PRESENTATION = {"__str__", "__repr__", "_repr_html_", "draw", "text"}
 #: Private names other libraries define for everyone to use (IPython, Jupyter).

@@ -11,6 +11,7 @@ policy agent's hook with them (facts sheet 2026 §2, the br_netfilter row).
 
 from __future__ import annotations
 
+from dataclasses import replace
 from ipaddress import ip_network
 from typing import TYPE_CHECKING
 
@@ -117,9 +118,40 @@ def veth_to_pod(walk: Walk, node: Node, peer: Pod, pkt: Packet,
     return "deliver_pod", (peer, pkt, Location("pod", peer.ref, "eth0"), False)
 
 
+def _ingress_port(walk: Walk, node: Node) -> str | None:
+    """The port of ``cni0`` the packet came in on, when it entered ``node`` as a frame
+    to the bridge itself (``bridge``: a pod's veth, then up to the IP stack); None when
+    it came another way (eth0, flannel.1, a process of the node)."""
+    hops = walk.hops
+    for i in range(len(hops) - 1, -1, -1):
+        hop = hops[i]
+        if hop.node != node.name:
+            return None
+        if hop.action == "bridge" and hop.location == Location("node", node.name, BRIDGE):
+            before = hops[i - 1] if i else None
+            if (before is not None and before.action == "veth"
+                    and before.location.kind == "node" and before.location.name == node.name):
+                return before.location.interface
+            return None
+    return None
+
+
 @handles("bridge_out")
 def bridge_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str) -> Step | None:
-    """The node routes a packet to ``cni0``: ARP for the pod, then its bridge port."""
+    """The node routes a packet to ``cni0``: ARP for the pod, then its bridge port.
+
+    A packet a pod sent to a Service and DNATed back to that same pod (hairpin) needs
+    the port in hairpin mode: with br_netfilter the DNAT happens in the bridge's
+    PREROUTING hook and, the route to the new destination going out of the bridge
+    itself, the frame is bridged again (net/bridge/br_netfilter_hooks.c
+    ``br_nf_pre_routing_finish``, ``bridged_dnat``); the bridge never forwards a frame
+    out of the port it came in on unless that port is in hairpin mode
+    (net/bridge/br_forward.c ``should_deliver``: ``(p->flags & BR_HAIRPIN_MODE) ||
+    skb->dev != p->dev``), so it is lost before POSTROUTING. Whether the ports are in
+    hairpin mode is the plugin's ``hairpinMode`` (``BridgeFamily.hairpin``: flannel
+    sets it, the bridge plugin's default does not). Without br_netfilter the DNAT
+    happens in the IP stack and the bridge device itself sends the frame, which
+    ``should_deliver`` lets through."""
     ip = pkt[IPv4]
     peer = walk.dp.pod_at(node.name, ip.dst)
     where = Location("node", node.name, BRIDGE)
@@ -130,8 +162,42 @@ def bridge_out(walk: Walk, node: Node, pkt: Packet, route: Route, how: str) -> S
                   "Destination Host Unreachable).")
         return None
     mac = mac_address(f"{peer.ref}/eth0")
+    port = walk.dp.veth_name(peer)
+    if (walk.dnat is not None and not walk.dp.plugin.hairpin
+            and walk.dp.runtime.bridge_nf_call_iptables(node.name)
+            and _ingress_port(walk, node) == port):
+        _hairpin_drop(walk, node, pkt, peer, port, how)
+        return None
     framed = Packet((Ethernet(mac_address(f"{node.name}/{BRIDGE}"), mac),) + ip_part(pkt))
     walk.hop(where, node.name, "route",
              f"{how}; ARP: {ip.dst} is at {mac}; the bridge's FDB sends it out of "
-             f"port {walk.dp.veth_name(peer)}", framed)
+             f"port {port}", framed)
     return "veth_to_pod", (node, peer, framed)
+
+
+def _hairpin_drop(walk: Walk, node: Node, pkt: Packet, peer: Pod, port: str,
+                  how: str) -> None:
+    """The frame would go back out of the port it came in on, which is not in hairpin
+    mode: the bridge drops it (``bridge_out``). POSTROUTING is never reached, so a
+    masquerade ``postrouting`` applied is undone in what the hop shows."""
+    how, _, _ = how.partition("; POSTROUTING:")
+    if walk.client is not None and walk.nat_note:
+        ip, l4 = pkt[IPv4], pkt.layers[-1]
+        pkt = Packet(pkt.layers[:-2] + (replace(ip, src=walk.client[0]),
+                                        replace(l4, sport=walk.client[1])))
+    walk.nat_note = ""
+    assert walk.dnat is not None  # bridge_out checked it
+    _, vip, vport, _, _ = walk.dnat
+    framed = Packet((Ethernet(mac_address(f"{node.name}/{BRIDGE}"),
+                              mac_address(f"{peer.ref}/eth0")),) + ip_part(pkt))
+    walk.drop(Location("node", node.name, BRIDGE), node.name,
+              f"{how}; the DNAT to {peer.ip} happened in the bridge path (br_netfilter), "
+              f"so cni0 bridges the frame to {peer.ref}, behind port {port}: the port it "
+              "came in on, and hairpin mode is off there, so the bridge does not send it "
+              "back out", framed,
+              f"Dropped: cni0 does not send a frame back out of the port it came in on "
+              f"(hairpin mode off: the bridge plugin's hairpinMode defaults to false), so "
+              f"pod {peer.ref} gets no answer from {vip}:{vport}, a Service whose chosen "
+              f"endpoint is the pod itself. Fix: \"hairpinMode\": true in the bridge "
+              f"plugin's configuration (Cluster(cni=\"bridge\", cni_config="
+              f"{{\"hairpinMode\": True}})), as flannel's CNI configuration sets it.")

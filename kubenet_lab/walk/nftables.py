@@ -72,8 +72,9 @@ class NftStep:
 class NftDecision:
     """What the table does with the first packet of a connection: ``verdict`` is
     ``"dnat"`` (``endpoint`` is ``(ip, port, node, target)``), ``"reject"``, ``"drop"``
-    or ``"none"``; ``cause`` is ``(chain, rule)`` of a reject or drop; ``rules`` the
-    number of rules evaluated (a vmap lookup is one rule)."""
+    or ``"none"``; ``cause`` is ``(chain, rule)`` of a reject or drop, the rule as its
+    step prints it (through a vmap: ``<rule>: drop``); ``rules`` the number of rules
+    evaluated (a vmap lookup is one rule)."""
 
     service: str | None
     verdict: str
@@ -198,7 +199,10 @@ class _Eval:
             elif kind == "return":
                 return leave(None)
             elif kind in ("drop", "reject"):
-                self.cause = (name, rule.text)
+                # the rule as the step shows it: a verdict reached through a vmap is
+                # ``<rule>: drop`` (the element's verdict appended above), so that the
+                # step holding it is found again (``service_nat``)
+                self.cause = (name, matched[-1])
                 return leave(kind)
             elif kind == "mark_set":
                 self.mark = True
