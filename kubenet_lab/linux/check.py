@@ -10,6 +10,8 @@ externalTrafficPolicy Cluster) with endpoints on node-1 and node-2, and a Servic
   source/destination check turned off on every node, as routed pod addresses need;
 - the same with ``ipMasq: true`` (KTHW's setting: pod-to-pod traffic across nodes is
   masqueraded);
+- the same with ``hairpinMode: true`` (the veth ports in hairpin mode, as flannel's
+  configuration sets them: a pod reaches itself through its Service);
 - the bridge plugin with the source/destination check left on (EC2's default).
 """
 
@@ -45,8 +47,10 @@ def add_workload(c: Cluster) -> Cluster:
     return c
 
 
-def _bridge(*, ip_masq: bool = False, check_off: bool = True) -> Cluster:
-    c = Cluster(workers=2, cni="bridge", cni_config={"ipMasq": ip_masq})
+def _bridge(*, ip_masq: bool = False, hairpin: bool = False, check_off: bool = True
+            ) -> Cluster:
+    c = Cluster(workers=2, cni="bridge", cni_config={"ipMasq": ip_masq,
+                                                      "hairpinMode": hairpin})
     if check_off:
         for node in c.nodes:
             c.set_source_dest_check(node.name, False)
@@ -60,6 +64,7 @@ def standard_clusters() -> Iterator[tuple[str, Callable[[], Cluster]]]:
                                                            kube_proxy_mode="nftables"))
     yield "bridge/iptables", lambda: _bridge()
     yield "bridge/ipMasq", lambda: _bridge(ip_masq=True)
+    yield "bridge/hairpinMode", lambda: _bridge(hairpin=True)
     yield "bridge/src-dst-check-on", lambda: _bridge(check_off=False)
 
 
