@@ -32,9 +32,13 @@ MIRRORS = {
     "tools": "the node's command line: ip, iptables-save, ping, curl, kubectl, ...",
     "cluster": "the facade a learner drives: kubectl and the cluster",
     "views": "pictures, widgets, HTML and text",
-    "scenarios": "ready-made clusters for the lessons",
+    "linux": "the real kernel: namespaces, veths, iptables-restore, real connections",
+    "scenarios": "ready-made clusters for the lessons, and clusters at scale",
+    "capstone": "lesson 09's broken shop and the checks that find its faults",
     "exercises": "the lessons' checked exercises",
     "course": "the environment check",
+    "site": "the course as an offline static site (build-site)",
+    "__main__": "python -m kubenet_lab: teaching-solutions, build-site, linux-check",
 }
 COLOURS = ("#e8eef7", "#f4ecf7", "#fdf0e0", "#e8f5e9")
 
@@ -82,7 +86,7 @@ def draw() -> Figure:
             mods[layer]) else ".py"), fontsize=10, fontweight="bold", va="center")
         ax.text(0.35, y - 0.11, MIRRORS[layer], fontsize=8, va="center", color="#333333")
         names = [m.split("/", 1)[1] for m in mods[layer] if "/" in m]
-        lines = textwrap.wrap(", ".join(names), 66)
+        lines = textwrap.wrap(", ".join(names), 78)
         ax.text(4.75, y, "\n".join(lines), fontsize=7.5, va="center", color="#1f1f1f",
                 family="monospace", linespacing=1.25)
         used = sum(n for (a, _), n in counts.items() if a == layer)

@@ -177,3 +177,14 @@ def test_the_architecture_note_names_every_module_of_the_middle_layers():
                 missing.append(str(path.relative_to(PACKAGE)))
     assert not missing, missing
     assert (ROOT / "docs" / "architecture.png").stat().st_size > 10_000
+
+
+def test_the_architecture_picture_describes_every_layer():
+    """docs/architecture.py draws one row per layer with what it mirrors: a layer added
+    without its line would stop the picture from being redrawn."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("architecture", ROOT / "docs" / "architecture.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert set(module.MIRRORS) == set(LAYERS)
