@@ -47,7 +47,7 @@ from kubenet_lab.model.address import cidr_contains
 from kubenet_lab.model.packet import IPv4
 from kubenet_lab.tools.context import Context, fmt_ms, rtt_ms
 from kubenet_lab.tools.options import LONG_MAX, getopt, strtod, strtol, strtoul
-from kubenet_lab.tools.resolver import is_ipv6, resolve
+from kubenet_lab.tools.resolver import is_ipv6, name_error, resolve
 from kubenet_lab.walk.conntrack import conntrack_sysctls, record
 from kubenet_lab.walk.trace import trace
 
@@ -209,7 +209,7 @@ def ping(ctx: Context, args: list[str]) -> str:
 def _ping(ctx: Context, host: str, opts: dict[str, str], datalen: int) -> list[str]:
     dst = resolve(ctx, host)
     if dst is None:
-        return [f"ping: {host}: Name or service not known"]
+        return [f"ping: {host}: {name_error(ctx)}"]
     if "c" not in opts:
         return [f"ping: the lab cannot run ping forever: give a count, e.g. ping -c 3 {host}"]
     count = int(opts["c"])

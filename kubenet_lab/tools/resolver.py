@@ -15,8 +15,8 @@ from kubenet_lab.tools.context import Context
 if TYPE_CHECKING:
     from kubenet_lab.model.store import StoreView
 
-__all__ = ["dns_lookup", "is_ipv6", "pod_record", "resolve", "search_names",
-           "service_records"]
+__all__ = ["dns_answers", "dns_lookup", "is_ipv6", "name_error", "pod_record", "resolve",
+           "search_names", "service_records"]
 
 
 def service_records(view: StoreView, name: str) -> list[str] | None:
@@ -36,7 +36,8 @@ def is_ipv6(host: str) -> bool:
 
 
 def resolve(ctx: Context, host: str) -> str | None:
-    """A name or address to an IP: an IP, a node name, a pod's A record, a Service."""
+    """A name or address to an IP: an IP, a node name, a pod's A record, a Service.
+    A name needs CoreDNS's answer: None when the pod's query does not reach it."""
     try:
         IPv4Address(host)
         return host
@@ -44,8 +45,27 @@ def resolve(ctx: Context, host: str) -> str | None:
         pass
     if ctx.view.has_node(host):
         return ctx.view.node(host).ip
+    if not dns_answers(ctx):
+        return None
     answer = dns_lookup(ctx, host)
     return answer[0] if answer else None
+
+
+def dns_answers(ctx: Context) -> bool:
+    """Does a query from here reach CoreDNS? From a pod, its UDP query to the cluster
+    DNS Service is walked (policies, kube-proxy, routes) on a fork of the runtime, as
+    ``trace`` walks it; a node's resolver is not the cluster's (always True)."""
+    if ctx.pod is None or not ctx.view.has_service("kube-system/kube-dns"):
+        return True
+    dns_ip = ctx.view.service("kube-system/kube-dns").cluster_ip
+    return dns_ip is None or ctx.send(dns_ip, 53, "UDP", scratch=True).delivered
+
+
+def name_error(ctx: Context) -> str:
+    """glibc's ``gai_strerror`` for a name that did not resolve: ``EAI_AGAIN`` when the
+    query got no answer (the resolver timed out), ``EAI_NONAME`` for NXDOMAIN."""
+    return ("Temporary failure in name resolution" if not dns_answers(ctx)
+            else "Name or service not known")
 
 
 def pod_record(view: StoreView, name: str) -> str | None:

@@ -22,7 +22,7 @@ from typing import Any
 from kubenet_lab.tools.context import Context, fmt_ms, rtt_ms
 from kubenet_lab.tools.options import strtod, strtol, strtoul
 from kubenet_lab.tools.ping import reached
-from kubenet_lab.tools.resolver import is_ipv6, resolve
+from kubenet_lab.tools.resolver import is_ipv6, name_error, resolve
 
 __all__ = ["traceroute"]
 
@@ -189,7 +189,7 @@ def traceroute(ctx: Context, args: list[str]) -> str:
         None if values.get("6") else resolve(ctx, host))
     if dst is None:
         reason = ("Address family for hostname not supported" if values.get("6")
-                  and resolve(ctx, host) else "Name or service not known")
+                  and resolve(ctx, host) else name_error(ctx))
         return f"{host}: {reason}\nCannot handle \"host\" cmdline arg `{host}' on position 1 " \
                f"(argc {position})"
     packet_len = -1

@@ -8,10 +8,12 @@ The walk advances only what a kernel would: the runtime's random generator (kube
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from kubenet_lab.api.fields import check_port, check_protocol
 from kubenet_lab.dataplane.policy import enforced, explain
+from kubenet_lab.dataplane.tables import Dataplane
 from kubenet_lab.model.packet import IPv4
 from kubenet_lab.model.trace import Trace
 from kubenet_lab.walk import bridge, cali, ebpf, eth0, stack, vpc, vxlan
@@ -21,7 +23,6 @@ from kubenet_lab.walk.engine import Endpoint, Step, Walk
 from kubenet_lab.walk.registry import run
 
 if TYPE_CHECKING:
-    from kubenet_lab.dataplane.tables import Dataplane
     from kubenet_lab.model.store import StoreView
 
 __all__ = ["trace_packet"]
@@ -41,9 +42,45 @@ def trace_packet(dp: Dataplane, src: str, dst: str, *, port: int = 80,
     walk = Walk(dp, source, target, port, protocol)
     walk.policies = policies
     if target.dns is not None and source.pod is not None:
+        query = _dns_query(dp, src, policies)
+        if query is not None and not query.delivered:
+            return _unresolved(walk, query)
         stack.dns_lookup(walk, source.pod)
     run(walk, _first_step(walk))
     return _result(walk)
+
+
+def _dns_query(dp: Dataplane, src: str, policies: bool) -> Trace | None:
+    """The pod's query to the cluster DNS Service (UDP 53), walked like any packet:
+    network policies, kube-proxy's DNAT to a CoreDNS pod, the routes between nodes. It
+    is walked on a fork of the runtime: whether the answer comes back decides the
+    connection, and the query's own conntrack entry and endpoint choice are left out
+    of the tables the later commands read. None without a cluster DNS Service."""
+    if not dp.view.has_service("kube-system/kube-dns"):
+        return None
+    dns_ip = dp.view.service("kube-system/kube-dns").cluster_ip
+    if dns_ip is None:
+        return None
+    return trace_packet(Dataplane(dp.view, dp.runtime.fork()), src, dns_ip, port=53,
+                        protocol="UDP", policies=policies)
+
+
+def _unresolved(walk: Walk, query: Trace) -> Trace:
+    """The connection never starts: the resolver's query got no answer (the resolver
+    retries, then the application fails, as ``curl: (6) Could not resolve host``)."""
+    assert walk.dst.dns is not None
+    asked = walk.dst.dns[0]
+    last = query.hops[-1]
+    hops = tuple(replace(h, index=i) for i, h in enumerate(query.hops, start=1))
+    hops += (replace(last, index=len(hops) + 1, action="dns", detail=(
+        f"no answer to the DNS query for {asked!r}: the pod never learns an address, and "
+        "no connection starts"), changes=()),)
+    reason = (f"Dropped: {walk.src.text} cannot resolve {asked!r}: its DNS query to "
+              f"{query.dst_ip}:53 (UDP) gets no answer. The query: {query.reason}")
+    return Trace(src=walk.src.text, dst=walk.dst.text, port=walk.orig_port,
+                 protocol=walk.protocol, src_ip=query.src_ip, dst_ip=walk.dst.ip or "",
+                 delivered=False, destination_pod=None, source_ip_seen=None, reason=reason,
+                 hops=hops, receiver=None, reply=(), snapshot=walk.view)
 
 
 def _first_step(walk: Walk) -> Step:
