@@ -65,9 +65,9 @@ def test_the_intended_architecture_passes_every_check():
     # the Gateway keeps the shopper's address: Envoy Gateway's Service defaults to
     # externalTrafficPolicy Local (envoyproxy/gateway api/v1alpha1/shared_types.go,
     # KubernetesServiceSpec "+kubebuilder:default:=Local"), and Envoy appends the
-    # downstream address to X-Forwarded-For
+    # downstream address to X-Forwarded-For (lowercase on HTTP/1.1, as Envoy writes names)
     t = c.trace("internet", "http://shop.example.com/api/products")
-    assert ("X-Forwarded-For", "203.0.113.50") in t.request_headers
+    assert ("x-forwarded-for", "203.0.113.50") in t.request_headers
 
 
 def test_every_fault_at_once_fails_exactly_the_union(broken):

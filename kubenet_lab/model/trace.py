@@ -130,6 +130,22 @@ class Trace:
     response_headers: tuple[tuple[str, str], ...] = ()
     snapshot: Any = field(default=None, compare=False, repr=False)
 
+    def request_header(self, name: str) -> str | None:
+        """The value of header ``name`` in the request as the backend received it, the
+        name compared without case (RFC 9110 §5.1: field names are case-insensitive;
+        Envoy writes them lowercase), repeated headers joined with ``,``; None without it.
+
+        >>> t = Trace("a", "b", 80, "TCP", "", "", True, None, None, "", (),
+        ...           request_headers=(("x-forwarded-for", "203.0.113.50"),))
+        >>> t.request_header("X-Forwarded-For"), t.request_header("Via")
+        ('203.0.113.50', None)
+        """
+        return _header(self.request_headers, name)
+
+    def response_header(self, name: str) -> str | None:
+        """``request_header`` for the headers the proxy set on the response."""
+        return _header(self.response_headers, name)
+
     @property
     def nodes(self) -> tuple[str, ...]:
         """The nodes the packet visited, in order, without repeats."""
@@ -180,3 +196,8 @@ class Trace:
         from kubenet_lab.views.html import trace_html
 
         return trace_html(self)
+
+
+def _header(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    values = [v for k, v in headers if k.lower() == name.lower()]
+    return ",".join(values) if values else None

@@ -173,6 +173,14 @@ def trace_http(dp: Dataplane, src: str, url: str, method: str = "GET",
     return _ingress(dp, first, url, request)
 
 
+def _envoy_case(headers: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """Header names as Envoy writes them on HTTP/1.1, to the backend and to the client:
+    lowercase ("When handling HTTP/1.1, Envoy will normalize the header keys to be all
+    lowercase", Envoy docs, "HTTP/1.1 header casing"; ``header_key_format`` would change
+    it, and Envoy Gateway does not set it by default)."""
+    return tuple((name.lower(), value) for name, value in headers)
+
+
 def _finish(dp: Dataplane, first: Trace, url: str, request: Request, decision: Decision,
             proxy: str) -> Trace:
     """The trace of a request a Gateway's Envoy routed."""
@@ -187,15 +195,15 @@ def _finish(dp: Dataplane, first: Trace, url: str, request: Request, decision: D
     if decision.status is not None:
         reason = f"HTTP {decision.status} from {proxy}: {decision.why[-1]}."
         return replace(first, dst=url, hops=first.hops + (hop,), reason=reason,
-                       http_status=decision.status, response_headers=decision.response_headers,
-                       reply=())
+                       http_status=decision.status,
+                       response_headers=_envoy_case(decision.response_headers), reply=())
     ip, port = decision.endpoint
     second = trace_packet(dp, first.destination_pod, f"{ip}:{port}")
     hops = first.hops + (hop,) + tuple(replace(h, index=n + 1 + h.index) for h in second.hops)
     seen = first.source_ip_seen
-    request_headers = forwarded.headers + (
+    request_headers = _envoy_case(forwarded.headers + (
         ("X-Forwarded-For", seen), ("X-Forwarded-Proto", request.scheme),
-        ("X-Envoy-External-Address", seen))
+        ("X-Envoy-External-Address", seen)))
     status = 200 if second.delivered else 503
     reason = (f"HTTP request {request.host}{request.target} routed by {proxy} to "
               f"{second.destination_pod}; {second.reason}" if second.delivered else
@@ -207,7 +215,7 @@ def _finish(dp: Dataplane, first: Trace, url: str, request: Request, decision: D
                    reason=reason, http_status=status, reply=(),
                    request_line=f"{forwarded.method} {forwarded.target} HTTP/1.1",
                    request_headers=request_headers,
-                   response_headers=decision.response_headers)
+                   response_headers=_envoy_case(decision.response_headers))
 
 
 def _ignored(view: StoreView, host: str) -> str:

@@ -492,14 +492,16 @@ def test_http_route_request_header_modifier(c):
 
 
 def test_http_route_response_header_modifier(c):
-    """HTTPRouteResponseHeaderModifier: the client gets the headers the filter sets."""
+    """HTTPRouteResponseHeaderModifier: the client gets the headers the filter sets, their
+    names lowercase as Envoy writes HTTP/1.1 (Envoy docs, "HTTP/1.1 header casing"; the
+    conformance suite compares names case-insensitively, as RFC 9110 §5.1 says)."""
     c.apply(route("response-header-modifier", """  rules:
   - filters:
     - type: ResponseHeaderModifier
       responseHeaderModifier: {set: [{name: X-Header-Set, value: set-value}]}
     backendRefs: [{name: infra-backend-v1, port: 8080}]"""))
     t = c.trace("internet", f"http://{address(c)}/")
-    assert ("X-Header-Set", "set-value") in t.response_headers and t.http_status == 200
+    assert ("x-header-set", "set-value") in t.response_headers and t.http_status == 200
 
 
 @pytest.mark.parametrize("redirect, location, status", [
@@ -545,14 +547,14 @@ def test_http_route_rewrite_path(c, prefix, rewrite, path, seen):
 
 
 def test_http_route_rewrite_host(c):
-    """HTTPRouteRewriteHost: the backend sees the new Host."""
+    """HTTPRouteRewriteHost: the backend sees the new Host (``host``, in Envoy's case)."""
     c.apply(route("rewrite-host", """  hostnames: [rewrite.example]
   rules:
   - matches: [{path: {type: PathPrefix, value: /one}}]
     filters: [{type: URLRewrite, urlRewrite: {hostname: one.example.org}}]
     backendRefs: [{name: infra-backend-v1, port: 8080}]"""))
     t = c.trace("internet", f"http://{address(c)}/one", headers={"Host": "rewrite.example"})
-    assert ("Host", "one.example.org") in t.request_headers and t.http_status == 200
+    assert ("host", "one.example.org") in t.request_headers and t.http_status == 200
 
 
 # ---------------------------------------------------------------- the controller's objects
