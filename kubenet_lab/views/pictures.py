@@ -280,8 +280,11 @@ def _cloud_points(cluster: StoreView, points: dict[Key, Point], rows: dict[str, 
     not fit; ``only`` keeps just the places a trace visits."""
     items: list[tuple[str, list[str]]] = []
     for gw in cluster.nat_gateways:
+        # the NAT gateway rewrites the source to its own private address; the internet
+        # gateway maps that to the Elastic IP (walk.vpc): two steps, two lines
         items.append((f"NAT gateway {gw.name}", [f"NAT gateway {gw.name}",
-                                                 f"{gw.private_ip} -> {gw.public_ip}"]))
+                                                 f"SNAT to {gw.private_ip}",
+                                                 f"Elastic IP {gw.public_ip}"]))
     for lb in cluster.load_balancers:
         items.append((f"load balancer {lb.service}", [f"load balancer {lb.service}",
                                                       f"{lb.public_ip} -> NodePorts"]))

@@ -316,7 +316,9 @@ def test_cloud_band_only_when_the_cluster_has_a_cloud():
     assert points[("network", "internet", "")][1] < points[("network", "NAT gateway nat-gw",
                                                              "")][1]
     texts = " ".join(t.get_text() for t in draw_cluster(c).axes[0].texts)
-    assert "internet gateway" in texts and "10.0.0.4 -> 198.51.100.20" in texts
+    # the NAT gateway translates to its private address, the internet gateway to the EIP
+    assert "internet gateway" in texts and "SNAT to 10.0.0.4" in texts
+    assert "Elastic IP 198.51.100.20" in texts and "10.0.0.4 -> 198.51.100.20" not in texts
 
 
 def test_a_node_with_a_public_ip_shows_it_in_its_header_and_others_are_unchanged():
