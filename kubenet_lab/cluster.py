@@ -909,7 +909,10 @@ class Cluster:
         through kube-proxy's rules), ``"ip:port"`` (e.g. a node IP and a NodePort),
         ``"localhost"`` / ``"127.0.0.1"`` (inside the source pod), or a DNS name such as
         ``"web"`` or ``"web.default"``, resolved with the source pod's resolv.conf (the
-        lookup is the first hop); or an HTTP request, ``"http(s)://host[:port]/path?query"``
+        lookup is the first hop; the pod's UDP query to the cluster DNS Service is walked
+        first, policies included, and a dropped query fails the trace; the lab leaves that
+        query's entry out of the nodes' conntrack tables, where a real node keeps it for
+        30 s); or an HTTP request, ``"http(s)://host[:port]/path?query"``
         to a Gateway's address (or a hostname one of its listeners has) or the ingress
         controller's, sent with ``method`` and ``headers`` (``{"Host": ...}`` overrides
         the URL's host): the proxy's decision and both connections are hops, and

@@ -55,7 +55,8 @@ def _dns_query(dp: Dataplane, src: str, policies: bool) -> Trace | None:
     network policies, kube-proxy's DNAT to a CoreDNS pod, the routes between nodes. It
     is walked on a fork of the runtime: whether the answer comes back decides the
     connection, and the query's own conntrack entry and endpoint choice are left out
-    of the tables the later commands read. None without a cluster DNS Service."""
+    of the tables the later commands read (a simplification lesson 08 names: a real
+    node lists the UDP entry for 30 s). None without a cluster DNS Service."""
     if not dp.view.has_service("kube-system/kube-dns"):
         return None
     dns_ip = dp.view.service("kube-system/kube-dns").cluster_ip
